@@ -1,0 +1,384 @@
+//! Errors, split by who is at fault.
+//!
+//! * [`FramingError`] and [`DeserializeError`] — the **peer** sent bytes that
+//!   do not follow the protocol.
+//! * [`EncodeError`] — the **local caller** asked to send something that
+//!   cannot cross the wire (too long, not serializable, ...).
+//! * [`Error`] — what a driver returns: one of the above, or what happened to
+//!   the connection (refused, timed out, reset, closed, TLS failure), each
+//!   naming the peer and the numbers a user can act on.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// A boxed error from a serializer or converter.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The peer sent a byte stream that cannot be cut into frames.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FramingError {
+    /// A frame is longer than the framer allows.
+    ///
+    /// `length` is the length the header claimed (length-prefix framers) or
+    /// the number of bytes seen without a delimiter (delimiter framers).
+    #[error("frame of {length} bytes exceeds the limit of {limit}")]
+    FrameTooLong {
+        /// Claimed or observed frame length in bytes.
+        length: u64,
+        /// The configured maximum frame length.
+        limit: usize,
+    },
+    /// A length header could not be read (varint overflow, negative length
+    /// after adjustment, ...).
+    #[error("invalid length header: {reason}")]
+    InvalidHeader {
+        /// What is wrong with the header.
+        reason: String,
+    },
+    /// A byte that cannot start or continue a frame (JSON-document framer).
+    #[error("invalid byte 0x{byte:02x} at offset {offset} outside of any JSON document")]
+    InvalidByte {
+        /// The offending byte.
+        byte: u8,
+        /// Its offset from the start of the receive buffer.
+        offset: usize,
+    },
+    /// The stream ended inside a frame.
+    #[error("connection closed with {pending} bytes of an incomplete frame pending")]
+    UnexpectedEof {
+        /// Bytes received for the frame that never completed.
+        pending: usize,
+    },
+}
+
+impl FramingError {
+    /// Whether this is the end-of-stream error ([`FramingError::UnexpectedEof`]).
+    pub fn is_eof(&self) -> bool {
+        matches!(self, FramingError::UnexpectedEof { .. })
+    }
+}
+
+/// A frame was received whole but could not be turned into a packet.
+///
+/// This is an error for that packet only: the frame is carried here and the
+/// next receive returns the next packet.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid packet ({} bytes): {source}", frame.len())]
+pub struct DeserializeError {
+    /// The frame that failed to deserialize.
+    pub frame: Bytes,
+    /// Why it failed.
+    #[source]
+    pub source: BoxError,
+}
+
+impl DeserializeError {
+    /// Build an error for `frame` from any error type.
+    pub fn new(frame: Bytes, source: impl Into<BoxError>) -> Self {
+        DeserializeError {
+            frame,
+            source: source.into(),
+        }
+    }
+}
+
+/// The local caller asked to send something that cannot be sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The encoded frame is longer than the framer's limit.
+    #[error("frame of {length} bytes exceeds the limit of {limit}")]
+    FrameTooLong {
+        /// Length of the encoded frame.
+        length: u64,
+        /// The configured maximum frame length.
+        limit: usize,
+    },
+    /// The frame contains the delimiter, so the peer would cut it in two.
+    #[error("frame contains the delimiter {delimiter:?} at offset {offset}")]
+    ContainsDelimiter {
+        /// The delimiter, as bytes.
+        delimiter: Bytes,
+        /// Where in the frame it was found.
+        offset: usize,
+    },
+    /// A fixed-size framer was given a frame of another size.
+    #[error("frame of {length} bytes does not match the fixed size of {expected}")]
+    WrongSize {
+        /// Length of the frame given.
+        length: usize,
+        /// The fixed size.
+        expected: usize,
+    },
+    /// The serializer or a converter refused the packet.
+    #[error("cannot serialize packet: {0}")]
+    Serialize(#[source] BoxError),
+    /// The send buffer would exceed its bound.
+    #[error("send buffer full: {pending} bytes pending, limit {limit}")]
+    SendBufferFull {
+        /// Bytes already waiting to be written.
+        pending: usize,
+        /// The configured bound.
+        limit: usize,
+    },
+}
+
+impl EncodeError {
+    /// Wrap any error as a serialization failure.
+    pub fn serialize(source: impl Into<BoxError>) -> Self {
+        EncodeError::Serialize(source.into())
+    }
+}
+
+/// Everything a client, server connection or endpoint can report.
+///
+/// Each variant is distinguishable in code, and converts into
+/// [`std::io::Error`] with a matching [`io::ErrorKind`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The peer refused the connection.
+    #[error("connection refused by {addr}")]
+    ConnectionRefused {
+        /// The address that refused.
+        addr: SocketAddr,
+    },
+    /// The host name could not be resolved.
+    #[error("cannot resolve host {host:?}: {source}")]
+    Resolve {
+        /// The host name that was looked up.
+        host: String,
+        /// The resolver's error.
+        #[source]
+        source: io::Error,
+    },
+    /// Connecting took longer than the connect timeout.
+    #[error("connecting to {target} timed out after {timeout:?}")]
+    ConnectTimeout {
+        /// What we tried to connect to (`host:port`).
+        target: String,
+        /// The timeout that expired.
+        timeout: Duration,
+    },
+    /// Every resolved address failed; the last error is kept.
+    #[error("cannot connect to {target} after {attempts} attempt(s): {last}")]
+    ConnectFailed {
+        /// What we tried to connect to (`host:port`).
+        target: String,
+        /// How many connection attempts were made.
+        attempts: u32,
+        /// The error of the last attempt.
+        #[source]
+        last: Box<Error>,
+    },
+    /// A receive (or send) did not complete within the caller's timeout.
+    /// Nothing was lost: buffered bytes stay for the next call.
+    #[error("{operation} timed out after {timeout:?}")]
+    Timeout {
+        /// `"receive"`, `"send"`, `"TLS handshake"`, ...
+        operation: &'static str,
+        /// The timeout that expired.
+        timeout: Duration,
+    },
+    /// The peer reset the connection.
+    #[error("connection reset by {peer}")]
+    ConnectionReset {
+        /// The peer.
+        peer: SocketAddr,
+    },
+    /// The peer closed the connection cleanly, between packets.
+    #[error("connection closed by {peer}")]
+    ConnectionClosed {
+        /// The peer.
+        peer: SocketAddr,
+    },
+    /// The connection ended inside a frame.
+    #[error("connection to {peer} closed with {pending} bytes of an incomplete frame pending")]
+    UnexpectedEof {
+        /// The peer.
+        peer: SocketAddr,
+        /// Bytes received for the frame that never completed.
+        pending: usize,
+    },
+    /// This endpoint was closed locally (by `close`, possibly from another
+    /// thread or task).
+    #[error("connection is closed")]
+    Closed,
+    /// The write half was shut down by `send_eof`; sending is no longer possible.
+    #[error("cannot send after send_eof")]
+    SendAfterEof,
+    /// The peer broke the framing; receiving is over unless the framer
+    /// could resynchronise (see [`Error::is_recoverable`]).
+    #[error("protocol error from {peer}: {source}")]
+    Framing {
+        /// The peer.
+        peer: SocketAddr,
+        /// What went wrong.
+        #[source]
+        source: FramingError,
+        /// Whether the next receive can still succeed.
+        recoverable: bool,
+    },
+    /// A frame arrived whole but did not deserialize. The next receive returns
+    /// the next packet.
+    #[error("invalid packet from {peer}: {source}")]
+    Deserialize {
+        /// The peer.
+        peer: SocketAddr,
+        /// The error, carrying the frame.
+        #[source]
+        source: DeserializeError,
+    },
+    /// The packet given to `send_packet` cannot be sent. The connection is
+    /// still usable.
+    #[error("cannot send packet: {0}")]
+    Encode(#[from] EncodeError),
+    /// TLS failed (handshake, certificate, alert, truncation).
+    #[error("TLS error with {peer}: {source}")]
+    Tls {
+        /// The peer.
+        peer: SocketAddr,
+        /// What went wrong.
+        #[source]
+        source: TlsError,
+    },
+    /// A bad argument or configuration given by the caller.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// Any other I/O error, with the peer when one is known.
+    #[error("I/O error{}: {source}", peer.map(|p| format!(" with {p}")).unwrap_or_default())]
+    Io {
+        /// The peer, when known.
+        peer: Option<SocketAddr>,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// Whether a later receive on the same connection can still succeed.
+    ///
+    /// True for timeouts, per-packet deserialize errors, encode errors and
+    /// recoverable framing errors (a delimiter framer skipping an oversized
+    /// line).
+    pub fn is_recoverable(&self) -> bool {
+        match self {
+            Error::Timeout { .. } | Error::Deserialize { .. } | Error::Encode(_) => true,
+            Error::Framing { recoverable, .. } => *recoverable,
+            _ => false,
+        }
+    }
+
+    /// Map an I/O error from talking to `peer` into the matching variant
+    /// (`ConnectionReset`, `ConnectionRefused`, or `Io`).
+    pub fn from_io(source: io::Error, peer: SocketAddr) -> Error {
+        match source.kind() {
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe => Error::ConnectionReset { peer },
+            io::ErrorKind::ConnectionRefused => Error::ConnectionRefused { addr: peer },
+            _ => Error::Io {
+                peer: Some(peer),
+                source,
+            },
+        }
+    }
+
+    /// The [`io::ErrorKind`] this error maps to.
+    pub fn io_kind(&self) -> io::ErrorKind {
+        match self {
+            Error::ConnectionRefused { .. } => io::ErrorKind::ConnectionRefused,
+            Error::Resolve { .. } => io::ErrorKind::NotFound,
+            Error::ConnectTimeout { .. } | Error::Timeout { .. } => io::ErrorKind::TimedOut,
+            Error::ConnectFailed { last, .. } => last.io_kind(),
+            Error::ConnectionReset { .. } => io::ErrorKind::ConnectionReset,
+            Error::ConnectionClosed { .. } | Error::Closed => io::ErrorKind::NotConnected,
+            Error::SendAfterEof => io::ErrorKind::BrokenPipe,
+            Error::UnexpectedEof { .. } => io::ErrorKind::UnexpectedEof,
+            Error::Framing { .. } | Error::Deserialize { .. } | Error::Tls { .. } => {
+                io::ErrorKind::InvalidData
+            }
+            Error::Encode(_) | Error::Config(_) => io::ErrorKind::InvalidInput,
+            Error::Io { source, .. } => source.kind(),
+        }
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(err: Error) -> io::Error {
+        match err {
+            Error::Io { source, peer: None } => source,
+            other => io::Error::new(other.io_kind(), other),
+        }
+    }
+}
+
+/// A TLS failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// rustls reported an error (bad certificate, alert, protocol violation).
+    #[cfg(feature = "tls")]
+    #[error(transparent)]
+    Rustls(#[from] rustls::Error),
+    /// The peer closed TCP without sending close_notify: the data may have
+    /// been truncated by an attacker or a crash.
+    #[error("peer closed the connection without TLS close_notify (possible truncation)")]
+    Truncated,
+    /// The server name is not a valid DNS name or IP address.
+    #[error("invalid TLS server name {0:?}")]
+    InvalidServerName(String),
+    /// The TLS configuration could not be built.
+    #[error("invalid TLS configuration: {0}")]
+    Config(String),
+}
+
+/// Displays a byte string the way a user wants to read a delimiter.
+pub(crate) struct ShowBytes<'a>(pub &'a [u8]);
+
+impl fmt::Display for ShowBytes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.0.escape_ascii())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_numbers() {
+        let e = FramingError::FrameTooLong {
+            length: 9_437_184,
+            limit: 8_388_608,
+        };
+        assert_eq!(
+            e.to_string(),
+            "frame of 9437184 bytes exceeds the limit of 8388608"
+        );
+        let peer: SocketAddr = "10.0.0.5:8080".parse().unwrap();
+        let e = Error::from_io(io::ErrorKind::ConnectionRefused.into(), peer);
+        assert_eq!(e.to_string(), "connection refused by 10.0.0.5:8080");
+        assert_eq!(io::Error::from(e).kind(), io::ErrorKind::ConnectionRefused);
+    }
+
+    #[test]
+    fn recoverability() {
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        assert!(
+            Error::Timeout {
+                operation: "receive",
+                timeout: Duration::from_secs(1)
+            }
+            .is_recoverable()
+        );
+        assert!(!Error::ConnectionClosed { peer }.is_recoverable());
+        assert_eq!(ShowBytes(b"\r\n").to_string(), "\"\\r\\n\"");
+    }
+}

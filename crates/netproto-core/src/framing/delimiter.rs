@@ -1,0 +1,353 @@
+//! Frames that end with a delimiter.
+
+use bytes::{Buf, Bytes, BytesMut};
+use memchr::memmem;
+
+use super::{DecodeFailure, FrameDecoder, Framer};
+use crate::error::{EncodeError, FramingError};
+
+/// Frames separated by a delimiter: LF by default, or CR, CRLF, or any
+/// non-empty byte string.
+///
+/// The delimiter is stripped from received frames unless
+/// [`keep_delimiter`](Delimiter::keep_delimiter) is set, and appended to every
+/// sent frame. A received frame longer than
+/// [`max_frame_length`](Delimiter::max_frame_length) (default 64 KiB) is
+/// reported once as [`FramingError::FrameTooLong`]; the decoder then discards
+/// input up to the next delimiter and carries on with the next frame.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use netproto_core::framing::{Delimiter, FrameDecoder, Framer};
+///
+/// let framer = Delimiter::crlf();
+/// let mut wire = BytesMut::new();
+/// framer.encode(b"PING", &mut wire).unwrap();
+/// assert_eq!(&wire[..], b"PING\r\n");
+///
+/// let mut decoder = framer.decoder();
+/// assert_eq!(decoder.decode(&mut wire).unwrap().unwrap(), "PING");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Delimiter {
+    delimiter: Bytes,
+    finder: memmem::Finder<'static>,
+    max_frame_length: usize,
+    keep_delimiter: bool,
+}
+
+impl Default for Delimiter {
+    fn default() -> Self {
+        Delimiter::lf()
+    }
+}
+
+impl Delimiter {
+    /// The default maximum frame length: 64 KiB.
+    pub const DEFAULT_MAX_FRAME_LENGTH: usize = 64 * 1024;
+
+    /// Frames separated by `delimiter`.
+    ///
+    /// # Panics
+    /// If `delimiter` is empty.
+    pub fn new(delimiter: impl AsRef<[u8]>) -> Self {
+        let delimiter = Bytes::copy_from_slice(delimiter.as_ref());
+        assert!(!delimiter.is_empty(), "the delimiter must not be empty");
+        let finder = memmem::Finder::new(&delimiter[..]).into_owned();
+        Delimiter {
+            delimiter,
+            finder,
+            max_frame_length: Self::DEFAULT_MAX_FRAME_LENGTH,
+            keep_delimiter: false,
+        }
+    }
+
+    /// Lines ending with `\n`.
+    pub fn lf() -> Self {
+        Delimiter::new(b"\n")
+    }
+
+    /// Lines ending with `\r`.
+    pub fn cr() -> Self {
+        Delimiter::new(b"\r")
+    }
+
+    /// Lines ending with `\r\n`.
+    pub fn crlf() -> Self {
+        Delimiter::new(b"\r\n")
+    }
+
+    /// Set the largest frame (without its delimiter) that will be accepted.
+    pub fn max_frame_length(mut self, max: usize) -> Self {
+        self.max_frame_length = max;
+        self
+    }
+
+    /// Keep the delimiter at the end of received frames (default: strip it).
+    pub fn keep_delimiter(mut self, keep: bool) -> Self {
+        self.keep_delimiter = keep;
+        self
+    }
+
+    /// The delimiter.
+    pub fn delimiter(&self) -> &[u8] {
+        &self.delimiter
+    }
+}
+
+impl Framer for Delimiter {
+    type Decoder = DelimiterDecoder;
+
+    fn decoder(&self) -> DelimiterDecoder {
+        DelimiterDecoder {
+            config: self.clone(),
+            searched: 0,
+            discarding: false,
+            examined: 0,
+        }
+    }
+
+    fn encode_with<F>(&self, dst: &mut BytesMut, write: F) -> Result<(), EncodeError>
+    where
+        F: FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
+    {
+        let start = dst.len();
+        let result = write(dst).and_then(|()| {
+            let payload = &dst[start..];
+            if payload.len() > self.max_frame_length {
+                return Err(EncodeError::FrameTooLong {
+                    length: payload.len() as u64,
+                    limit: self.max_frame_length,
+                });
+            }
+            if let Some(offset) = self.finder.find(payload) {
+                return Err(EncodeError::ContainsDelimiter {
+                    delimiter: self.delimiter.clone(),
+                    offset,
+                });
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => {
+                dst.extend_from_slice(&self.delimiter);
+                Ok(())
+            }
+            Err(err) => {
+                dst.truncate(start);
+                Err(err)
+            }
+        }
+    }
+
+    fn max_frame_length(&self) -> usize {
+        self.max_frame_length
+    }
+}
+
+/// Decoding state of a [`Delimiter`] framer.
+#[derive(Debug)]
+pub struct DelimiterDecoder {
+    config: Delimiter,
+    /// Offset in the buffer where the next search starts: everything before
+    /// it has been examined and holds no delimiter.
+    searched: usize,
+    /// Discarding an oversized frame up to the next delimiter.
+    discarding: bool,
+    examined: u64,
+}
+
+impl DelimiterDecoder {
+    fn find(&mut self, src: &[u8]) -> Option<usize> {
+        let start = self.searched.min(src.len());
+        let found = self.config.finder.find(&src[start..]).map(|i| start + i);
+        let dlen = self.config.delimiter.len();
+        match found {
+            Some(i) => {
+                self.examined += (i + dlen - start) as u64;
+                Some(i)
+            }
+            None => {
+                self.examined += (src.len() - start) as u64;
+                // A delimiter may straddle the end: look again at its first
+                // `dlen - 1` bytes when more arrive.
+                self.searched = src.len().saturating_sub(dlen - 1);
+                None
+            }
+        }
+    }
+}
+
+impl FrameDecoder for DelimiterDecoder {
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure> {
+        let dlen = self.config.delimiter.len();
+        let max = self.config.max_frame_length;
+        loop {
+            let found = self.find(src);
+            if self.discarding {
+                match found {
+                    Some(i) => {
+                        src.advance(i + dlen);
+                        self.discarding = false;
+                        self.searched = 0;
+                        continue;
+                    }
+                    None => {
+                        // Drop what cannot hold the start of a delimiter.
+                        let drop = self.searched;
+                        src.advance(drop);
+                        self.searched = 0;
+                        return Ok(None);
+                    }
+                }
+            }
+            return match found {
+                Some(i) if i > max => {
+                    src.advance(i + dlen);
+                    self.searched = 0;
+                    Err(DecodeFailure::recoverable(FramingError::FrameTooLong {
+                        length: i as u64,
+                        limit: max,
+                    }))
+                }
+                Some(i) => {
+                    self.searched = 0;
+                    let mut frame = src.split_to(i + dlen);
+                    if !self.config.keep_delimiter {
+                        frame.truncate(i);
+                    }
+                    Ok(Some(frame.freeze()))
+                }
+                None if src.len() > max + dlen - 1 => {
+                    // No delimiter can end a frame short enough any more.
+                    let length = src.len() as u64;
+                    self.discarding = true;
+                    let drop = self.searched;
+                    src.advance(drop);
+                    self.searched = 0;
+                    Err(DecodeFailure::recoverable(FramingError::FrameTooLong {
+                        length,
+                        limit: max,
+                    }))
+                }
+                None => Ok(None),
+            };
+        }
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure> {
+        match self.decode(src)? {
+            Some(frame) => Ok(Some(frame)),
+            None if src.is_empty() => Ok(None),
+            None if self.discarding => {
+                src.clear();
+                self.discarding = false;
+                self.searched = 0;
+                Ok(None)
+            }
+            None => Err(DecodeFailure::fatal(FramingError::UnexpectedEof {
+                pending: src.len(),
+            })),
+        }
+    }
+
+    fn bytes_examined(&self) -> u64 {
+        self.examined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framing::decode_all;
+
+    #[test]
+    fn splits_lines_and_strips() {
+        let (frames, err) = decode_all(&mut Delimiter::lf().decoder(), b"a\nbc\n\nd\n");
+        assert!(err.is_none());
+        assert_eq!(frames, vec!["a", "bc", "", "d"]);
+    }
+
+    #[test]
+    fn keeps_delimiter_when_asked() {
+        let mut d = Delimiter::crlf().keep_delimiter(true).decoder();
+        let (frames, _) = decode_all(&mut d, b"x\r\ny\r\n");
+        assert_eq!(frames, vec!["x\r\n", "y\r\n"]);
+    }
+
+    #[test]
+    fn delimiter_split_across_reads() {
+        let mut d = Delimiter::crlf().decoder();
+        let mut buf = BytesMut::from(&b"hello\r"[..]);
+        assert_eq!(d.decode(&mut buf).unwrap(), None);
+        buf.extend_from_slice(b"\nworld\r\n");
+        assert_eq!(d.decode(&mut buf).unwrap().unwrap(), "hello");
+        assert_eq!(d.decode(&mut buf).unwrap().unwrap(), "world");
+    }
+
+    #[test]
+    fn eof_inside_frame_reports_pending() {
+        let mut d = Delimiter::lf().decoder();
+        let (frames, err) = decode_all(&mut d, b"ok\npartial");
+        assert_eq!(frames, vec!["ok"]);
+        let err = err.unwrap();
+        assert_eq!(err.error, FramingError::UnexpectedEof { pending: 7 });
+        assert!(!err.recoverable);
+    }
+
+    #[test]
+    fn overrun_is_reported_once_then_resynchronises() {
+        let mut d = Delimiter::lf().max_frame_length(4).decoder();
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(b"abcdefgh");
+        let err = d.decode(&mut buf).unwrap_err();
+        assert!(err.recoverable);
+        assert_eq!(
+            err.error,
+            FramingError::FrameTooLong {
+                length: 8,
+                limit: 4
+            }
+        );
+        assert!(buf.is_empty(), "oversized bytes are discarded");
+        buf.extend_from_slice(b"ijklmnop");
+        assert_eq!(d.decode(&mut buf).unwrap(), None);
+        assert!(buf.is_empty());
+        buf.extend_from_slice(b"qr\nok\n");
+        assert_eq!(d.decode(&mut buf).unwrap().unwrap(), "ok");
+        assert_eq!(d.decode(&mut buf).unwrap(), None);
+    }
+
+    #[test]
+    fn whole_oversized_frame_in_one_read() {
+        let mut d = Delimiter::lf().max_frame_length(3).decoder();
+        let mut buf = BytesMut::from(&b"toolong\nok\n"[..]);
+        assert!(d.decode(&mut buf).unwrap_err().recoverable);
+        assert_eq!(d.decode(&mut buf).unwrap().unwrap(), "ok");
+    }
+
+    #[test]
+    fn encode_appends_and_refuses_delimiter_inside() {
+        let framer = Delimiter::lf();
+        let mut dst = BytesMut::from(&b"x\n"[..]);
+        framer.encode(b"hi", &mut dst).unwrap();
+        assert_eq!(&dst[..], b"x\nhi\n");
+        let err = framer.encode(b"a\nb", &mut dst).unwrap_err();
+        assert!(matches!(
+            err,
+            EncodeError::ContainsDelimiter { offset: 1, .. }
+        ));
+        assert_eq!(&dst[..], b"x\nhi\n", "a refused frame leaves nothing");
+        let err = Delimiter::lf()
+            .max_frame_length(2)
+            .encode(b"abc", &mut dst)
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            EncodeError::FrameTooLong {
+                length: 3,
+                limit: 2
+            }
+        ));
+    }
+}

@@ -1,0 +1,156 @@
+//! Framing: cutting a byte stream into frames, and writing frames into one.
+//!
+//! A [`Framer`] is configuration (shared, immutable, cheap to clone); each
+//! connection gets its own [`FrameDecoder`] from [`Framer::decoder`], which
+//! holds the incremental decoding state.
+//!
+//! Decoding takes a frame off the front of a [`BytesMut`] and returns it as
+//! [`Bytes`] without copying. When a frame is incomplete a decoder returns
+//! `Ok(None)` and remembers how far it has looked, so bytes already examined
+//! are not scanned again when more arrive: a 16 MiB frame arriving in 1 KiB
+//! reads costs O(n), not O(n²).
+//!
+//! Encoding writes straight into the caller's send buffer; a length header is
+//! reserved first and back-patched once the payload is written.
+//!
+//! Built-in framers:
+//!
+//! | framer | wire format |
+//! |---|---|
+//! | [`Delimiter`] | frames end with a delimiter (LF by default, CR, CRLF, any byte string) |
+//! | [`LengthPrefix`] | a 1/2/4/8-byte or LEB128 length header precedes each frame |
+//! | [`FixedSize`] | every frame has the same size |
+//! | [`Raw`] | no framing: every received chunk is a frame |
+//! | [`JsonDocument`] | concatenated JSON values with no separator |
+
+use bytes::{Bytes, BytesMut};
+
+use crate::error::{EncodeError, FramingError};
+
+mod delimiter;
+mod fixed;
+mod json_document;
+mod length_prefix;
+mod raw;
+
+pub use delimiter::{Delimiter, DelimiterDecoder};
+pub use fixed::{FixedSize, FixedSizeDecoder};
+pub use json_document::{JsonDocument, JsonDocumentDecoder};
+pub use length_prefix::{LengthPrefix, LengthPrefixBuilder, LengthPrefixDecoder, LengthWidth};
+pub use raw::{Raw, RawDecoder};
+
+/// A framing error reported by a [`FrameDecoder`], with whether decoding can
+/// go on afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeFailure {
+    /// What the peer did wrong.
+    pub error: FramingError,
+    /// `true` when the decoder has resynchronised (or will, by discarding
+    /// input up to the next frame boundary) and later calls may yield frames;
+    /// `false` when the stream cannot be cut into frames any more.
+    pub recoverable: bool,
+}
+
+impl DecodeFailure {
+    /// A failure after which decoding can go on.
+    pub fn recoverable(error: FramingError) -> Self {
+        DecodeFailure {
+            error,
+            recoverable: true,
+        }
+    }
+
+    /// A failure that ends decoding for this stream.
+    pub fn fatal(error: FramingError) -> Self {
+        DecodeFailure {
+            error,
+            recoverable: false,
+        }
+    }
+}
+
+/// How a byte stream is cut into frames and how frames are written into one.
+///
+/// Implementations are configuration only: per-connection decoding state
+/// lives in the [`FrameDecoder`] returned by [`Framer::decoder`].
+pub trait Framer: Clone + Send + Sync + 'static {
+    /// The incremental decoder for one connection.
+    type Decoder: FrameDecoder;
+
+    /// A fresh decoder, for a new connection.
+    fn decoder(&self) -> Self::Decoder;
+
+    /// Write one frame into `dst`, letting `write` append the payload.
+    ///
+    /// The framer writes (or reserves) any header, calls `write` once to
+    /// append the payload at the end of `dst`, then back-patches the header or
+    /// appends a trailer. On error `dst` is truncated back to its length
+    /// before the call, so a refused frame leaves nothing behind.
+    fn encode_with<F>(&self, dst: &mut BytesMut, write: F) -> Result<(), EncodeError>
+    where
+        F: FnOnce(&mut BytesMut) -> Result<(), EncodeError>;
+
+    /// Write `frame` as one frame into `dst`.
+    fn encode(&self, frame: &[u8], dst: &mut BytesMut) -> Result<(), EncodeError> {
+        self.encode_with(dst, |dst| {
+            dst.extend_from_slice(frame);
+            Ok(())
+        })
+    }
+
+    /// The largest frame payload this framer accepts, in bytes.
+    fn max_frame_length(&self) -> usize;
+}
+
+/// Incremental frame decoding for one connection.
+pub trait FrameDecoder: Send + 'static {
+    /// Take the next frame off the front of `src`.
+    ///
+    /// Returns `Ok(Some(frame))` with the frame split off `src` (not copied),
+    /// `Ok(None)` when more bytes are needed, or an error. A decoder never
+    /// reserves capacity in `src` for a length a header merely claims, and
+    /// keeps what it has already examined so the next call resumes there.
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure>;
+
+    /// Called once the stream has ended: take a last frame, or report what
+    /// is left.
+    ///
+    /// The default yields the frames `decode` still finds, then `Ok(None)`
+    /// when `src` is empty (a clean end between frames) or
+    /// [`FramingError::UnexpectedEof`] with the number of pending bytes.
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure> {
+        match self.decode(src)? {
+            Some(frame) => Ok(Some(frame)),
+            None if src.is_empty() => Ok(None),
+            None => Err(DecodeFailure::fatal(FramingError::UnexpectedEof {
+                pending: src.len(),
+            })),
+        }
+    }
+
+    /// How many bytes this decoder has examined so far (a scanning framer
+    /// counts every byte it looked at; others may return 0). Tests use it
+    /// to prove that decoding never rescans.
+    fn bytes_examined(&self) -> u64 {
+        0
+    }
+}
+
+/// Decode every frame in `input` in one go (a helper for tests and tools).
+///
+/// Stops at the first error and returns the frames found before it together
+/// with the error.
+pub fn decode_all<D: FrameDecoder>(
+    decoder: &mut D,
+    input: &[u8],
+) -> (Vec<Bytes>, Option<DecodeFailure>) {
+    let mut buf = BytesMut::from(input);
+    let mut frames = Vec::new();
+    loop {
+        match decoder.decode_eof(&mut buf) {
+            Ok(Some(frame)) => frames.push(frame),
+            Ok(None) => return (frames, None),
+            Err(err) => return (frames, Some(err)),
+        }
+    }
+}

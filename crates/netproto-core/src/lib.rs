@@ -1,0 +1,33 @@
+//! The sans-IO core of netproto.
+//!
+//! Everything between socket bytes and typed packets lives here, without
+//! sockets, clocks or a runtime:
+//!
+//! ```text
+//! socket bytes ─▶ [TLS session] ─▶ receive buffer ─▶ Framer ─▶ frame (Bytes) ─▶ Serializer ─▶ packet
+//! packet ─▶ Serializer ─▶ Framer writes into send buffer ─▶ [TLS session] ─▶ socket bytes
+//! ```
+//!
+//! * [`framing`] — cutting a byte stream into frames ([`framing::Framer`]).
+//! * [`serializer`] — frames to packets ([`serializer::Serializer`]).
+//! * [`protocol`] — a framer plus a serializer, with converters
+//!   ([`protocol::Protocol`]).
+//! * [`endpoint`] — the connection state machine the drivers run.
+#![cfg_attr(feature = "tls", doc = "* [`tls`] — the TLS pump over rustls.")]
+//! * [`error`] — errors, split into the peer's fault and the caller's.
+//!
+//! The drivers (`netproto-sync`, `netproto-tokio`, `netproto-async-std`) only
+//! move bytes between a socket and an [`endpoint::Endpoint`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod endpoint;
+pub mod error;
+pub mod framing;
+pub mod protocol;
+pub mod serializer;
+#[cfg(feature = "tls")]
+pub mod tls;
+
+pub use error::{DeserializeError, EncodeError, Error, FramingError};
+pub use protocol::{Protocol, StreamProtocol};

@@ -1,0 +1,40 @@
+//! Frames as UTF-8 text.
+
+use bytes::{Bytes, BytesMut};
+
+use super::Serializer;
+use crate::error::{DeserializeError, EncodeError};
+
+/// Packets are UTF-8 strings: send `&str`, receive `String`.
+///
+/// A frame that is not valid UTF-8 is a per-packet [`DeserializeError`]
+/// carrying the frame.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use netproto_core::serializer::{Serializer, Utf8};
+///
+/// let mut dst = BytesMut::new();
+/// Utf8.serialize("héllo", &mut dst).unwrap();
+/// assert_eq!(Utf8.deserialize(dst.freeze()).unwrap(), "héllo");
+/// assert!(Utf8.deserialize(Bytes::from_static(b"\xff")).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Utf8;
+
+impl Serializer for Utf8 {
+    type Sent = str;
+    type Received = String;
+
+    fn serialize(&self, packet: &str, dst: &mut BytesMut) -> Result<(), EncodeError> {
+        dst.extend_from_slice(packet.as_bytes());
+        Ok(())
+    }
+
+    fn deserialize(&self, frame: Bytes) -> Result<String, DeserializeError> {
+        match std::str::from_utf8(&frame) {
+            Ok(text) => Ok(text.to_owned()),
+            Err(err) => Err(DeserializeError::new(frame, err)),
+        }
+    }
+}
