@@ -8,7 +8,6 @@
 //!   the connection (refused, timed out, reset, closed, TLS failure), each
 //!   naming the peer and the numbers a user can act on.
 
-use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -320,7 +319,7 @@ impl From<Error> for io::Error {
 }
 
 /// A TLS failure.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum TlsError {
     /// rustls reported an error (bad certificate, alert, protocol violation).
@@ -334,18 +333,12 @@ pub enum TlsError {
     /// The server name is not a valid DNS name or IP address.
     #[error("invalid TLS server name {0:?}")]
     InvalidServerName(String),
+    /// rustls refused bytes in memory (its buffers are full).
+    #[error("TLS I/O failure: {0}")]
+    Io(String),
     /// The TLS configuration could not be built.
     #[error("invalid TLS configuration: {0}")]
     Config(String),
-}
-
-/// Displays a byte string the way a user wants to read a delimiter.
-pub(crate) struct ShowBytes<'a>(pub &'a [u8]);
-
-impl fmt::Display for ShowBytes<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "\"{}\"", self.0.escape_ascii())
-    }
 }
 
 #[cfg(test)]
@@ -379,6 +372,5 @@ mod tests {
             .is_recoverable()
         );
         assert!(!Error::ConnectionClosed { peer }.is_recoverable());
-        assert_eq!(ShowBytes(b"\r\n").to_string(), "\"\\r\\n\"");
     }
 }

@@ -1,1 +1,384 @@
-//! TLS pump (being written).
+//! The TLS pump: a rustls session between socket bytes and the endpoint.
+//!
+//! rustls is itself sans-IO, so netproto drives it here once for all three
+//! drivers. A [`TlsSession`] wraps a `rustls::ClientConnection` or
+//! `ServerConnection`; an [`Endpoint`](crate::endpoint::Endpoint) built with
+//! [`Endpoint::with_tls`](crate::endpoint::Endpoint::with_tls) shares it
+//! between its receive and send halves behind a short-lived lock
+//! ([`SharedTls`]) that is held only for in-memory work — never across a
+//! socket read or write — so one thread can wait for input while another
+//! sends.
+//!
+//! Configuration: [`TlsClientConfig`] (web roots, custom roots, a server
+//! name override, a client certificate, or your own `rustls::ClientConfig`)
+//! and [`TlsServerConfig`] (certificate and key, or your own
+//! `rustls::ServerConfig`). Both use the `ring` crypto provider.
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::{BufMut, BytesMut};
+pub use rustls;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+
+use crate::error::TlsError;
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn config_error(err: impl fmt::Display) -> TlsError {
+    TlsError::Config(err.to_string())
+}
+
+/// Parse every certificate in a PEM document.
+pub fn certs_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(config_error)?;
+    if certs.is_empty() {
+        return Err(TlsError::Config("no certificate found in PEM".to_owned()));
+    }
+    Ok(certs)
+}
+
+/// Parse the first private key (PKCS#8, PKCS#1 or SEC1) in a PEM document.
+pub fn key_from_pem(pem: &[u8]) -> Result<PrivateKeyDer<'static>, TlsError> {
+    PrivateKeyDer::from_pem_slice(pem).map_err(config_error)
+}
+
+/// How a client verifies servers and presents itself.
+///
+/// ```
+/// use netproto_core::tls::TlsClientConfig;
+///
+/// // The public web's roots (webpki-roots), as a browser would.
+/// let web = TlsClientConfig::webpki_roots();
+/// // Connect to 127.0.0.1 but check the certificate against "localhost".
+/// let local = TlsClientConfig::webpki_roots().server_name("localhost");
+/// ```
+#[derive(Clone)]
+pub struct TlsClientConfig {
+    config: Arc<ClientConfig>,
+    server_name: Option<String>,
+}
+
+impl fmt::Debug for TlsClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsClientConfig")
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsClientConfig {
+    /// Verify servers against the public web's root certificates.
+    pub fn webpki_roots() -> Self {
+        let roots = RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        Self::with_roots(roots)
+    }
+
+    /// Verify servers against `roots`.
+    pub fn with_roots(roots: RootCertStore) -> Self {
+        Self::build(roots, None).expect("the ring provider supports the default protocol versions")
+    }
+
+    /// Verify servers against the certificates in a PEM document (a private
+    /// CA, or a self-signed server certificate).
+    pub fn with_root_pem(pem: &[u8]) -> Result<Self, TlsError> {
+        let mut roots = RootCertStore::empty();
+        for cert in certs_from_pem(pem)? {
+            roots.add(cert).map_err(TlsError::Rustls)?;
+        }
+        Ok(Self::with_roots(roots))
+    }
+
+    /// Verify servers against `roots` and present `cert_chain` with `key`
+    /// when the server asks for a client certificate.
+    pub fn with_client_auth(
+        roots: RootCertStore,
+        cert_chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<Self, TlsError> {
+        Self::build(roots, Some((cert_chain, key)))
+    }
+
+    /// Use your own rustls configuration as it is.
+    pub fn from_config(config: Arc<ClientConfig>) -> Self {
+        TlsClientConfig {
+            config,
+            server_name: None,
+        }
+    }
+
+    /// Check the server's certificate against `name` instead of the host
+    /// the client connects to (for example when connecting by IP address).
+    pub fn server_name(mut self, name: impl Into<String>) -> Self {
+        self.server_name = Some(name.into());
+        self
+    }
+
+    /// The rustls configuration in use.
+    pub fn config(&self) -> &Arc<ClientConfig> {
+        &self.config
+    }
+
+    /// A new client session for a connection to `host` (or to the server
+    /// name override, when set).
+    pub fn session(&self, host: &str) -> Result<TlsSession, TlsError> {
+        let name = self.server_name.as_deref().unwrap_or(host);
+        let name = name.trim_start_matches('[').trim_end_matches(']');
+        let server_name = ServerName::try_from(name.to_owned())
+            .map_err(|_| TlsError::InvalidServerName(name.to_owned()))?;
+        let conn = rustls::ClientConnection::new(self.config.clone(), server_name)?;
+        Ok(TlsSession::new(conn.into()))
+    }
+
+    fn build(
+        roots: RootCertStore,
+        client_auth: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    ) -> Result<Self, TlsError> {
+        let builder = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots);
+        let config = match client_auth {
+            Some((chain, key)) => builder.with_client_auth_cert(chain, key)?,
+            None => builder.with_no_client_auth(),
+        };
+        Ok(Self::from_config(Arc::new(config)))
+    }
+}
+
+/// How a server presents itself.
+#[derive(Clone)]
+pub struct TlsServerConfig {
+    config: Arc<ServerConfig>,
+}
+
+impl fmt::Debug for TlsServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsServerConfig").finish_non_exhaustive()
+    }
+}
+
+impl TlsServerConfig {
+    /// Present `cert_chain` (leaf first) signed by `key`; no client
+    /// certificates are asked for.
+    pub fn new(
+        cert_chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<Self, TlsError> {
+        let config = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(cert_chain, key)?;
+        Ok(Self::from_config(Arc::new(config)))
+    }
+
+    /// Like [`new`](TlsServerConfig::new), from PEM documents.
+    pub fn from_pem(cert_chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, TlsError> {
+        Self::new(certs_from_pem(cert_chain_pem)?, key_from_pem(key_pem)?)
+    }
+
+    /// Like [`new`](TlsServerConfig::new), and require clients to present a
+    /// certificate that chains to `client_roots`.
+    pub fn with_client_auth(
+        cert_chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+        client_roots: RootCertStore,
+    ) -> Result<Self, TlsError> {
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(client_roots),
+            provider(),
+        )
+        .build()
+        .map_err(config_error)?;
+        let config = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(cert_chain, key)?;
+        Ok(Self::from_config(Arc::new(config)))
+    }
+
+    /// Use your own rustls configuration as it is.
+    pub fn from_config(config: Arc<ServerConfig>) -> Self {
+        TlsServerConfig { config }
+    }
+
+    /// The rustls configuration in use.
+    pub fn config(&self) -> &Arc<ServerConfig> {
+        &self.config
+    }
+
+    /// A new server session for one accepted connection.
+    pub fn session(&self) -> Result<TlsSession, TlsError> {
+        let conn = rustls::ServerConnection::new(self.config.clone())?;
+        Ok(TlsSession::new(conn.into()))
+    }
+}
+
+/// One TLS connection's state: a rustls client or server connection.
+pub struct TlsSession {
+    conn: rustls::Connection,
+}
+
+impl fmt::Debug for TlsSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsSession")
+            .field("handshaking", &self.conn.is_handshaking())
+            .field("version", &self.conn.protocol_version())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsSession {
+    /// Wrap a rustls connection.
+    pub fn new(mut conn: rustls::Connection) -> Self {
+        // netproto bounds its own send buffer; let rustls encrypt whole packets.
+        conn.set_buffer_limit(None);
+        TlsSession { conn }
+    }
+
+    /// The rustls connection, for inspection (negotiated version, ALPN,
+    /// peer certificates).
+    pub fn connection(&self) -> &rustls::Connection {
+        &self.conn
+    }
+
+    /// Whether the handshake is still in progress.
+    pub fn is_handshaking(&self) -> bool {
+        self.conn.is_handshaking()
+    }
+
+    /// Whether there is TLS output for the peer.
+    pub fn wants_write(&self) -> bool {
+        self.conn.wants_write()
+    }
+
+    /// Feed ciphertext from the socket; append the plaintext it yields to
+    /// `plaintext`. An empty `data` is the socket's EOF.
+    ///
+    /// Returns whether the peer has sent close_notify. On a TLS error the
+    /// plaintext decrypted before it is still appended, and rustls queues an
+    /// alert for the peer ([`wants_write`](TlsSession::wants_write)).
+    pub fn read_ciphertext(
+        &mut self,
+        mut data: &[u8],
+        plaintext: &mut BytesMut,
+    ) -> Result<bool, TlsError> {
+        loop {
+            if !data.is_empty() {
+                match self.conn.read_tls(&mut data) {
+                    Ok(_) => {}
+                    Err(err) => return Err(TlsError::Io(err.to_string())),
+                }
+            }
+            let state = self.conn.process_new_packets()?;
+            let available = state.plaintext_bytes_to_read();
+            if available > 0 {
+                let start = plaintext.len();
+                plaintext.resize(start + available, 0);
+                let n = read_fully(&mut self.conn.reader(), &mut plaintext[start..]);
+                plaintext.truncate(start + n);
+            }
+            if data.is_empty() {
+                return Ok(state.peer_has_closed());
+            }
+        }
+    }
+
+    /// Encrypt `plaintext` and append the TLS records to `out`.
+    pub fn encrypt(&mut self, plaintext: &[u8], out: &mut BytesMut) -> Result<(), TlsError> {
+        self.conn
+            .writer()
+            .write_all(plaintext)
+            .map_err(|err| TlsError::Io(err.to_string()))?;
+        self.write_output(out);
+        Ok(())
+    }
+
+    /// Append all pending TLS output to `out`.
+    pub fn write_output(&mut self, out: &mut BytesMut) {
+        let mut writer = out.writer();
+        while self.conn.wants_write() {
+            // Writing into memory cannot fail.
+            if self.conn.write_tls(&mut writer).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Queue close_notify and append it to `out`.
+    pub fn close_notify(&mut self, out: &mut BytesMut) {
+        self.conn.send_close_notify();
+        self.write_output(out);
+    }
+}
+
+fn read_fully(reader: &mut impl Read, buf: &mut [u8]) -> usize {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => filled += n,
+        }
+    }
+    filled
+}
+
+/// A [`TlsSession`] shared by the two halves of an endpoint.
+///
+/// The lock is held only while rustls works on memory, never across socket
+/// I/O, so neither half ever waits for the other's I/O.
+#[derive(Clone, Debug)]
+pub struct SharedTls(Arc<Mutex<TlsSession>>);
+
+impl SharedTls {
+    /// Share `session`.
+    pub fn new(session: TlsSession) -> Self {
+        SharedTls(Arc::new(Mutex::new(session)))
+    }
+
+    /// Lock the session for inspection. A panic in another thread while it
+    /// held the lock does not make the session unusable.
+    pub fn lock(&self) -> MutexGuard<'_, TlsSession> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn read_ciphertext(
+        &self,
+        data: &[u8],
+        plaintext: &mut BytesMut,
+    ) -> Result<bool, TlsError> {
+        self.lock().read_ciphertext(data, plaintext)
+    }
+
+    pub(crate) fn encrypt(&self, plaintext: &[u8], out: &mut BytesMut) -> Result<(), TlsError> {
+        self.lock().encrypt(plaintext, out)
+    }
+
+    pub(crate) fn write_output(&self, out: &mut BytesMut) {
+        self.lock().write_output(out)
+    }
+
+    pub(crate) fn close_notify(&self, out: &mut BytesMut) {
+        self.lock().close_notify(out)
+    }
+
+    pub(crate) fn wants_write(&self) -> bool {
+        self.lock().wants_write()
+    }
+
+    pub(crate) fn is_handshaking(&self) -> bool {
+        self.lock().is_handshaking()
+    }
+}
+
+#[cfg(test)]
+mod tests;
