@@ -13,6 +13,7 @@
 //! * [`protocol`] — a framer plus a serializer, with converters
 //!   ([`protocol::Protocol`]).
 //! * [`endpoint`] — the connection state machine the drivers run.
+//! * [`options`] — client and server options shared by every driver.
 #![cfg_attr(feature = "tls", doc = "* [`tls`] — the TLS pump over rustls.")]
 //! * [`error`] — errors, split into the peer's fault and the caller's.
 //!
@@ -24,6 +25,7 @@
 pub mod endpoint;
 pub mod error;
 pub mod framing;
+pub mod options;
 pub mod protocol;
 pub mod serializer;
 #[cfg(feature = "tls")]

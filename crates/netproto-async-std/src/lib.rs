@@ -1,0 +1,1 @@
+//! netproto's async-std driver (being written).

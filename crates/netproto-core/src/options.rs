@@ -1,0 +1,606 @@
+//! Options shared by every driver's clients and servers, and the pure
+//! decisions behind them (retry schedules, which accept errors are
+//! transient, how an address is written).
+//!
+//! The drivers take these types as they are, so a program moving from the
+//! blocking driver to tokio or async-std keeps its configuration code.
+
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::endpoint::EndpointConfig;
+use crate::error::Error;
+#[cfg(feature = "tls")]
+use crate::tls::{TlsClientConfig, TlsServerConfig};
+
+/// A host and a port to connect to or bind.
+///
+/// Anything that [`IntoAddress`] accepts: `"example.com:8080"`,
+/// `"[::1]:9000"`, `("example.com", 8080)`, a [`SocketAddr`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Address {
+    /// Host name or IP address (without brackets).
+    pub host: String,
+    /// Port number.
+    pub port: u16,
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Conversion into an [`Address`].
+pub trait IntoAddress {
+    /// The address, or [`Error::Config`] if it cannot be parsed.
+    fn into_address(self) -> Result<Address, Error>;
+}
+
+impl IntoAddress for Address {
+    fn into_address(self) -> Result<Address, Error> {
+        Ok(self)
+    }
+}
+
+impl IntoAddress for &Address {
+    fn into_address(self) -> Result<Address, Error> {
+        Ok(self.clone())
+    }
+}
+
+impl IntoAddress for &str {
+    fn into_address(self) -> Result<Address, Error> {
+        let invalid = || Error::Config(format!("invalid address {self:?}: expected host:port"));
+        let (host, port) = self.rsplit_once(':').ok_or_else(invalid)?;
+        let port = port.parse().map_err(|_| invalid())?;
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        if host.is_empty() {
+            return Err(invalid());
+        }
+        Ok(Address {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+impl IntoAddress for String {
+    fn into_address(self) -> Result<Address, Error> {
+        self.as_str().into_address()
+    }
+}
+
+impl IntoAddress for &String {
+    fn into_address(self) -> Result<Address, Error> {
+        self.as_str().into_address()
+    }
+}
+
+impl IntoAddress for (&str, u16) {
+    fn into_address(self) -> Result<Address, Error> {
+        Ok(Address {
+            host: self.0.to_owned(),
+            port: self.1,
+        })
+    }
+}
+
+impl IntoAddress for (String, u16) {
+    fn into_address(self) -> Result<Address, Error> {
+        Ok(Address {
+            host: self.0,
+            port: self.1,
+        })
+    }
+}
+
+impl IntoAddress for (IpAddr, u16) {
+    fn into_address(self) -> Result<Address, Error> {
+        SocketAddr::from(self).into_address()
+    }
+}
+
+impl IntoAddress for SocketAddr {
+    fn into_address(self) -> Result<Address, Error> {
+        Ok(Address {
+            host: self.ip().to_string(),
+            port: self.port(),
+        })
+    }
+}
+
+/// When and how often to try connecting again.
+///
+/// The delay before retry `n` (counting from 0) is
+/// `initial_delay * multiplier^n`, capped at `max_delay`, then — with jitter
+/// on — scaled by a random factor in `[0.5, 1.0]` so that many clients
+/// restarting together do not retry in lockstep.
+///
+/// ```
+/// use std::time::Duration;
+/// use netproto_core::options::RetryPolicy;
+///
+/// let policy = RetryPolicy::attempts(5)
+///     .initial_delay(Duration::from_millis(100))
+///     .max_delay(Duration::from_secs(2))
+///     .jitter(false);
+/// let delays: Vec<_> = policy.delays().collect();
+/// assert_eq!(delays, [100, 200, 400, 800].map(Duration::from_millis));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    attempts: u32,
+    initial_delay: Duration,
+    multiplier: f64,
+    max_delay: Duration,
+    jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy::none()
+    }
+}
+
+impl RetryPolicy {
+    /// Try once, never again (the default).
+    pub fn none() -> Self {
+        RetryPolicy::attempts(1)
+    }
+
+    /// Try up to `attempts` times in all (at least once), with exponential
+    /// back-off from 100 ms, doubling, capped at 10 s, with jitter.
+    pub fn attempts(attempts: u32) -> Self {
+        RetryPolicy {
+            attempts: attempts.max(1),
+            initial_delay: Duration::from_millis(100),
+            multiplier: 2.0,
+            max_delay: Duration::from_secs(10),
+            jitter: true,
+        }
+    }
+
+    /// The delay before the first retry.
+    pub fn initial_delay(mut self, delay: Duration) -> Self {
+        self.initial_delay = delay;
+        self
+    }
+
+    /// The factor applied to the delay after each retry (at least 1).
+    pub fn multiplier(mut self, multiplier: f64) -> Self {
+        self.multiplier = if multiplier.is_finite() {
+            multiplier.max(1.0)
+        } else {
+            1.0
+        };
+        self
+    }
+
+    /// The longest delay between two attempts.
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Randomise each delay within `[0.5, 1.0]` of its value (default on).
+    pub fn jitter(mut self, jitter: bool) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The total number of attempts.
+    pub fn max_attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The delays to wait between attempts: `max_attempts() - 1` of them.
+    pub fn delays(&self) -> impl Iterator<Item = Duration> + '_ {
+        let random = RandomState::new();
+        (0..self.attempts.saturating_sub(1)).map(move |n| {
+            let base = self.initial_delay.as_secs_f64() * self.multiplier.powi(n as i32);
+            let capped = base.min(self.max_delay.as_secs_f64());
+            let factor = if self.jitter {
+                let mut hasher = random.build_hasher();
+                hasher.write_u32(n);
+                0.5 + (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64 / 2.0
+            } else {
+                1.0
+            };
+            Duration::from_secs_f64(capped * factor)
+        })
+    }
+}
+
+/// A change in a connection's state, reported to the callback set with
+/// [`ClientOptions::on_event`] or [`ServerOptions::on_event`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ConnectionEvent {
+    /// A connection attempt to `target` failed; another follows after
+    /// `retry_in` (only sent when a retry policy allows one).
+    ConnectAttemptFailed {
+        /// What the client connects to.
+        target: String,
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// Why it failed.
+        error: String,
+        /// The delay before the next attempt.
+        retry_in: Duration,
+    },
+    /// A connection was established.
+    Connected {
+        /// The local address.
+        local: SocketAddr,
+        /// The peer's address.
+        peer: SocketAddr,
+    },
+    /// A server refused a connection (one-client mode or connection limit).
+    Rejected {
+        /// The peer's address.
+        peer: SocketAddr,
+        /// Why.
+        reason: String,
+    },
+    /// A connection ended.
+    Disconnected {
+        /// The peer's address.
+        peer: SocketAddr,
+        /// Why, when it ended on an error (`None` for a clean close).
+        reason: Option<String>,
+    },
+}
+
+/// A connection-state callback.
+pub type EventCallback = Arc<dyn Fn(&ConnectionEvent) + Send + Sync>;
+
+/// Options for a client connection.
+///
+/// ```
+/// use std::time::Duration;
+/// use netproto_core::options::{ClientOptions, RetryPolicy};
+///
+/// let options = ClientOptions::default()
+///     .connect_timeout(Duration::from_secs(3))
+///     .retry(RetryPolicy::attempts(5))
+///     .max_recv_size(64 * 1024);
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// Give up on one connection attempt after this long (default 30 s).
+    pub connect_timeout: Option<Duration>,
+    /// Whether and how to try again when connecting fails.
+    pub retry: RetryPolicy,
+    /// Buffer sizes.
+    pub endpoint: EndpointConfig,
+    /// Set TCP_NODELAY (default true: packets go out at once).
+    pub nodelay: bool,
+    /// Enable TCP keep-alive with this idle time (default off).
+    pub keepalive: Option<Duration>,
+    /// TLS, when set.
+    #[cfg(feature = "tls")]
+    pub tls: Option<TlsClientConfig>,
+    /// Give up on the TLS handshake after this long (default 30 s).
+    pub handshake_timeout: Option<Duration>,
+    /// Called on connect, retry and disconnect.
+    pub on_event: Option<EventCallback>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            connect_timeout: Some(Duration::from_secs(30)),
+            retry: RetryPolicy::none(),
+            endpoint: EndpointConfig::default(),
+            nodelay: true,
+            keepalive: None,
+            #[cfg(feature = "tls")]
+            tls: None,
+            handshake_timeout: Some(Duration::from_secs(30)),
+            on_event: None,
+        }
+    }
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("endpoint", &self.endpoint)
+            .field("nodelay", &self.nodelay)
+            .field("keepalive", &self.keepalive)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientOptions {
+    /// Set the connect timeout (`None`: wait as long as the OS does).
+    pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.connect_timeout = timeout.into();
+        self
+    }
+
+    /// Set the retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Set the most bytes one socket read asks for (default 16 KiB).
+    pub fn max_recv_size(mut self, size: usize) -> Self {
+        self.endpoint = self.endpoint.max_recv_size(size);
+        self
+    }
+
+    /// Set TCP_NODELAY.
+    pub fn nodelay(mut self, nodelay: bool) -> Self {
+        self.nodelay = nodelay;
+        self
+    }
+
+    /// Enable TCP keep-alive with this idle time.
+    pub fn keepalive(mut self, idle: impl Into<Option<Duration>>) -> Self {
+        self.keepalive = idle.into();
+        self
+    }
+
+    /// Speak TLS with this configuration.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: TlsClientConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Set the TLS handshake timeout.
+    pub fn handshake_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.handshake_timeout = timeout.into();
+        self
+    }
+
+    /// Call `callback` on connection events.
+    pub fn on_event(mut self, callback: impl Fn(&ConnectionEvent) + Send + Sync + 'static) -> Self {
+        self.on_event = Some(Arc::new(callback));
+        self
+    }
+
+    /// Report `event` to the callback, if any.
+    pub fn emit(&self, event: ConnectionEvent) {
+        if let Some(callback) = &self.on_event {
+            callback(&event);
+        }
+    }
+}
+
+/// What a server does with a connection beyond its limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum WhenFull {
+    /// Leave it in the listen backlog until a slot frees up (default).
+    #[default]
+    Wait,
+    /// Accept it and close it at once.
+    Refuse,
+}
+
+/// Options for a server.
+///
+/// ```
+/// use std::time::Duration;
+/// use netproto_core::options::{ServerOptions, WhenFull};
+///
+/// let options = ServerOptions::default()
+///     .max_connections(100, WhenFull::Refuse)
+///     .idle_timeout(Duration::from_secs(60));
+/// let mock_controller = ServerOptions::default().one_client();
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// The most connections served at once (default: no limit).
+    pub max_connections: Option<usize>,
+    /// What to do with connections beyond the limit.
+    pub when_full: WhenFull,
+    /// Close a connection whose peer sends nothing (or trickles bytes
+    /// without completing a packet) for this long (default: none).
+    pub idle_timeout: Option<Duration>,
+    /// Buffer sizes of each connection.
+    pub endpoint: EndpointConfig,
+    /// Set TCP_NODELAY on accepted connections (default true).
+    pub nodelay: bool,
+    /// Enable TCP keep-alive on accepted connections.
+    pub keepalive: Option<Duration>,
+    /// The listen backlog (default 1024).
+    pub backlog: u32,
+    /// TLS, when set.
+    #[cfg(feature = "tls")]
+    pub tls: Option<TlsServerConfig>,
+    /// Give up on a client's TLS handshake after this long (default 10 s).
+    pub handshake_timeout: Option<Duration>,
+    /// Called when connections come, go or are rejected.
+    pub on_event: Option<EventCallback>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            max_connections: None,
+            when_full: WhenFull::Wait,
+            idle_timeout: None,
+            endpoint: EndpointConfig::default(),
+            nodelay: true,
+            keepalive: None,
+            backlog: 1024,
+            #[cfg(feature = "tls")]
+            tls: None,
+            handshake_timeout: Some(Duration::from_secs(10)),
+            on_event: None,
+        }
+    }
+}
+
+impl fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("max_connections", &self.max_connections)
+            .field("when_full", &self.when_full)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerOptions {
+    /// Serve at most `max` connections at once; `when_full` says what
+    /// happens to the others.
+    pub fn max_connections(mut self, max: usize, when_full: WhenFull) -> Self {
+        self.max_connections = Some(max.max(1));
+        self.when_full = when_full;
+        self
+    }
+
+    /// Serve one client at a time and close any other at once (the
+    /// mock-controller pattern).
+    pub fn one_client(self) -> Self {
+        self.max_connections(1, WhenFull::Refuse)
+    }
+
+    /// Close connections idle for this long.
+    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.idle_timeout = timeout.into();
+        self
+    }
+
+    /// Set the most bytes one socket read asks for.
+    pub fn max_recv_size(mut self, size: usize) -> Self {
+        self.endpoint = self.endpoint.max_recv_size(size);
+        self
+    }
+
+    /// Set TCP_NODELAY on accepted connections.
+    pub fn nodelay(mut self, nodelay: bool) -> Self {
+        self.nodelay = nodelay;
+        self
+    }
+
+    /// Enable TCP keep-alive on accepted connections.
+    pub fn keepalive(mut self, idle: impl Into<Option<Duration>>) -> Self {
+        self.keepalive = idle.into();
+        self
+    }
+
+    /// Set the listen backlog.
+    pub fn backlog(mut self, backlog: u32) -> Self {
+        self.backlog = backlog;
+        self
+    }
+
+    /// Speak TLS with this configuration.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: TlsServerConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Set the TLS handshake timeout.
+    pub fn handshake_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.handshake_timeout = timeout.into();
+        self
+    }
+
+    /// Call `callback` on connection events.
+    pub fn on_event(mut self, callback: impl Fn(&ConnectionEvent) + Send + Sync + 'static) -> Self {
+        self.on_event = Some(Arc::new(callback));
+        self
+    }
+
+    /// Report `event` to the callback, if any.
+    pub fn emit(&self, event: ConnectionEvent) {
+        if let Some(callback) = &self.on_event {
+            callback(&event);
+        }
+    }
+}
+
+/// Whether an `accept()` error is about resources running out (too many
+/// open files, no buffer space, a connection aborted before it was
+/// accepted) rather than the listener being broken. A server backs off
+/// briefly and goes on accepting after these.
+pub fn is_transient_accept_error(err: &io::Error) -> bool {
+    if matches!(
+        err.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+            | io::ErrorKind::OutOfMemory
+    ) {
+        return true;
+    }
+    // EMFILE, ENFILE, ENOBUFS, ENOMEM on Linux and the BSDs.
+    matches!(err.raw_os_error(), Some(12 | 23 | 24 | 55 | 105))
+}
+
+/// How long a server waits after a transient accept error before trying
+/// again.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_parse() {
+        let a = "example.com:8080".into_address().unwrap();
+        assert_eq!((a.host.as_str(), a.port), ("example.com", 8080));
+        let a = "[::1]:9000".into_address().unwrap();
+        assert_eq!((a.host.as_str(), a.port), ("::1", 9000));
+        assert_eq!(a.to_string(), "[::1]:9000");
+        assert!("nohost".into_address().is_err());
+        assert!(":80".into_address().is_err());
+        assert!("host:99999".into_address().is_err());
+        let sa: SocketAddr = "127.0.0.1:5".parse().unwrap();
+        assert_eq!(sa.into_address().unwrap().to_string(), "127.0.0.1:5");
+    }
+
+    #[test]
+    fn retry_delays_back_off_cap_and_jitter() {
+        let p = RetryPolicy::attempts(6)
+            .initial_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_millis(500));
+        let delays: Vec<_> = p.clone().jitter(false).delays().collect();
+        assert_eq!(delays, [100, 200, 400, 500, 500].map(Duration::from_millis));
+        for (jittered, plain) in p.delays().zip(delays) {
+            assert!(
+                jittered >= plain / 2 && jittered <= plain,
+                "{jittered:?} vs {plain:?}"
+            );
+        }
+        assert_eq!(RetryPolicy::none().delays().count(), 0);
+        assert_eq!(RetryPolicy::attempts(0).max_attempts(), 1);
+    }
+
+    #[test]
+    fn transient_accept_errors() {
+        assert!(is_transient_accept_error(&io::Error::from_raw_os_error(24)));
+        assert!(is_transient_accept_error(
+            &io::ErrorKind::ConnectionAborted.into()
+        ));
+        assert!(!is_transient_accept_error(
+            &io::ErrorKind::InvalidInput.into()
+        ));
+    }
+}

@@ -1,0 +1,1 @@
+//! netproto's sync driver (being written).

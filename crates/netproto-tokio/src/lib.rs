@@ -1,0 +1,1 @@
+//! netproto's tokio driver (being written).
