@@ -1,1 +1,73 @@
-fn main() {}
+//! Project automation for netproto.
+//!
+//! ```text
+//! cargo xtask ci                 fmt check, clippy -D warnings, feature checks, tests, docs
+//! cargo xtask bench [--net] [--full] [FILTER]   criterion benches and a ratio table
+//! cargo xtask fuzz [--seconds N] [TARGET]       run the cargo-fuzz targets
+//! ```
+
+use std::env;
+use std::process::{Command, ExitCode};
+
+mod bench;
+mod ci;
+mod fuzz;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match task {
+        "ci" => ci::run(rest),
+        "bench" => bench::run(rest),
+        "fuzz" => fuzz::run(rest),
+        _ => {
+            eprintln!("usage: cargo xtask <ci|bench|fuzz> [options]");
+            eprintln!("  ci                          fmt, clippy, feature checks, tests, docs");
+            eprintln!("  bench [--net] [--full] [F]  benches, then target/bench-report.md");
+            eprintln!("  fuzz [--seconds N] [T]      each fuzz target for N seconds (default 30)");
+            return if task == "help" || task == "--help" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask {task}: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Run a command from the workspace root, echoing it; fail if it fails.
+pub(crate) fn run_cmd(cmd: &mut Command) -> Result<(), String> {
+    let shown = format!("{cmd:?}").replace('"', "");
+    eprintln!("\n==> {shown}");
+    let status = cmd
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed with {status}"))
+    }
+}
+
+/// The `cargo` that runs this xtask.
+pub(crate) fn cargo() -> Command {
+    Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}
