@@ -113,31 +113,27 @@ impl Framer for Delimiter {
     {
         let start = dst.len();
         let result = write(dst).and_then(|()| {
-            let payload = &dst[start..];
-            if payload.len() > self.max_frame_length {
+            let length = dst.len() - start;
+            if length > self.max_frame_length {
                 return Err(EncodeError::FrameTooLong {
-                    length: payload.len() as u64,
+                    length: length as u64,
                     limit: self.max_frame_length,
                 });
             }
-            if let Some(offset) = self.finder.find(payload) {
-                return Err(EncodeError::ContainsDelimiter {
+            // Search the payload *with* its delimiter: the first occurrence
+            // must be the one appended. With a delimiter that overlaps itself
+            // ("\r\n\r\n", "aba") a payload ending with part of it would
+            // otherwise make the peer cut the frame early.
+            dst.extend_from_slice(&self.delimiter);
+            match self.finder.find(&dst[start..]) {
+                Some(offset) if offset < length => Err(EncodeError::ContainsDelimiter {
                     delimiter: self.delimiter.clone(),
                     offset,
-                });
+                }),
+                _ => Ok(()),
             }
-            Ok(())
         });
-        match result {
-            Ok(()) => {
-                dst.extend_from_slice(&self.delimiter);
-                Ok(())
-            }
-            Err(err) => {
-                dst.truncate(start);
-                Err(err)
-            }
-        }
+        result.inspect_err(|_| dst.truncate(start))
     }
 
     fn max_frame_length(&self) -> usize {
@@ -218,7 +214,7 @@ impl FrameDecoder for DelimiterDecoder {
                     }
                     Ok(Some(frame.freeze()))
                 }
-                None if src.len() > max + dlen - 1 => {
+                None if src.len() > max.saturating_add(dlen - 1) => {
                     // No delimiter can end a frame short enough any more.
                     let length = src.len() as u64;
                     self.discarding = true;
@@ -349,5 +345,37 @@ mod tests {
                 limit: 2
             }
         ));
+    }
+
+    #[test]
+    fn encode_refuses_a_tail_that_completes_an_earlier_delimiter() {
+        // "x\r\n" + "\r\n\r\n" would be cut after "x" by the peer.
+        let framer = Delimiter::new(b"\r\n\r\n");
+        let mut dst = BytesMut::new();
+        let err = framer.encode(b"x\r\n", &mut dst).unwrap_err();
+        assert!(matches!(
+            err,
+            EncodeError::ContainsDelimiter { offset: 1, .. }
+        ));
+        assert!(dst.is_empty());
+        let err = Delimiter::new(b"aba").encode(b"xab", &mut dst).unwrap_err();
+        assert!(matches!(
+            err,
+            EncodeError::ContainsDelimiter { offset: 1, .. }
+        ));
+        // A partial match that does not complete one is fine.
+        framer.encode(b"x\r", &mut dst).unwrap();
+        let (frames, err) = decode_all(&mut framer.decoder(), &dst);
+        assert!(err.is_none());
+        assert_eq!(frames, vec!["x\r"]);
+    }
+
+    #[test]
+    fn unbounded_limit_does_not_overflow() {
+        let mut d = Delimiter::crlf().max_frame_length(usize::MAX).decoder();
+        let mut buf = BytesMut::from(&b"abc"[..]);
+        assert_eq!(d.decode(&mut buf).unwrap(), None);
+        buf.extend_from_slice(b"\r\n");
+        assert_eq!(d.decode(&mut buf).unwrap().unwrap(), "abc");
     }
 }

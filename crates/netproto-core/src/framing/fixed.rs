@@ -7,6 +7,23 @@ use crate::error::EncodeError;
 
 /// Every frame is exactly `size` bytes, with no header or delimiter (the
 /// layout of fixed binary structs).
+///
+/// Encoding a frame of another size is refused with
+/// [`EncodeError::WrongSize`]; the end of the stream inside a frame is
+/// reported as [`FramingError::UnexpectedEof`](crate::error::FramingError).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use netproto_core::framing::{FixedSize, FrameDecoder, Framer};
+///
+/// let framer = FixedSize::new(4);
+/// let mut wire = BytesMut::new();
+/// framer.encode(&7u32.to_be_bytes(), &mut wire).unwrap();
+/// wire.extend_from_slice(b"\x00\x00");
+/// let mut decoder = framer.decoder();
+/// assert_eq!(&decoder.decode(&mut wire).unwrap().unwrap()[..], b"\x00\x00\x00\x07");
+/// assert_eq!(decoder.decode(&mut wire).unwrap(), None);
+/// ```
 #[derive(Clone, Debug)]
 pub struct FixedSize {
     size: usize,

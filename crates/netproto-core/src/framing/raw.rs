@@ -10,7 +10,20 @@ use crate::error::EncodeError;
 ///
 /// Useful for byte-stream protocols and echo servers. Frames are at most
 /// [`max_frame_length`](Raw::max_frame_length) bytes (default 64 KiB); a
-/// larger buffered chunk is delivered in several frames.
+/// larger buffered chunk is delivered in several frames. Sending is not
+/// limited: with no frames on the wire, a large send is simply received as
+/// several chunks.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use netproto_core::framing::{FrameDecoder, Framer, Raw};
+///
+/// let mut decoder = Raw::new().max_frame_length(4).decoder();
+/// let mut buf = BytesMut::from(&b"abcdef"[..]);
+/// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap(), "abcd");
+/// assert_eq!(decoder.decode(&mut buf).unwrap().unwrap(), "ef");
+/// assert_eq!(decoder.decode(&mut buf).unwrap(), None);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Raw {
     max_frame_length: usize,
