@@ -1,0 +1,410 @@
+//! The client (and served connection) type: construction, addresses,
+//! closing. Sending and receiving live in `io.rs`.
+
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use netproto_core::endpoint::{Endpoint, EndpointConfig, RecvHalf, SendHalf};
+use netproto_core::options::{ClientOptions, ConnectionEvent, EventCallback, IntoAddress};
+#[cfg(feature = "tls")]
+use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
+use netproto_core::{Error, Protocol};
+use netproto_socket::SocketOptions;
+use tokio::net::TcpStream;
+use tokio::sync::{Mutex, Notify};
+
+use crate::{connect, socket};
+
+/// How long [`TcpClient::close`] keeps trying to write what is still queued
+/// (a cancelled send, the TLS close_notify) before it shuts the socket down.
+pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A TCP (or TLS) connection that sends and receives packets of protocol
+/// `P` on tokio.
+///
+/// Every method takes `&self`: one task may wait in
+/// [`recv_packet`](TcpClient::recv_packet) while another calls
+/// [`send_packet`](TcpClient::send_packet) (share the client with an `Arc`).
+/// Receiving and sending each have their own `tokio::sync::Mutex`; the TLS
+/// session inside the endpoint has its own short lock that is never held
+/// across an `.await`.
+///
+/// A served connection ([`Connection`](crate::Connection)) is the same type.
+///
+/// ```no_run
+/// use netproto_tokio::{TcpClient, StreamProtocol};
+/// use netproto_tokio::framing::Delimiter;
+/// use netproto_tokio::serializer::Utf8;
+///
+/// # async fn run() -> Result<(), netproto_tokio::Error> {
+/// let client = TcpClient::connect("localhost:9000", StreamProtocol::new(Delimiter::lf(), Utf8)).await?;
+/// client.send_packet("hello").await?;
+/// let reply: String = client.recv_packet().await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct TcpClient<P: Protocol> {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) recv: Mutex<Receiver<P>>,
+    pub(crate) send: Mutex<Sender<P>>,
+    pub(crate) idle_timeout: Option<Duration>,
+    max_recv_size: usize,
+    local: SocketAddr,
+}
+
+/// The receive half with the driver's own sticky state.
+pub(crate) struct Receiver<P: Protocol> {
+    pub(crate) half: RecvHalf<P>,
+    /// A socket error that ended receiving (kind and message, to report it
+    /// again on every later call).
+    pub(crate) failed: Option<(io::ErrorKind, String)>,
+}
+
+/// The send half with the driver's own state.
+pub(crate) struct Sender<P: Protocol> {
+    pub(crate) half: SendHalf<P>,
+    /// Whether the socket's write half is shut down.
+    pub(crate) shut: bool,
+}
+
+/// What the server keeps of a connection (to force it closed) and what the
+/// two halves share.
+pub(crate) struct Shared {
+    pub(crate) stream: TcpStream,
+    pub(crate) peer: SocketAddr,
+    closed: AtomicBool,
+    wake: Notify,
+    events: OnceLock<EventCallback>,
+    failure: OnceLock<String>,
+}
+
+impl Shared {
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn wake(&self) -> &Notify {
+        &self.wake
+    }
+
+    /// Mark the connection closed and wake every waiting task; false if it
+    /// was closed already.
+    pub(crate) fn begin_close(&self) -> bool {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        self.wake.notify_waiters();
+        true
+    }
+
+    /// Shut the socket down and report the disconnection.
+    pub(crate) fn finish_close(&self) {
+        let _ = socket::shutdown(&self.stream, Shutdown::Both);
+        if let Some(callback) = self.events.get() {
+            callback(&ConnectionEvent::Disconnected {
+                peer: self.peer,
+                reason: self.failure.get().cloned(),
+            });
+        }
+    }
+
+    /// Close at once, without writing what is queued (server shutdown,
+    /// idle timeout).
+    pub(crate) fn force_close(&self) {
+        if self.begin_close() {
+            self.finish_close();
+        }
+    }
+
+    /// Remember why the connection failed, for the `Disconnected` event.
+    pub(crate) fn record_failure(&self, err: &Error) {
+        if !matches!(err, Error::Closed | Error::ConnectionClosed { .. }) {
+            let _ = self.failure.set(err.to_string());
+        }
+    }
+}
+
+/// How a new connection is set up (shared by clients and servers).
+pub(crate) struct Setup {
+    pub(crate) endpoint: EndpointConfig,
+    pub(crate) nodelay: bool,
+    pub(crate) keepalive: Option<Duration>,
+    pub(crate) handshake_timeout: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) events: Option<EventCallback>,
+    pub(crate) tls: TlsRole,
+}
+
+/// Which side of a TLS handshake to run, if any.
+pub(crate) enum TlsRole {
+    Plain,
+    #[cfg(feature = "tls")]
+    Client {
+        config: TlsClientConfig,
+        /// The host name the certificate is checked against (unless the
+        /// config overrides it); `None`: the peer's IP address.
+        host: Option<String>,
+    },
+    #[cfg(feature = "tls")]
+    Server(TlsServerConfig),
+}
+
+impl Setup {
+    pub(crate) fn client(options: &ClientOptions, host: Option<String>) -> Setup {
+        #[cfg(feature = "tls")]
+        let tls = match &options.tls {
+            Some(config) => TlsRole::Client {
+                config: config.clone(),
+                host,
+            },
+            None => TlsRole::Plain,
+        };
+        #[cfg(not(feature = "tls"))]
+        let tls = {
+            let _ = host;
+            TlsRole::Plain
+        };
+        Setup {
+            endpoint: options.endpoint.clone(),
+            nodelay: options.nodelay,
+            keepalive: options.keepalive,
+            handshake_timeout: options.handshake_timeout,
+            idle_timeout: None,
+            events: options.on_event.clone(),
+            tls,
+        }
+    }
+}
+
+/// A stream a client can adopt: a tokio `TcpStream` or a connected
+/// `std::net::TcpStream` (made non-blocking and registered with the
+/// current runtime).
+pub trait IntoTcpStream {
+    /// The tokio stream.
+    fn into_tcp_stream(self) -> io::Result<TcpStream>;
+}
+
+impl IntoTcpStream for TcpStream {
+    fn into_tcp_stream(self) -> io::Result<TcpStream> {
+        Ok(self)
+    }
+}
+
+impl IntoTcpStream for std::net::TcpStream {
+    fn into_tcp_stream(self) -> io::Result<TcpStream> {
+        self.set_nonblocking(true)?;
+        TcpStream::from_std(self)
+    }
+}
+
+impl<P: Protocol> TcpClient<P> {
+    /// Connect to `address` with [`ClientOptions::default()`].
+    ///
+    /// Cancel safety: dropping the future abandons the attempt; nothing is
+    /// left behind.
+    pub async fn connect(address: impl IntoAddress, protocol: P) -> Result<Self, Error> {
+        Self::connect_with(address, protocol, ClientOptions::default()).await
+    }
+
+    /// Connect to `address`: resolve it ([`Error::Resolve`] names the host),
+    /// try every resolved address in turn under `options.connect_timeout`
+    /// ([`Error::ConnectTimeout`], [`Error::ConnectionRefused`]), retry per
+    /// `options.retry` (emitting [`ConnectionEvent::ConnectAttemptFailed`]),
+    /// wrap the last error in [`Error::ConnectFailed`] when more than one
+    /// attempt was made, apply TCP_NODELAY and keep-alive, run the TLS
+    /// handshake under `options.handshake_timeout`, and emit
+    /// [`ConnectionEvent::Connected`]. A returned client is connected.
+    ///
+    /// Cancel safety: dropping the future abandons the attempt; nothing is
+    /// left behind.
+    pub async fn connect_with(
+        address: impl IntoAddress,
+        protocol: P,
+        options: ClientOptions,
+    ) -> Result<Self, Error> {
+        let address = address.into_address()?;
+        let stream = connect::dial(&address, &options).await?;
+        Self::establish(
+            stream,
+            protocol,
+            Setup::client(&options, Some(address.host)),
+        )
+        .await
+    }
+
+    /// Adopt an already-connected stream (a tokio or a std `TcpStream`);
+    /// ownership passes to the client. A socket that is not connected is
+    /// refused with [`Error::Io`] of kind `NotConnected`. With TLS, the
+    /// server name is the override in `options.tls` or the peer's IP
+    /// address.
+    ///
+    /// Cancel safety: dropping the future (during the TLS handshake) drops
+    /// the stream.
+    pub async fn from_stream(
+        stream: impl IntoTcpStream,
+        protocol: P,
+        options: ClientOptions,
+    ) -> Result<Self, Error> {
+        let stream = stream
+            .into_tcp_stream()
+            .map_err(|source| Error::Io { peer: None, source })?;
+        Self::establish(stream, protocol, Setup::client(&options, None)).await
+    }
+
+    /// Wrap a connected stream, run the TLS handshake if any, and emit
+    /// `Connected`.
+    pub(crate) async fn establish(
+        stream: TcpStream,
+        protocol: P,
+        setup: Setup,
+    ) -> Result<Self, Error> {
+        let peer = stream
+            .peer_addr()
+            .map_err(|source| Error::Io { peer: None, source })?;
+        let local = stream.local_addr().map_err(|source| Error::Io {
+            peer: Some(peer),
+            source,
+        })?;
+        SocketOptions::new(&stream)
+            .apply(setup.nodelay, setup.keepalive)
+            .map_err(|err| Error::from_io(err, peer))?;
+        let endpoint = match setup.tls {
+            TlsRole::Plain => Endpoint::new(protocol, peer, &setup.endpoint),
+            #[cfg(feature = "tls")]
+            TlsRole::Client { config, host } => {
+                let host = host.unwrap_or_else(|| peer.ip().to_string());
+                let session = config
+                    .session(&host)
+                    .map_err(|source| Error::Tls { peer, source })?;
+                Endpoint::with_tls(protocol, peer, &setup.endpoint, session)
+            }
+            #[cfg(feature = "tls")]
+            TlsRole::Server(config) => {
+                let session = config
+                    .session()
+                    .map_err(|source| Error::Tls { peer, source })?;
+                Endpoint::with_tls(protocol, peer, &setup.endpoint, session)
+            }
+        };
+        let (recv, send) = endpoint.split();
+        let handshaking = send.is_handshaking();
+        let client = TcpClient {
+            shared: Arc::new(Shared {
+                stream,
+                peer,
+                closed: AtomicBool::new(false),
+                wake: Notify::new(),
+                events: OnceLock::new(),
+                failure: OnceLock::new(),
+            }),
+            recv: Mutex::new(Receiver {
+                half: recv,
+                failed: None,
+            }),
+            send: Mutex::new(Sender {
+                half: send,
+                shut: false,
+            }),
+            idle_timeout: setup.idle_timeout,
+            max_recv_size: setup.endpoint.max_recv_size,
+            local,
+        };
+        if handshaking {
+            let handshake = client.handshake();
+            match setup.handshake_timeout {
+                Some(timeout) => {
+                    tokio::time::timeout(timeout, handshake)
+                        .await
+                        .map_err(|_| Error::Timeout {
+                            operation: "TLS handshake",
+                            timeout,
+                        })??
+                }
+                None => handshake.await?,
+            }
+        }
+        if let Some(callback) = setup.events {
+            callback(&ConnectionEvent::Connected { local, peer });
+            let _ = client.shared.events.set(callback);
+        }
+        Ok(client)
+    }
+
+    /// Close the connection: wake any task waiting in `recv_packet` or
+    /// `send_packet` at once with [`Error::Closed`], write what is still
+    /// queued (a cancelled send, TLS close_notify) for at most
+    /// [`CLOSE_FLUSH_TIMEOUT`], shut the socket down and emit
+    /// [`ConnectionEvent::Disconnected`]. Idempotent; every later call of
+    /// any other method returns [`Error::Closed`]. Dropping the client
+    /// closes it too (writing only what the socket takes without waiting).
+    ///
+    /// Cancel safety: the connection is closed (and other tasks woken) as
+    /// soon as the future is first polled; dropping it afterwards only
+    /// skips the rest of the final flush — the socket is still shut down
+    /// when the client is dropped.
+    pub async fn close(&self) -> Result<(), Error> {
+        if !self.shared.begin_close() {
+            return Ok(());
+        }
+        let flush = async {
+            let mut send = self.send.lock().await;
+            self.finish_sending(&mut send).await
+        };
+        let _ = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, flush).await;
+        self.shared.finish_close();
+        Ok(())
+    }
+
+    /// Whether [`close`](TcpClient::close) was called (or the server closed
+    /// this connection).
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    /// The local address of the connection.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.shared.peer
+    }
+
+    /// The socket's TCP options: nodelay, keep-alive, linger, buffer
+    /// sizes, TTL, and [`SocketOptions::sock_ref`] (socket2) as the raw
+    /// escape hatch.
+    pub fn socket(&self) -> SocketOptions<'_> {
+        SocketOptions::new(&self.shared.stream)
+    }
+
+    /// The most bytes one socket read asks for.
+    pub fn max_recv_size(&self) -> usize {
+        self.max_recv_size
+    }
+}
+
+impl<P: Protocol> Drop for TcpClient<P> {
+    fn drop(&mut self) {
+        if self.shared.begin_close() {
+            let send = self.send.get_mut();
+            send.half.push_eof();
+            let _ = crate::io::write_nowait(&self.shared.stream, &mut send.half);
+            self.shared.finish_close();
+        }
+    }
+}
+
+impl<P: Protocol> fmt::Debug for TcpClient<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpClient")
+            .field("local", &self.local)
+            .field("peer", &self.shared.peer)
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}

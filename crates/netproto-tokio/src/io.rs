@@ -1,0 +1,321 @@
+//! Moving bytes between the socket and the endpoint: receiving, sending,
+//! the TLS handshake. Every wait races the connection's close signal, and
+//! no `.await` sits between taking a read region and committing it.
+
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::Shutdown;
+use std::pin::pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use netproto_core::endpoint::SendHalf;
+use netproto_core::{Error, Protocol};
+use tokio::net::TcpStream;
+
+use crate::client::{Receiver, Sender, TcpClient};
+use crate::socket;
+
+impl<P: Protocol> TcpClient<P> {
+    /// The next packet. Bytes after it stay buffered for the next call, so a
+    /// read that delivered three packets satisfies three calls.
+    ///
+    /// A frame that fails to deserialize is an error for that packet only
+    /// ([`Error::Deserialize`] carries the frame). Errors that end receiving
+    /// (reset, bad length header, TLS failure, EOF) are returned again by
+    /// every later call. On a served connection with an idle timeout, a call
+    /// that does not complete a packet within it fails with
+    /// [`Error::Timeout`] `{ operation: "idle", .. }` and closes the
+    /// connection.
+    ///
+    /// Cancel safety: **cancel safe.** Dropping the future (in
+    /// `tokio::select!`, by `tokio::time::timeout`) loses no byte: every
+    /// byte read stays in the endpoint's buffer until a whole packet is
+    /// taken out of it, and the next call returns that packet intact.
+    pub async fn recv_packet(&self) -> Result<P::Received, Error> {
+        let Some(idle) = self.idle_timeout else {
+            return self.receive(false).await;
+        };
+        match tokio::time::timeout(idle, self.receive(false)).await {
+            Ok(result) => result,
+            Err(_) => Err(self.idle_expired(idle)),
+        }
+    }
+
+    /// Like [`recv_packet`](TcpClient::recv_packet), giving up after
+    /// `timeout` with [`Error::Timeout`] `{ operation: "receive", .. }`, which
+    /// loses nothing: the next call returns the packet intact.
+    /// `Duration::ZERO` returns only what is buffered or readable without
+    /// waiting.
+    ///
+    /// Cancel safety: cancel safe, like `recv_packet`.
+    pub async fn recv_packet_timeout(&self, timeout: Duration) -> Result<P::Received, Error> {
+        if let Some(idle) = self.idle_timeout.filter(|idle| *idle <= timeout) {
+            return match tokio::time::timeout(idle, self.receive(false)).await {
+                Ok(result) => result,
+                Err(_) => Err(self.idle_expired(idle)),
+            };
+        }
+        let expired = Error::Timeout {
+            operation: "receive",
+            timeout,
+        };
+        if timeout.is_zero() {
+            return self.receive(true).await.map_err(|err| match err {
+                Error::Timeout { .. } => expired,
+                other => other,
+            });
+        }
+        tokio::time::timeout(timeout, self.receive(false))
+            .await
+            .map_err(|_| expired)?
+    }
+
+    /// Send one packet; returns once every byte of it is handed to the
+    /// kernel. An [`Error::Encode`] means the packet was refused and nothing
+    /// was queued; the connection stays usable.
+    ///
+    /// Cancel safety: the packet is queued whole or not at all. A future
+    /// dropped after queuing leaves the packet's remaining bytes in the send
+    /// buffer; the next `send_packet`, `send_eof`, flush of the sink or
+    /// `close` writes them first, so the byte stream stays intact.
+    pub async fn send_packet(&self, packet: &P::Sent) -> Result<(), Error> {
+        let mut send = self.or_closed(self.send.lock()).await?;
+        self.flush(&mut send.half, true).await?;
+        send.half.push_packet(packet)?;
+        self.flush(&mut send.half, true).await
+    }
+
+    /// Write anything a cancelled `send_packet` left queued.
+    ///
+    /// Cancel safety: cancel safe; what is not written yet stays queued.
+    pub(crate) async fn flush_pending(&self) -> Result<(), Error> {
+        let mut send = self.or_closed(self.send.lock()).await?;
+        self.flush(&mut send.half, true).await
+    }
+
+    /// Flush, send TLS close_notify, and shut down the write half: the peer
+    /// sees the end of the stream. Receiving keeps working; later sends
+    /// fail with [`Error::SendAfterEof`]. Calling it twice is harmless.
+    ///
+    /// Cancel safety: cancel safe; calling it again finishes the job.
+    pub async fn send_eof(&self) -> Result<(), Error> {
+        let mut send = self.or_closed(self.send.lock()).await?;
+        self.flush(&mut send.half, true).await?;
+        send.half.push_eof();
+        self.flush(&mut send.half, true).await?;
+        if !send.shut {
+            socket::shutdown(&self.shared.stream, Shutdown::Write)
+                .map_err(|err| Error::from_io(err, self.shared.peer))?;
+            send.shut = true;
+        }
+        Ok(())
+    }
+
+    /// The receive loop of the calling contract. With `nowait`, returns
+    /// `Error::Timeout` instead of waiting for the socket.
+    pub(crate) async fn receive(&self, nowait: bool) -> Result<P::Received, Error> {
+        let mut guard = if nowait {
+            self.recv.try_lock().map_err(|_| would_wait())?
+        } else {
+            self.or_closed(self.recv.lock()).await?
+        };
+        let recv: &mut Receiver<P> = &mut guard;
+        let peer = self.shared.peer;
+        loop {
+            if self.shared.is_closed() {
+                return Err(Error::Closed);
+            }
+            if let Some((kind, message)) = &recv.failed {
+                return Err(Error::from_io(io::Error::new(*kind, message.clone()), peer));
+            }
+            if let Some(result) = recv.half.next_packet() {
+                if let Err(err) = &result {
+                    if !err.is_recoverable() {
+                        self.shared.record_failure(err);
+                    }
+                }
+                return result;
+            }
+            if recv.half.tls_wants_write() {
+                self.write_tls_output();
+            }
+            let read = if nowait {
+                socket::read_now(&self.shared.stream, recv.half.read_buf())
+            } else {
+                self.wait_readable(recv).await?;
+                self.shared.stream.try_read(recv.half.read_buf())
+            };
+            match read {
+                Ok(n) => recv.half.commit(n)?,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock && nowait => {
+                    return Err(would_wait());
+                }
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(err) => {
+                    recv.failed = Some((err.kind(), err.to_string()));
+                    let err = Error::from_io(err, peer);
+                    self.shared.record_failure(&err);
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    /// Wait until the socket is readable (or the connection is closed). If
+    /// it is not readable at once, free the receive buffer first, so an
+    /// idle connection holds no buffer memory while it waits.
+    async fn wait_readable(&self, recv: &mut Receiver<P>) -> Result<(), Error> {
+        let mut readable = pin!(self.shared.stream.readable());
+        let mut released = false;
+        let ready = poll_fn(|cx| {
+            let poll = readable.as_mut().poll(cx);
+            if poll.is_pending() && !released {
+                recv.half.release_memory();
+                released = true;
+            }
+            poll
+        });
+        self.or_closed(ready)
+            .await?
+            .map_err(|err| Error::from_io(err, self.shared.peer))
+    }
+
+    /// Write the send half's pending bytes until none are left.
+    /// `interruptible`: give up with `Error::Closed` when the connection is
+    /// closed (every call but the final flush of `close`).
+    pub(crate) async fn flush(
+        &self,
+        send: &mut SendHalf<P>,
+        interruptible: bool,
+    ) -> Result<(), Error> {
+        let stream = &self.shared.stream;
+        loop {
+            send.pull_tls();
+            if !send.has_pending() {
+                return Ok(());
+            }
+            if interruptible && self.shared.is_closed() {
+                return Err(Error::Closed);
+            }
+            match stream.try_write(send.pending()) {
+                Ok(n) => send.advance(n),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    let ready = if interruptible {
+                        self.or_closed(stream.writable()).await?
+                    } else {
+                        stream.writable().await
+                    };
+                    ready.map_err(|err| Error::from_io(err, self.shared.peer))?;
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(Error::from_io(err, self.shared.peer)),
+            }
+        }
+    }
+
+    /// The final flush of `close`: what is queued, then the end of the
+    /// stream (TLS close_notify).
+    pub(crate) async fn finish_sending(&self, send: &mut Sender<P>) -> Result<(), Error> {
+        self.flush(&mut send.half, false).await?;
+        send.half.push_eof();
+        self.flush(&mut send.half, false).await
+    }
+
+    /// TLS output produced while receiving (a key update, an alert): write
+    /// it now if no send is in progress; otherwise the running send (which
+    /// pulls TLS output before each write) or the next one carries it.
+    fn write_tls_output(&self) {
+        if let Ok(mut send) = self.send.try_lock() {
+            let _ = write_nowait(&self.shared.stream, &mut send.half);
+        }
+    }
+
+    /// Run the TLS handshake: while handshaking, write what TLS has for the
+    /// peer, then read and commit.
+    pub(crate) async fn handshake(&self) -> Result<(), Error> {
+        loop {
+            {
+                let mut send = self.or_closed(self.send.lock()).await?;
+                self.flush(&mut send.half, true).await?;
+                if !send.half.is_handshaking() {
+                    return Ok(());
+                }
+            }
+            let mut guard = self.or_closed(self.recv.lock()).await?;
+            let recv: &mut Receiver<P> = &mut guard;
+            if recv.half.is_eof() {
+                // The peer closed or TLS failed mid-handshake (any alert was
+                // written by the flush above): report what the endpoint
+                // recorded.
+                return Err(match recv.half.next_packet() {
+                    Some(Err(err)) => err,
+                    _ => Error::ConnectionClosed {
+                        peer: self.shared.peer,
+                    },
+                });
+            }
+            self.wait_readable(recv).await?;
+            match self.shared.stream.try_read(recv.half.read_buf()) {
+                Ok(n) => recv.half.commit(n)?,
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(err) => return Err(Error::from_io(err, self.shared.peer)),
+            }
+        }
+    }
+
+    fn idle_expired(&self, idle: Duration) -> Error {
+        let err = Error::Timeout {
+            operation: "idle",
+            timeout: idle,
+        };
+        self.shared.record_failure(&err);
+        self.shared.force_close();
+        err
+    }
+
+    /// Run `fut` unless or until the connection is closed.
+    pub(crate) async fn or_closed<F: Future>(&self, fut: F) -> Result<F::Output, Error> {
+        let mut closed = pin!(self.shared.wake().notified());
+        closed.as_mut().enable();
+        if self.shared.is_closed() {
+            return Err(Error::Closed);
+        }
+        let mut fut = pin!(fut);
+        poll_fn(|cx| {
+            if closed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(Error::Closed));
+            }
+            fut.as_mut().poll(cx).map(Ok)
+        })
+        .await
+    }
+}
+
+fn would_wait() -> Error {
+    Error::Timeout {
+        operation: "receive",
+        timeout: Duration::ZERO,
+    }
+}
+
+/// Write what the socket takes now, without waiting.
+pub(crate) fn write_nowait<P: Protocol>(
+    stream: &TcpStream,
+    send: &mut SendHalf<P>,
+) -> io::Result<()> {
+    send.pull_tls();
+    while send.has_pending() {
+        let n = stream.try_write(send.pending())?;
+        send.advance(n);
+    }
+    Ok(())
+}

@@ -1,0 +1,442 @@
+//! The server: bind, accept, serve with a task per connection, limits and
+//! graceful shutdown.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::Poll;
+use std::time::Duration;
+
+use netproto_core::options::{
+    ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
+    is_transient_accept_error,
+};
+use netproto_core::{Error, Protocol};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::AbortHandle;
+
+use crate::client::{Setup, Shared, TlsRole};
+use crate::{TcpClient, connect, socket};
+
+/// A connection accepted by a [`TcpServer`]: the whole client API, with
+/// the server's options (idle timeout, buffer sizes, events) applied.
+pub type Connection<P> = TcpClient<P>;
+
+/// A TCP (or TLS) server for protocol `P` on tokio.
+///
+/// [`serve`](TcpServer::serve) runs a handler in its own task for each
+/// connection, within the limits of the [`ServerOptions`];
+/// [`accept`](TcpServer::accept) is the low-level alternative for running
+/// your own loop. A [`ShutdownHandle`] stops it gracefully.
+pub struct TcpServer<P: Protocol> {
+    listeners: Vec<TcpListener>,
+    local_addrs: Vec<SocketAddr>,
+    protocol: P,
+    options: ServerOptions,
+    state: Arc<ServerState>,
+    next_listener: AtomicUsize,
+}
+
+/// What the server shares with its shutdown handles and connection tasks.
+struct ServerState {
+    /// `Some(grace)` once shutdown was asked for.
+    shutdown: watch::Sender<Option<Duration>>,
+    registry: Mutex<Registry>,
+    /// Signalled when the last connection task ends.
+    tasks_done: Notify,
+    tasks: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Registry {
+    next_id: u64,
+    entries: HashMap<u64, Entry>,
+    /// Sweep dead entries (connections from `accept` that were dropped)
+    /// when the map grows past this.
+    sweep_at: usize,
+}
+
+struct Entry {
+    connection: Weak<Shared>,
+    task: Option<AbortHandle>,
+}
+
+impl ServerState {
+    fn register(&self, connection: Weak<Shared>) -> u64 {
+        let mut registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        if registry.entries.len() >= registry.sweep_at {
+            registry
+                .entries
+                .retain(|_, entry| entry.task.is_some() || entry.connection.strong_count() > 0);
+            registry.sweep_at = (registry.entries.len() * 2).max(64);
+        }
+        registry.next_id += 1;
+        let id = registry.next_id;
+        registry.entries.insert(
+            id,
+            Entry {
+                connection,
+                task: None,
+            },
+        );
+        id
+    }
+
+    fn unregister(&self, id: u64) {
+        let mut registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        registry.entries.remove(&id);
+    }
+
+    /// Close every connection at once and abort the handler tasks.
+    fn force_close_all(&self) {
+        let entries: Vec<(Weak<Shared>, Option<AbortHandle>)> = {
+            let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+            registry
+                .entries
+                .values()
+                .map(|entry| (entry.connection.clone(), entry.task.clone()))
+                .collect()
+        };
+        for (connection, task) in entries {
+            if let Some(shared) = connection.upgrade() {
+                shared.force_close();
+            }
+            if let Some(task) = task {
+                task.abort();
+            }
+        }
+    }
+
+    async fn wait_tasks_done(&self) {
+        loop {
+            let mut done = pin!(self.tasks_done.notified());
+            done.as_mut().enable();
+            if self.tasks.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            done.await;
+        }
+    }
+}
+
+/// Counts a connection task; removes its registry entry when it ends
+/// (normally or aborted).
+struct TaskGuard {
+    state: Arc<ServerState>,
+    id: u64,
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.state.unregister(self.id);
+        if self.state.tasks.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.state.tasks_done.notify_waiters();
+        }
+    }
+}
+
+/// Stops a [`TcpServer`]: `Clone + Send + Sync`, usable from any thread or
+/// task.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    state: Arc<ServerState>,
+}
+
+impl ShutdownHandle {
+    /// Stop accepting, let the running handlers finish within `grace`, then
+    /// close the connections that remain (and stop their handlers);
+    /// [`TcpServer::serve`] returns once that is done. A plain method:
+    /// call it from anywhere. Only the first call's `grace` counts.
+    pub fn shutdown(&self, grace: Duration) {
+        self.state.shutdown.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some(grace);
+            true
+        });
+    }
+
+    /// Whether shutdown was asked for.
+    pub fn is_shutdown(&self) -> bool {
+        self.state.shutdown.borrow().is_some()
+    }
+}
+
+impl fmt::Debug for ShutdownHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShutdownHandle")
+            .field("shutdown", &self.is_shutdown())
+            .finish()
+    }
+}
+
+impl<P: Protocol> TcpServer<P> {
+    /// Bind `address` (a host name may resolve to several addresses: all
+    /// are bound; port 0 picks a free port, see
+    /// [`local_addrs`](TcpServer::local_addrs)).
+    pub async fn bind(
+        address: impl IntoAddress,
+        protocol: P,
+        options: ServerOptions,
+    ) -> Result<Self, Error> {
+        Self::bind_all([address], protocol, options).await
+    }
+
+    /// Bind several addresses.
+    pub async fn bind_all<A: IntoAddress>(
+        addresses: impl IntoIterator<Item = A>,
+        protocol: P,
+        options: ServerOptions,
+    ) -> Result<Self, Error> {
+        let mut listeners = Vec::new();
+        let mut local_addrs = Vec::new();
+        for address in addresses {
+            let address = address.into_address()?;
+            for addr in connect::resolve(&address).await? {
+                if local_addrs.contains(&addr) && addr.port() != 0 {
+                    continue;
+                }
+                let bind_error = |err: io::Error| Error::Io {
+                    peer: None,
+                    source: io::Error::new(err.kind(), format!("cannot bind {addr}: {err}")),
+                };
+                let listener = socket::bind_listener(addr, options.backlog).map_err(bind_error)?;
+                local_addrs.push(listener.local_addr().map_err(bind_error)?);
+                listeners.push(listener);
+            }
+        }
+        if listeners.is_empty() {
+            return Err(Error::Config("no address to bind".to_owned()));
+        }
+        Ok(TcpServer {
+            listeners,
+            local_addrs,
+            protocol,
+            options,
+            state: Arc::new(ServerState {
+                shutdown: watch::Sender::new(None),
+                registry: Mutex::new(Registry::default()),
+                tasks_done: Notify::new(),
+                tasks: AtomicUsize::new(0),
+            }),
+            next_listener: AtomicUsize::new(0),
+        })
+    }
+
+    /// The real bound addresses.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.local_addrs.clone()
+    }
+
+    /// A handle that stops [`serve`](TcpServer::serve) (and makes pending
+    /// and later [`accept`](TcpServer::accept) calls fail with
+    /// [`Error::Closed`]).
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            state: self.state.clone(),
+        }
+    }
+
+    /// Accept one connection (TLS handshake done, `Connected` emitted), for
+    /// users who run their own loop. Limits are not applied here; the
+    /// connection is closed by a shutdown after its grace period.
+    ///
+    /// Cancel safety: cancel safe while waiting for a connection; a future
+    /// dropped during the TLS handshake drops that connection.
+    pub async fn accept(&self) -> Result<Connection<P>, Error> {
+        let mut shutdown = self.state.shutdown.subscribe();
+        let accepted = tokio::select! {
+            _ = shutdown.wait_for(Option::is_some) => return Err(Error::Closed),
+            accepted = self.accept_stream() => accepted,
+        };
+        let (stream, _) = accepted.map_err(|source| Error::Io { peer: None, source })?;
+        let connection = self.establish(stream).await?;
+        self.state.register(Arc::downgrade(&connection.shared));
+        Ok(connection)
+    }
+
+    /// Serve every connection with `handler`, each in its own task, until
+    /// shutdown ([`shutdown_handle`](TcpServer::shutdown_handle)).
+    ///
+    /// Applies `max_connections` / `when_full` (`Wait`: further connections
+    /// stay in the backlog until a slot frees up; `Refuse` — and one-client
+    /// mode — accepts and closes them at once, emitting `Rejected`),
+    /// `idle_timeout` (each connection's `recv_packet` fails with
+    /// `Error::Timeout { operation: "idle", .. }` and closes the connection
+    /// when no packet completes within it, trickled bytes or not), and backs
+    /// off [`ACCEPT_BACKOFF`] after transient accept errors (EMFILE, ...).
+    /// Returns `Ok(())` after a shutdown, once every handler has finished or
+    /// been stopped; an accept error that is not transient closes every
+    /// connection and is returned.
+    ///
+    /// Cancel safety: dropping the future stops accepting; running handlers
+    /// go on in their tasks.
+    pub async fn serve<H, Fut>(&self, handler: H) -> Result<(), Error>
+    where
+        H: Fn(Connection<P>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let limit = self
+            .options
+            .max_connections
+            .map(|max| (max, Arc::new(Semaphore::new(max))));
+        let mut shutdown = self.state.shutdown.subscribe();
+        let outcome = loop {
+            let mut permit = None;
+            if let (Some((_, slots)), WhenFull::Wait) = (&limit, self.options.when_full) {
+                tokio::select! {
+                    _ = shutdown.wait_for(Option::is_some) => break Ok(()),
+                    acquired = slots.clone().acquire_owned() => permit = acquired.ok(),
+                }
+            }
+            let accepted = tokio::select! {
+                _ = shutdown.wait_for(Option::is_some) => break Ok(()),
+                accepted = self.accept_stream() => accepted,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(err) if is_transient_accept_error(&err) => {
+                    tokio::select! {
+                        _ = shutdown.wait_for(Option::is_some) => break Ok(()),
+                        _ = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+                    }
+                }
+                Err(source) => break Err(Error::Io { peer: None, source }),
+            };
+            if let (Some((max, slots)), WhenFull::Refuse) = (&limit, self.options.when_full) {
+                match slots.clone().try_acquire_owned() {
+                    Ok(acquired) => permit = Some(acquired),
+                    Err(_) => {
+                        drop(stream);
+                        self.options.emit(ConnectionEvent::Rejected {
+                            peer,
+                            reason: format!("the server is at its limit of {max} connection(s)"),
+                        });
+                        continue;
+                    }
+                }
+            }
+            self.spawn_connection(stream, permit, handler.clone());
+        };
+        let grace = match &outcome {
+            Ok(()) => shutdown.borrow().unwrap_or_default(),
+            Err(_) => Duration::ZERO,
+        };
+        if tokio::time::timeout(grace, self.state.wait_tasks_done())
+            .await
+            .is_err()
+        {
+            self.state.force_close_all();
+            self.state.wait_tasks_done().await;
+        }
+        self.state.force_close_all();
+        outcome
+    }
+
+    fn spawn_connection<H, Fut>(
+        &self,
+        stream: TcpStream,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+        handler: Arc<H>,
+    ) where
+        H: Fn(Connection<P>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let state = self.state.clone();
+        let protocol = self.protocol.clone();
+        let setup = self.setup();
+        // Hold the registry lock while spawning so the task's guard cannot
+        // remove the entry before it is filled in.
+        let mut registry = self
+            .state
+            .registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        registry.next_id += 1;
+        let id = registry.next_id;
+        state.tasks.fetch_add(1, Ordering::AcqRel);
+        let guard = TaskGuard {
+            state: state.clone(),
+            id,
+        };
+        let task = tokio::spawn(async move {
+            let _guard = guard;
+            let _permit = permit;
+            let Ok(connection) = TcpClient::establish(stream, protocol, setup).await else {
+                return;
+            };
+            if let Some(entry) = state
+                .registry
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entries
+                .get_mut(&id)
+            {
+                entry.connection = Arc::downgrade(&connection.shared);
+            }
+            handler(connection).await;
+        });
+        registry.entries.insert(
+            id,
+            Entry {
+                connection: Weak::new(),
+                task: Some(task.abort_handle()),
+            },
+        );
+    }
+
+    /// The next connection from any listener.
+    async fn accept_stream(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let count = self.listeners.len();
+        let start = self.next_listener.fetch_add(1, Ordering::Relaxed);
+        poll_fn(|cx| {
+            for i in 0..count {
+                if let Poll::Ready(result) = self.listeners[(start + i) % count].poll_accept(cx) {
+                    return Poll::Ready(result);
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    async fn establish(&self, stream: TcpStream) -> Result<Connection<P>, Error> {
+        TcpClient::establish(stream, self.protocol.clone(), self.setup()).await
+    }
+
+    fn setup(&self) -> Setup {
+        let options = &self.options;
+        Setup {
+            endpoint: options.endpoint.clone(),
+            nodelay: options.nodelay,
+            keepalive: options.keepalive,
+            handshake_timeout: options.handshake_timeout,
+            idle_timeout: options.idle_timeout,
+            events: options.on_event.clone(),
+            #[cfg(feature = "tls")]
+            tls: match &options.tls {
+                Some(config) => TlsRole::Server(config.clone()),
+                None => TlsRole::Plain,
+            },
+            #[cfg(not(feature = "tls"))]
+            tls: TlsRole::Plain,
+        }
+    }
+}
+
+impl<P: Protocol> fmt::Debug for TcpServer<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpServer")
+            .field("local_addrs", &self.local_addrs)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}

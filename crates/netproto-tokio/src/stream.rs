@@ -1,0 +1,284 @@
+//! `futures_core::Stream` and `futures_sink::Sink` over a client.
+//!
+//! The client's methods take `&self` so that several tasks can use one
+//! connection, so the adapters borrow it too: [`TcpClient::stream`] gives a
+//! [`PacketStream`] of received packets and [`TcpClient::sink`] a
+//! [`PacketSink`] for packets to send. Each adapter keeps the one operation
+//! it has in flight in a reusable box (one allocation for the adapter's
+//! life), and both can exist at once — one task reading the stream while
+//! another feeds the sink.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use futures_core::Stream;
+use futures_sink::Sink;
+use netproto_core::{Error, Protocol};
+use tokio_util::sync::ReusableBoxFuture;
+
+use crate::TcpClient;
+
+impl<P: Protocol> TcpClient<P>
+where
+    P::Received: Send,
+{
+    /// Received packets as a [`Stream`].
+    ///
+    /// Each item is what [`recv_packet`](TcpClient::recv_packet) returns.
+    /// The stream ends (`None`) when the peer closes the connection between
+    /// packets or the client is closed; any other error that ends receiving
+    /// is yielded once, then the stream ends. Per-packet errors
+    /// ([`Error::Deserialize`], recoverable framing errors) are yielded and
+    /// the stream goes on.
+    ///
+    /// Cancel safety: dropping the stream, or a `next()` future, loses no
+    /// byte (see `recv_packet`).
+    ///
+    /// ```no_run
+    /// # use netproto_tokio::{TcpClient, StreamProtocol};
+    /// # use netproto_tokio::framing::Delimiter;
+    /// # use netproto_tokio::serializer::Utf8;
+    /// use std::pin::pin;
+    /// use std::future::poll_fn;
+    /// use futures_core::Stream;
+    ///
+    /// # async fn run(client: TcpClient<StreamProtocol<Delimiter, Utf8>>) -> Result<(), netproto_tokio::Error> {
+    /// let mut packets = pin!(client.stream());
+    /// while let Some(line) = poll_fn(|cx| packets.as_mut().poll_next(cx)).await {
+    ///     println!("{}", line?);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stream(&self) -> PacketStream<'_, P> {
+        PacketStream::new(self, None)
+    }
+
+    /// What is buffered or arrives within `timeout` per packet, as a
+    /// [`Stream`]. It ends on the first timeout, and after yielding an
+    /// error that is not recoverable (including [`Error::ConnectionClosed`]).
+    /// `Duration::ZERO` yields only what is buffered or readable without
+    /// waiting.
+    ///
+    /// Cancel safety: dropping the stream, or a `next()` future, loses no
+    /// byte.
+    pub fn iter_received_packets(&self, timeout: Duration) -> PacketStream<'_, P> {
+        PacketStream::new(self, Some(timeout))
+    }
+}
+
+async fn next_packet<P: Protocol>(
+    client: &TcpClient<P>,
+    timeout: Option<Duration>,
+) -> Result<P::Received, Error> {
+    match timeout {
+        Some(timeout) => client.recv_packet_timeout(timeout).await,
+        None => client.recv_packet().await,
+    }
+}
+
+/// Received packets of a [`TcpClient`] as a [`Stream`]; made by
+/// [`TcpClient::stream`] and [`TcpClient::iter_received_packets`].
+pub struct PacketStream<'a, P: Protocol> {
+    client: &'a TcpClient<P>,
+    next: ReusableBoxFuture<'a, Result<P::Received, Error>>,
+    timeout: Option<Duration>,
+    done: bool,
+}
+
+impl<'a, P: Protocol> PacketStream<'a, P>
+where
+    P::Received: Send,
+{
+    fn new(client: &'a TcpClient<P>, timeout: Option<Duration>) -> Self {
+        PacketStream {
+            client,
+            next: ReusableBoxFuture::new(next_packet(client, timeout)),
+            timeout,
+            done: false,
+        }
+    }
+}
+
+impl<P: Protocol> Stream for PacketStream<'_, P>
+where
+    P::Received: Send,
+{
+    type Item = Result<P::Received, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let result = ready!(this.next.poll(cx));
+        this.next.set(next_packet(this.client, this.timeout));
+        match result {
+            Ok(packet) => Poll::Ready(Some(Ok(packet))),
+            Err(err) if err.is_recoverable() && !matches!(err, Error::Timeout { .. }) => {
+                Poll::Ready(Some(Err(err)))
+            }
+            Err(err) => {
+                this.done = true;
+                let ends_quietly = match this.timeout {
+                    Some(_) => matches!(
+                        err,
+                        Error::Timeout {
+                            operation: "receive",
+                            ..
+                        }
+                    ),
+                    None => matches!(err, Error::ConnectionClosed { .. } | Error::Closed),
+                };
+                Poll::Ready(if ends_quietly { None } else { Some(Err(err)) })
+            }
+        }
+    }
+}
+
+impl<P: Protocol> fmt::Debug for PacketStream<'_, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PacketStream")
+            .field("client", self.client)
+            .field("timeout", &self.timeout)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Protocol> TcpClient<P> {
+    /// A [`Sink`] of packets to send: anything that borrows as `P::Sent`
+    /// (a `String` or `&str` for a text protocol, `Vec<u8>` or `Bytes` for
+    /// bytes).
+    ///
+    /// `start_send` takes the item; `poll_ready` and `poll_flush` drive its
+    /// [`send_packet`](TcpClient::send_packet) to completion (so the sink
+    /// holds at most one item); `poll_flush` also writes anything a
+    /// cancelled send left queued; `poll_close` flushes and then
+    /// [`send_eof`](TcpClient::send_eof)s — receiving keeps working.
+    ///
+    /// Cancel safety: dropping the sink with a send in flight is dropping a
+    /// `send_packet` future: the packet was queued whole or not at all, and
+    /// the next send, flush or `close` writes what remains.
+    pub fn sink<Item>(&self) -> PacketSink<'_, P, Item>
+    where
+        Item: Borrow<P::Sent> + Send,
+        P::Sent: Sync,
+    {
+        PacketSink {
+            client: self,
+            in_flight: None,
+            busy: None,
+            _item: PhantomData,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SinkOp {
+    Send,
+    Flush,
+    Eof,
+}
+
+async fn sink_op<P: Protocol, Item: Borrow<P::Sent>>(
+    client: &TcpClient<P>,
+    item: Option<Item>,
+    op: SinkOp,
+) -> Result<(), Error> {
+    match (op, item) {
+        (SinkOp::Send, Some(item)) => client.send_packet(item.borrow()).await,
+        (SinkOp::Eof, _) => client.send_eof().await,
+        _ => client.flush_pending().await,
+    }
+}
+
+/// Packets to send through a [`TcpClient`], as a [`Sink`]; made by
+/// [`TcpClient::sink`].
+pub struct PacketSink<'a, P: Protocol, Item> {
+    client: &'a TcpClient<P>,
+    in_flight: Option<ReusableBoxFuture<'a, Result<(), Error>>>,
+    busy: Option<SinkOp>,
+    _item: PhantomData<fn(Item)>,
+}
+
+impl<'a, P: Protocol, Item> PacketSink<'a, P, Item>
+where
+    Item: Borrow<P::Sent> + Send + 'a,
+    P::Sent: Sync,
+{
+    fn start(&mut self, op: SinkOp, item: Option<Item>) {
+        let fut = sink_op(self.client, item, op);
+        match &mut self.in_flight {
+            Some(in_flight) => in_flight.set(fut),
+            None => self.in_flight = Some(ReusableBoxFuture::new(fut)),
+        }
+        self.busy = Some(op);
+    }
+
+    fn drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match (&mut self.in_flight, self.busy) {
+            (Some(in_flight), Some(_)) => {
+                let result = ready!(in_flight.poll(cx));
+                self.busy = None;
+                Poll::Ready(result)
+            }
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl<'a, P: Protocol, Item> Sink<Item> for PacketSink<'a, P, Item>
+where
+    Item: Borrow<P::Sent> + Send + 'a,
+    P::Sent: Sync,
+{
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().drive(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Item) -> Result<(), Error> {
+        let this = self.get_mut();
+        if this.busy.is_some() {
+            return Err(Error::Config(
+                "start_send called before poll_ready returned Ready".to_owned(),
+            ));
+        }
+        this.start(SinkOp::Send, Some(item));
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        if this.busy.is_none() {
+            this.start(SinkOp::Flush, None);
+        }
+        this.drive(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        if this.busy.is_some_and(|op| op != SinkOp::Eof) {
+            ready!(this.drive(cx))?;
+        }
+        if this.busy.is_none() {
+            this.start(SinkOp::Eof, None);
+        }
+        this.drive(cx)
+    }
+}
+
+impl<P: Protocol, Item> fmt::Debug for PacketSink<'_, P, Item> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PacketSink")
+            .field("client", self.client)
+            .field("busy", &self.busy)
+            .finish_non_exhaustive()
+    }
+}
