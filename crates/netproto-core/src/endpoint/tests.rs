@@ -12,10 +12,9 @@ fn peer() -> SocketAddr {
     "192.0.2.7:4000".parse().unwrap()
 }
 
-fn lines() -> (
-    RecvHalf<StreamProtocol<Delimiter, Utf8>>,
-    SendHalf<StreamProtocol<Delimiter, Utf8>>,
-) {
+type Lines = StreamProtocol<Delimiter, Utf8>;
+
+fn lines() -> (RecvHalf<Lines>, SendHalf<Lines>) {
     let config = EndpointConfig::default().max_recv_size(64);
     Endpoint::new(StreamProtocol::new(Delimiter::lf(), Utf8), peer(), &config).split()
 }
