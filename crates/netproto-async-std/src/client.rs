@@ -1,0 +1,448 @@
+//! [`TcpClient`]: one connection, shareable between tasks.
+
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_io::Async;
+use async_lock::Mutex;
+use netproto_core::endpoint::{Endpoint, EndpointConfig, RecvHalf, SendHalf};
+use netproto_core::options::{ClientOptions, ConnectionEvent, EventCallback, ServerOptions};
+use netproto_core::{Error, Protocol};
+use netproto_socket::SocketOptions;
+
+use crate::io::{Link, flush, handshake, read_once, with_timeout};
+
+/// A TLS session to run over a new connection, when TLS is compiled in.
+#[cfg(feature = "tls")]
+pub(crate) type TlsStart = Option<netproto_core::tls::TlsSession>;
+/// A TLS session to run over a new connection (TLS is not compiled in).
+#[cfg(not(feature = "tls"))]
+pub(crate) type TlsStart = Option<std::convert::Infallible>;
+
+/// What a new connection is set up with, from `ClientOptions` or
+/// `ServerOptions`.
+pub(crate) struct Setup {
+    pub(crate) endpoint: EndpointConfig,
+    pub(crate) nodelay: bool,
+    pub(crate) keepalive: Option<Duration>,
+    pub(crate) handshake_timeout: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) on_event: Option<EventCallback>,
+}
+
+impl Setup {
+    pub(crate) fn client(options: &ClientOptions) -> Self {
+        Setup {
+            endpoint: options.endpoint.clone(),
+            nodelay: options.nodelay,
+            keepalive: options.keepalive,
+            handshake_timeout: options.handshake_timeout,
+            idle_timeout: None,
+            on_event: options.on_event.clone(),
+        }
+    }
+
+    pub(crate) fn server(options: &ServerOptions) -> Self {
+        Setup {
+            endpoint: options.endpoint.clone(),
+            nodelay: options.nodelay,
+            keepalive: options.keepalive,
+            handshake_timeout: options.handshake_timeout,
+            idle_timeout: options.idle_timeout,
+            on_event: options.on_event.clone(),
+        }
+    }
+}
+
+/// A TCP (or TLS) connection that sends `P::Sent` packets and receives
+/// `P::Received` packets.
+///
+/// Every method takes `&self`: one task may wait in
+/// [`recv_packet`](TcpClient::recv_packet) while another calls
+/// [`send_packet`](TcpClient::send_packet) (the receive and send halves sit
+/// behind separate async locks, and the TLS session's own lock is never held
+/// across an `.await`). Share it with `Arc<TcpClient<P>>` between spawned
+/// tasks, or by reference between futures joined in one task.
+///
+/// Dropping the client closes the connection.
+pub struct TcpClient<P: Protocol> {
+    link: Arc<Link>,
+    recv: Mutex<Receiver<P>>,
+    send: Mutex<Sender<P>>,
+    local: SocketAddr,
+    max_recv_size: usize,
+    idle_timeout: Option<Duration>,
+    events: Events,
+}
+
+/// A served connection: the whole client API, plus its addresses.
+pub type Connection<P> = TcpClient<P>;
+
+struct Receiver<P: Protocol> {
+    half: RecvHalf<P>,
+    /// The socket error that ended receiving, reported again on every call.
+    failure: Option<(io::ErrorKind, String)>,
+}
+
+struct Sender<P: Protocol> {
+    half: SendHalf<P>,
+    /// The socket's write half is shut down.
+    shut: bool,
+}
+
+impl<P: Protocol> TcpClient<P> {
+    /// Set up a client over a connected `socket`: socket options, then the
+    /// TLS handshake when `tls` is set, then the `Connected` event.
+    pub(crate) async fn establish(
+        socket: Async<TcpStream>,
+        protocol: P,
+        setup: &Setup,
+        tls: TlsStart,
+    ) -> Result<Self, Error> {
+        let stream = socket.get_ref();
+        let io_error = |source| Error::Io { peer: None, source };
+        let peer = stream.peer_addr().map_err(io_error)?;
+        let local = stream.local_addr().map_err(io_error)?;
+        SocketOptions::new(stream)
+            .apply(setup.nodelay, setup.keepalive)
+            .map_err(|err| Error::from_io(err, peer))?;
+        let endpoint = match tls {
+            None => Endpoint::new(protocol, peer, &setup.endpoint),
+            #[cfg(feature = "tls")]
+            Some(session) => Endpoint::with_tls(protocol, peer, &setup.endpoint, session),
+            #[cfg(not(feature = "tls"))]
+            Some(never) => match never {},
+        };
+        let (mut recv, mut send) = endpoint.split();
+        let link = Arc::new(Link::new(socket, peer));
+        with_timeout(
+            setup.handshake_timeout,
+            handshake(&link, &mut recv, &mut send),
+            |timeout| Error::Timeout {
+                operation: "TLS handshake",
+                timeout,
+            },
+        )
+        .await?;
+        let client = TcpClient {
+            link,
+            max_recv_size: recv.max_recv_size(),
+            recv: Mutex::new(Receiver {
+                half: recv,
+                failure: None,
+            }),
+            send: Mutex::new(Sender {
+                half: send,
+                shut: false,
+            }),
+            local,
+            idle_timeout: setup.idle_timeout,
+            events: Events::new(setup.on_event.clone()),
+        };
+        client
+            .events
+            .emit(ConnectionEvent::Connected { local, peer });
+        Ok(client)
+    }
+
+    pub(crate) fn link(&self) -> &Arc<Link> {
+        &self.link
+    }
+
+    /// Send one packet. Returns once every byte is handed to the kernel.
+    ///
+    /// # Cancel safety
+    /// If the future is dropped, the packet was queued whole or not at all:
+    /// what was queued but not yet written stays in the send buffer, and the
+    /// next `send_packet`, `send_eof` or `close` writes it before anything
+    /// else. Nothing is sent twice.
+    ///
+    /// # Errors
+    /// [`Error::Encode`] when the packet cannot be encoded (nothing is
+    /// queued and the connection stays usable), [`Error::SendAfterEof`]
+    /// after [`send_eof`](TcpClient::send_eof), [`Error::Closed`] after
+    /// [`close`](TcpClient::close), or what happened to the connection.
+    pub async fn send_packet(&self, packet: &P::Sent) -> Result<(), Error> {
+        let mut sender = self.send.lock().await;
+        let result = self.send_locked(&mut sender, packet).await;
+        self.note(&result);
+        result
+    }
+
+    async fn send_locked(&self, sender: &mut Sender<P>, packet: &P::Sent) -> Result<(), Error> {
+        if self.link.is_closed() {
+            return Err(Error::Closed);
+        }
+        flush(&self.link, &mut sender.half).await?;
+        sender.half.push_packet(packet)?;
+        flush(&self.link, &mut sender.half).await
+    }
+
+    /// Receive the next packet. Bytes after it stay buffered for the next
+    /// call. On a served connection with an idle timeout, a packet must
+    /// complete within that timeout of the call, else the connection is
+    /// closed with `Error::Timeout { operation: "idle", .. }`.
+    ///
+    /// # Cancel safety
+    /// Dropping the future (for example in a `select`) loses nothing: every
+    /// byte already read stays buffered and the next call returns the packet
+    /// intact.
+    ///
+    /// # Errors
+    /// [`Error::ConnectionClosed`] when the peer closed cleanly between
+    /// packets, [`Error::Deserialize`] for a frame that does not deserialize
+    /// (the next call returns the next packet), framing and TLS errors,
+    /// [`Error::Closed`] once [`close`](TcpClient::close) was called (also
+    /// from another task, which wakes this one at once).
+    pub async fn recv_packet(&self) -> Result<P::Received, Error> {
+        let result = with_timeout(self.idle_timeout, self.receive(), |timeout| {
+            Error::Timeout {
+                operation: "idle",
+                timeout,
+            }
+        })
+        .await;
+        if let Err(
+            err @ Error::Timeout {
+                operation: "idle", ..
+            },
+        ) = &result
+        {
+            self.events.record(err);
+            self.link.close_now();
+            self.events.disconnected(self.link.peer);
+        }
+        self.note(&result);
+        result
+    }
+
+    async fn receive(&self) -> Result<P::Received, Error> {
+        let mut receiver = self.recv.lock().await;
+        loop {
+            if self.link.is_closed() {
+                return Err(Error::Closed);
+            }
+            if let Some((kind, message)) = &receiver.failure {
+                return Err(self.link.error(io::Error::new(*kind, message.clone())));
+            }
+            if let Some(result) = receiver.half.next_packet() {
+                return result;
+            }
+            if receiver.half.tls_wants_write() {
+                self.flush_tls().await;
+            }
+            if let Err(err) = read_once(&self.link, &mut receiver.half).await {
+                if let Error::Io { source, .. } = &err {
+                    receiver.failure = Some((source.kind(), source.to_string()));
+                } else if let Error::ConnectionReset { .. } = &err {
+                    receiver.failure = Some((io::ErrorKind::ConnectionReset, String::new()));
+                }
+                return Err(err);
+            }
+        }
+    }
+
+    /// Write what TLS has for the peer (a key update, an alert). A write
+    /// error is not reported here: the next read reports the connection's
+    /// fate.
+    async fn flush_tls(&self) {
+        let mut sender = self.send.lock().await;
+        sender.half.pull_tls();
+        if sender.shut {
+            // The write half is gone: what TLS had to say cannot be sent.
+            let pending = sender.half.pending().len();
+            sender.half.advance(pending);
+            return;
+        }
+        let _ = flush(&self.link, &mut sender.half).await;
+    }
+
+    /// Like [`recv_packet`](TcpClient::recv_packet), giving up after
+    /// `timeout` with `Error::Timeout { operation: "receive", .. }`; the
+    /// timeout loses nothing (a later call returns the packet whole).
+    /// `Duration::ZERO` returns only a packet that is already buffered or
+    /// readable without waiting.
+    ///
+    /// # Cancel safety
+    /// As for `recv_packet`: dropping the future loses nothing.
+    pub async fn recv_packet_timeout(&self, timeout: Duration) -> Result<P::Received, Error> {
+        with_timeout(Some(timeout), self.recv_packet(), |timeout| {
+            Error::Timeout {
+                operation: "receive",
+                timeout,
+            }
+        })
+        .await
+    }
+
+    /// Flush what is pending, end the stream (TLS close_notify), then shut
+    /// down the socket's write half. Receiving keeps working; later sends
+    /// fail with [`Error::SendAfterEof`]. Calling it again does nothing.
+    ///
+    /// # Cancel safety
+    /// If dropped, the end of the stream may already be queued (later sends
+    /// fail with `SendAfterEof`); calling `send_eof` again finishes it.
+    pub async fn send_eof(&self) -> Result<(), Error> {
+        let mut sender = self.send.lock().await;
+        let result = self.send_eof_locked(&mut sender).await;
+        self.note(&result);
+        result
+    }
+
+    async fn send_eof_locked(&self, sender: &mut Sender<P>) -> Result<(), Error> {
+        if self.link.is_closed() {
+            return Err(Error::Closed);
+        }
+        if sender.shut {
+            return Ok(());
+        }
+        flush(&self.link, &mut sender.half).await?;
+        sender.half.push_eof();
+        flush(&self.link, &mut sender.half).await?;
+        self.link
+            .socket
+            .get_ref()
+            .shutdown(Shutdown::Write)
+            .map_err(|err| self.link.error(err))?;
+        sender.shut = true;
+        Ok(())
+    }
+
+    /// Close the connection. A `recv_packet` waiting in another task wakes
+    /// at once with [`Error::Closed`], as does every later call. When no
+    /// other task is sending, what an interrupted send left in the send
+    /// buffer is written first, followed by TLS close_notify. Emits
+    /// `Disconnected`. Calling it again does nothing.
+    ///
+    /// # Cancel safety
+    /// The connection is closed whether or not the future completes; if it
+    /// is dropped, the final flush may be cut short.
+    pub async fn close(&self) -> Result<(), Error> {
+        if self.link.mark_closed() {
+            let _shutdown = ShutdownOnDrop(&self.link);
+            if let Some(mut sender) = self.send.try_lock() {
+                if !sender.shut {
+                    sender.half.push_eof();
+                    let _ = flush(&self.link, &mut sender.half).await;
+                }
+            }
+        }
+        self.events.disconnected(self.link.peer);
+        Ok(())
+    }
+
+    /// Whether [`close`](TcpClient::close) was called (or a server shut
+    /// this connection down).
+    pub fn is_closed(&self) -> bool {
+        self.link.is_closed()
+    }
+
+    /// The local address of the connection.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.link.peer
+    }
+
+    /// TCP options of the socket (nodelay, keep-alive, linger, buffer
+    /// sizes, TTL) and `sock_ref()` for anything else.
+    pub fn socket(&self) -> SocketOptions<'_> {
+        SocketOptions::new(self.link.socket.get_ref())
+    }
+
+    /// The most bytes one socket read asks for.
+    pub fn max_recv_size(&self) -> usize {
+        self.max_recv_size
+    }
+
+    /// Remember why the connection failed, for the `Disconnected` event.
+    fn note<T>(&self, result: &Result<T, Error>) {
+        self.events.fault(result.as_ref().err());
+    }
+}
+
+impl<P: Protocol> Drop for TcpClient<P> {
+    fn drop(&mut self) {
+        self.link.close_now();
+        self.events.disconnected(self.link.peer);
+    }
+}
+
+impl<P: Protocol> fmt::Debug for TcpClient<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpClient")
+            .field("local", &self.local)
+            .field("peer", &self.link.peer)
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shuts both directions down when dropped, whether or not `close`
+/// finished its flush.
+struct ShutdownOnDrop<'a>(&'a Link);
+
+impl Drop for ShutdownOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close_now();
+    }
+}
+
+/// The connection's event callback, and what the `Disconnected` event
+/// reports.
+struct Events {
+    callback: Option<EventCallback>,
+    reported: AtomicBool,
+    fault: std::sync::Mutex<Option<String>>,
+}
+
+impl Events {
+    fn new(callback: Option<EventCallback>) -> Self {
+        Events {
+            callback,
+            reported: AtomicBool::new(false),
+            fault: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn emit(&self, event: ConnectionEvent) {
+        if let Some(callback) = &self.callback {
+            callback(&event);
+        }
+    }
+
+    /// Keep the first error that ended the connection (not a clean close).
+    fn fault(&self, err: Option<&Error>) {
+        let Some(err) = err else { return };
+        if self.callback.is_none()
+            || err.is_recoverable()
+            || matches!(
+                err,
+                Error::Closed | Error::ConnectionClosed { .. } | Error::SendAfterEof
+            )
+        {
+            return;
+        }
+        self.record(err);
+    }
+
+    fn record(&self, err: &Error) {
+        let mut fault = self.fault.lock().unwrap_or_else(|p| p.into_inner());
+        fault.get_or_insert_with(|| err.to_string());
+    }
+
+    /// Emit `Disconnected` once.
+    fn disconnected(&self, peer: SocketAddr) {
+        if self.callback.is_some() && !self.reported.swap(true, Ordering::AcqRel) {
+            let reason = self.fault.lock().unwrap_or_else(|p| p.into_inner()).take();
+            self.emit(ConnectionEvent::Disconnected { peer, reason });
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! [`TcpServer`]: listening sockets, `accept`, and `serve` with limits,
+//! idle timeouts and graceful shutdown.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
+
+use async_io::{Async, Timer};
+use futures_lite::future;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use netproto_core::options::{
+    ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
+    is_transient_accept_error,
+};
+use netproto_core::{Error, Protocol};
+
+use crate::client::{Connection, Setup, TcpClient, TlsStart};
+use crate::connect::resolve;
+use crate::io::Link;
+use crate::shutdown::{Shared, ShutdownHandle};
+
+/// A server: listening sockets and the options every connection gets.
+///
+/// # How connections run
+///
+/// [`serve`](TcpServer::serve) runs each connection's handler as a task
+/// *inside its own future*: the library never picks an executor, so the
+/// same server runs under async-std's executor and smol's. Handlers run
+/// concurrently (while one waits, the others progress), all polled by
+/// whichever thread polls `serve`. To spread connections over threads,
+/// spawn in the handler and await the task, so that shutdown still waits
+/// for it:
+///
+/// ```no_run
+/// # async fn run(server: netproto_async_std::TcpServer<
+/// #     netproto_async_std::StreamProtocol<
+/// #         netproto_async_std::framing::Delimiter, netproto_async_std::serializer::Utf8>>,
+/// # ) -> Result<(), netproto_async_std::Error> {
+/// server
+///     .serve(|connection| async move {
+///         // smol: smol::spawn(...).await
+///         async_std::task::spawn(async move {
+///             while let Ok(line) = connection.recv_packet().await {
+///                 if connection.send_packet(&line).await.is_err() {
+///                     break;
+///                 }
+///             }
+///         })
+///         .await
+///     })
+///     .await
+/// # }
+/// ```
+pub struct TcpServer<P: Protocol> {
+    shared: Arc<Shared>,
+    local_addrs: Vec<SocketAddr>,
+    protocol: P,
+    options: ServerOptions,
+}
+
+impl<P: Protocol> TcpServer<P> {
+    /// Bind `address`; a host name that resolves to several addresses binds
+    /// them all, and port 0 picks a free port (see
+    /// [`local_addrs`](TcpServer::local_addrs)).
+    pub async fn bind(
+        address: impl IntoAddress,
+        protocol: P,
+        options: ServerOptions,
+    ) -> Result<Self, Error> {
+        Self::bind_all([address], protocol, options).await
+    }
+
+    /// Bind several addresses, listening on all of them.
+    pub async fn bind_all<A: IntoAddress>(
+        addresses: impl IntoIterator<Item = A>,
+        protocol: P,
+        options: ServerOptions,
+    ) -> Result<Self, Error> {
+        let mut listeners = Vec::new();
+        let mut local_addrs = Vec::new();
+        for address in addresses {
+            for addr in resolve(&address.into_address()?).await? {
+                let bind_error = |err: io::Error| Error::Io {
+                    peer: None,
+                    source: io::Error::new(err.kind(), format!("cannot bind {addr}: {err}")),
+                };
+                let listener =
+                    netproto_socket::listener::bind(addr, options.backlog).map_err(bind_error)?;
+                local_addrs.push(listener.local_addr().map_err(bind_error)?);
+                listeners.push(Arc::new(Async::new(listener).map_err(bind_error)?));
+            }
+        }
+        if listeners.is_empty() {
+            return Err(Error::Config("no address to bind".to_owned()));
+        }
+        Ok(TcpServer {
+            shared: Shared::new(listeners),
+            local_addrs,
+            protocol,
+            options,
+        })
+    }
+
+    /// The bound addresses, with the real ports.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.local_addrs.clone()
+    }
+
+    /// A handle that stops this server from any thread or task.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shared.handle()
+    }
+
+    /// Accept one connection, with its TLS handshake done, for users who
+    /// run their own loop. The server's limits are not applied (that is
+    /// `serve`'s job), but the idle timeout is.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] once the server is shut down; the accept error
+    /// (see `options::is_transient_accept_error` for those worth retrying);
+    /// the handshake's error.
+    ///
+    /// # Cancel safety
+    /// Dropping the future while it waits loses no connection (it stays in
+    /// the listen backlog); dropping it during the handshake closes that
+    /// connection.
+    pub async fn accept(&self) -> Result<Connection<P>, Error> {
+        let listeners = self.shared.listeners();
+        if listeners.is_empty() {
+            return Err(Error::Closed);
+        }
+        let accepting = async {
+            future::poll_fn(|cx| poll_accept(&listeners, cx))
+                .await
+                .map_err(|source| Error::Io { peer: None, source })
+        };
+        let shut = async {
+            self.shared.requested().await;
+            Err(Error::Closed)
+        };
+        let (stream, peer) = future::or(accepting, shut).await?;
+        drop(listeners);
+        let tls = self.tls(peer)?;
+        let socket = Async::new(stream).map_err(|err| Error::from_io(err, peer))?;
+        TcpClient::establish(
+            socket,
+            self.protocol.clone(),
+            &Setup::server(&self.options),
+            tls,
+        )
+        .await
+    }
+
+    /// Serve every connection with `handler` until
+    /// [`shutdown`](ShutdownHandle::shutdown), then return.
+    ///
+    /// Each accepted connection gets its TLS handshake (within the
+    /// handshake timeout), then `handler(connection)` runs as a task of this
+    /// future (see [How connections run](TcpServer#how-connections-run)).
+    /// Applies `max_connections` with `when_full` (one-client mode refuses
+    /// extra clients at once, emitting `Rejected`), the idle timeout,
+    /// and a back-off of `ACCEPT_BACKOFF` after transient accept errors.
+    /// A connection is tracked until its handler returns: a connection
+    /// still open when the grace period ends is closed and its handler
+    /// dropped.
+    ///
+    /// The future is `Send` when the handler is `Sync`.
+    ///
+    /// # Errors
+    /// An accept error that is not transient.
+    ///
+    /// # Cancel safety
+    /// Dropping the future stops serving and drops (closes) every
+    /// connection it was serving; the listeners stay open for another call.
+    pub async fn serve<H, Fut>(&self, handler: H) -> Result<(), Error>
+    where
+        H: Fn(Connection<P>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let listeners = self.shared.listeners();
+        let live = Registry::default();
+        let mut starting: FuturesUnordered<_> = FuturesUnordered::new();
+        let mut running = FuturesUnordered::new();
+        let mut backoff: Option<Timer> = None;
+        let limit = self.options.max_connections.unwrap_or(usize::MAX);
+        let wait_when_full = self.options.when_full == WhenFull::Wait;
+        let deadline = loop {
+            let event = future::poll_fn(|cx| {
+                if let Poll::Ready(deadline) = self.shared.poll_requested(cx) {
+                    return Poll::Ready(Event::Shutdown(deadline));
+                }
+                while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+                if let Poll::Ready(Some(started)) = starting.poll_next_unpin(cx) {
+                    let started: Option<Connection<P>> = started;
+                    return Poll::Ready(Event::Started(started.map(Box::new)));
+                }
+                if let Some(timer) = &mut backoff {
+                    if Pin::new(timer).poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    backoff = None;
+                }
+                if wait_when_full && starting.len() + running.len() >= limit {
+                    return Poll::Pending;
+                }
+                poll_accept(&listeners, cx).map(Event::Accepted)
+            })
+            .await;
+            match event {
+                Event::Shutdown(deadline) => break deadline,
+                Event::Started(None) => {}
+                Event::Started(Some(connection)) => {
+                    let entry = live.insert(connection.link());
+                    running.push(run_handler(handler(*connection), entry));
+                }
+                Event::Accepted(Ok((stream, peer))) => {
+                    if starting.len() + running.len() >= limit {
+                        self.options.emit(ConnectionEvent::Rejected {
+                            peer,
+                            reason: format!(
+                                "the server's limit of {limit} connection(s) is reached"
+                            ),
+                        });
+                        drop(stream);
+                    } else {
+                        starting.push(self.start(stream, peer));
+                    }
+                }
+                Event::Accepted(Err(err)) if is_transient_accept_error(&err) => {
+                    backoff = Some(Timer::after(ACCEPT_BACKOFF));
+                }
+                Event::Accepted(Err(source)) => return Err(Error::Io { peer: None, source }),
+            }
+        };
+        drop(listeners);
+        drop(starting);
+        let finished = future::or(
+            async {
+                while running.next().await.is_some() {}
+                true
+            },
+            async {
+                match deadline {
+                    Some(deadline) => Timer::at(deadline).await,
+                    None => Timer::never().await,
+                };
+                false
+            },
+        )
+        .await;
+        if !finished {
+            live.close_all();
+        }
+        Ok(())
+    }
+
+    /// The handshake of a connection `serve` accepted; `None` if it failed
+    /// (the connection is then closed).
+    fn start(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) -> impl Future<Output = Option<Connection<P>>> + Send + 'static {
+        let protocol = self.protocol.clone();
+        let setup = Setup::server(&self.options);
+        let tls = self.tls(peer);
+        async move {
+            let socket = Async::new(stream).ok()?;
+            TcpClient::establish(socket, protocol, &setup, tls.ok()?)
+                .await
+                .ok()
+        }
+    }
+
+    /// A TLS session for a new connection, when the server speaks TLS.
+    #[cfg_attr(not(feature = "tls"), allow(unused_variables))]
+    fn tls(&self, peer: SocketAddr) -> Result<TlsStart, Error> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.options.tls {
+            let session = tls
+                .session()
+                .map_err(|source| Error::Tls { peer, source })?;
+            return Ok(Some(session));
+        }
+        Ok(None)
+    }
+}
+
+impl<P: Protocol> fmt::Debug for TcpServer<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpServer")
+            .field("local_addrs", &self.local_addrs)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Event<P: Protocol> {
+    Shutdown(Option<std::time::Instant>),
+    Started(Option<Box<Connection<P>>>),
+    Accepted(io::Result<(TcpStream, SocketAddr)>),
+}
+
+/// Accept from whichever listener has a connection waiting.
+fn poll_accept(
+    listeners: &[Arc<Async<TcpListener>>],
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+    for listener in listeners {
+        loop {
+            match listener.get_ref().accept() {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    match listener.poll_readable(cx) {
+                        Poll::Ready(Ok(())) => continue,
+                        Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                        Poll::Pending => break,
+                    }
+                }
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+    Poll::Pending
+}
+
+/// Run a handler; its connection stays registered (closable by shutdown)
+/// until it returns.
+async fn run_handler(handler: impl Future<Output = ()>, entry: Entry) {
+    handler.await;
+    drop(entry);
+}
+
+/// The connections `serve` is running, so that shutdown can close them.
+#[derive(Default)]
+struct Registry {
+    links: Arc<Mutex<HashMap<u64, Weak<Link>>>>,
+    next: AtomicU64,
+}
+
+impl Registry {
+    fn insert(&self, link: &Arc<Link>) -> Entry {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        lock(&self.links).insert(id, Arc::downgrade(link));
+        Entry {
+            links: self.links.clone(),
+            id,
+        }
+    }
+
+    fn close_all(&self) {
+        for link in lock(&self.links).values() {
+            if let Some(link) = link.upgrade() {
+                link.close_now();
+            }
+        }
+    }
+}
+
+/// A registered connection; unregistered when dropped.
+struct Entry {
+    links: Arc<Mutex<HashMap<u64, Weak<Link>>>>,
+    id: u64,
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        lock(&self.links).remove(&self.id);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
