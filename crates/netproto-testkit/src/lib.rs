@@ -1,1 +1,344 @@
-//! The conformance suite (being written).
+//! The conformance suite every netproto driver runs, written once.
+//!
+//! A driver plugs in by implementing [`Driver`] — an adapter whose async
+//! methods call the driver's client and server API, plus three runtime hooks
+//! ([`Driver::block_on`], [`Driver::spawn`], [`Driver::sleep`]) — and then
+//! expands the suite into `#[test]` functions with [`conformance_suite!`]:
+//!
+//! ```ignore
+//! // crates/netproto-tokio/tests/conformance.rs
+//! struct Tokio;
+//! impl netproto_testkit::Driver for Tokio { /* ... */ }
+//! netproto_testkit::conformance_suite!(Tokio);
+//! ```
+//!
+//! The macro writes one test per case and transport into the modules
+//! `conformance_plain` and `conformance_tls`; the TLS module is compiled only
+//! when the driver crate's own `tls` feature is on
+//! (`cargo test -p netproto-tokio --features tls`).
+//!
+//! Peers are real sockets on loopback (`127.0.0.1`): other clients and
+//! servers of the same driver, and deliberately misbehaving peers built on
+//! `std::net` threads ([`peers`]). TLS uses certificates generated with
+//! rcgen at test time ([`certs`]).
+//!
+//! # Rules for the adapter
+//!
+//! * Each method maps to the driver method of the same name (see
+//!   `docs/driver-api.md`); `iter_received_packets` collects what the
+//!   driver's iterator or stream yields.
+//! * `block_on` may be called from several threads at once, and while it
+//!   runs, tasks started with `spawn` and the runtime's I/O must keep going
+//!   (a multi-threaded runtime): the suite's misbehaving peers are std
+//!   threads, and the suite sometimes waits for them.
+//! * `spawn` returns a future of the task's output; dropping it detaches the
+//!   task.
+
+#![warn(missing_docs)]
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use netproto_core::options::{Address, ClientOptions, ServerOptions};
+pub use netproto_core::{Error, Protocol};
+pub use netproto_socket::SocketOptions;
+
+pub mod blocking;
+pub mod cases;
+pub mod certs;
+pub mod peers;
+mod transport;
+
+pub use blocking::block_on;
+pub use transport::Transport;
+
+/// The protocols the suite uses: anything whose sent packets can be shared
+/// between threads and whose received packets can move between them and be
+/// printed.
+pub trait TestProtocol: Protocol<Sent: Sync, Received: Send + fmt::Debug> {}
+
+impl<P> TestProtocol for P where P: Protocol<Sent: Sync, Received: Send + fmt::Debug> {}
+
+/// A boxed, sendable future, as [`Handler`]s return.
+pub type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// A connection handler given to [`Driver::serve`]: called once per accepted
+/// connection. The sync driver's adapter runs the future with
+/// [`block_on`] on the connection's thread; async adapters spawn it (or
+/// return it from the handler they give `serve`).
+pub type Handler<C> = Arc<dyn Fn(C) -> BoxFuture + Send + Sync + 'static>;
+
+/// Build a [`Handler`] from an async closure-like function.
+pub fn handler<C, F, Fut>(f: F) -> Handler<C>
+where
+    F: Fn(C) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    Arc::new(move |connection| Box::pin(f(connection)) as BoxFuture)
+}
+
+/// A driver under test: its client and server API as async functions, and
+/// its runtime.
+///
+/// Every method mirrors the driver method of the same name in
+/// `docs/driver-api.md`. Blocking drivers implement the async methods with
+/// `async move { blocking_call() }`.
+pub trait Driver: Sized + Send + Sync + 'static {
+    /// The driver's client (`TcpClient<P>`); servers hand out the same type.
+    type Client<P: Protocol>: Send + Sync + 'static;
+    /// The driver's server (`TcpServer<P>`).
+    type Server<P: Protocol>: Send + Sync + 'static;
+    /// The driver's `ShutdownHandle`.
+    type ShutdownHandle: Clone + Send + Sync + 'static;
+
+    /// Run `future` to completion on the current thread.
+    fn block_on<F: Future>(future: F) -> F::Output;
+
+    /// Run `future` concurrently (a task, or a thread); the returned future
+    /// resolves to its output (and panics if the task panicked).
+    fn spawn<T, F>(future: F) -> impl Future<Output = T> + Send + 'static
+    where
+        T: Send + 'static,
+        F: Future<Output = T> + Send + 'static;
+
+    /// Wait for `duration` without blocking other tasks.
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
+
+    /// `TcpClient::connect_with`.
+    fn connect<P: TestProtocol>(
+        address: Address,
+        protocol: P,
+        options: ClientOptions,
+    ) -> impl Future<Output = Result<Self::Client<P>, Error>> + Send;
+
+    /// `TcpClient::from_stream` with a std stream.
+    fn from_stream<P: TestProtocol>(
+        stream: std::net::TcpStream,
+        protocol: P,
+        options: ClientOptions,
+    ) -> impl Future<Output = Result<Self::Client<P>, Error>> + Send;
+
+    /// `send_packet`.
+    fn send_packet<P: TestProtocol>(
+        client: &Self::Client<P>,
+        packet: &P::Sent,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// `recv_packet`.
+    fn recv_packet<P: TestProtocol>(
+        client: &Self::Client<P>,
+    ) -> impl Future<Output = Result<P::Received, Error>> + Send;
+
+    /// `recv_packet_timeout`.
+    fn recv_packet_timeout<P: TestProtocol>(
+        client: &Self::Client<P>,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<P::Received, Error>> + Send;
+
+    /// `iter_received_packets(timeout)`, collected.
+    fn iter_received_packets<P: TestProtocol>(
+        client: &Self::Client<P>,
+        timeout: Duration,
+    ) -> impl Future<Output = Vec<Result<P::Received, Error>>> + Send;
+
+    /// `send_eof`.
+    fn send_eof<P: TestProtocol>(
+        client: &Self::Client<P>,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// `close`.
+    fn close<P: TestProtocol>(
+        client: &Self::Client<P>,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// `is_closed`.
+    fn is_closed<P: TestProtocol>(client: &Self::Client<P>) -> bool;
+
+    /// `local_addr`.
+    fn local_addr<P: TestProtocol>(client: &Self::Client<P>) -> SocketAddr;
+
+    /// `peer_addr`.
+    fn peer_addr<P: TestProtocol>(client: &Self::Client<P>) -> SocketAddr;
+
+    /// `socket`.
+    fn socket<P: TestProtocol>(client: &Self::Client<P>) -> SocketOptions<'_>;
+
+    /// `max_recv_size`.
+    fn max_recv_size<P: TestProtocol>(client: &Self::Client<P>) -> usize;
+
+    /// `TcpServer::bind_all`.
+    fn bind_all<P: TestProtocol>(
+        addresses: Vec<Address>,
+        protocol: P,
+        options: ServerOptions,
+    ) -> impl Future<Output = Result<Self::Server<P>, Error>> + Send;
+
+    /// `local_addrs`.
+    fn local_addrs<P: TestProtocol>(server: &Self::Server<P>) -> Vec<SocketAddr>;
+
+    /// `accept`.
+    fn accept<P: TestProtocol>(
+        server: &Self::Server<P>,
+    ) -> impl Future<Output = Result<Self::Client<P>, Error>> + Send;
+
+    /// `serve(handler)`, resolving when `serve` returns (after shutdown).
+    fn serve<P: TestProtocol>(
+        server: Arc<Self::Server<P>>,
+        handler: Handler<Self::Client<P>>,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static;
+
+    /// `shutdown_handle`.
+    fn shutdown_handle<P: TestProtocol>(server: &Self::Server<P>) -> Self::ShutdownHandle;
+
+    /// `ShutdownHandle::shutdown(grace)`.
+    fn shutdown(handle: &Self::ShutdownHandle, grace: Duration);
+}
+
+/// The longest one conformance case may run before it is reported as hung.
+pub const CASE_LIMIT: Duration = Duration::from_secs(120);
+
+/// Run one case with `D`'s runtime on a fresh thread, failing it if it has
+/// not finished within [`CASE_LIMIT`] (a hang is a failure, not a stuck test
+/// run). Used by [`conformance_suite!`].
+pub fn run<D: Driver, F>(case: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("conformance-case".into())
+        .spawn(move || {
+            D::block_on(case);
+            let _ = done_tx.send(());
+        })
+        .expect("spawn the case thread");
+    match done_rx.recv_timeout(CASE_LIMIT) {
+        Ok(()) => thread.join().expect("case thread"),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            // The case panicked: report its panic.
+            if let Err(panic) = thread.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("conformance case still running after {CASE_LIMIT:?}: it hangs")
+        }
+    }
+}
+
+/// Expand the conformance suite into `#[test]` functions for a [`Driver`].
+///
+/// ```ignore
+/// netproto_testkit::conformance_suite!(MyDriver);
+/// ```
+///
+/// Writes the modules `conformance_plain` (always) and `conformance_tls`
+/// (under the invoking crate's `#[cfg(feature = "tls")]`), with one test per
+/// case listed in [`cases`]. The driver type is looked up from the invoking
+/// module.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($driver:ty) => {
+        $crate::__conformance_cases!($driver);
+    };
+}
+
+/// The list of cases, shared by the expansion. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_cases {
+    ($driver:ty) => {
+        $crate::__conformance_expand!(
+            $driver;
+            // Cases run over plain TCP and over TLS.
+            both: [
+                three_packets_in_one_read,
+                timeout_loses_nothing,
+                dripped_bytes_make_one_packet,
+                bad_packet_is_per_packet,
+                garbage_line_is_skipped,
+                huge_length_header_is_refused,
+                clean_eof_between_packets,
+                eof_inside_a_frame_counts_bytes,
+                reset_mid_frame,
+                peer_half_close_keeps_sending,
+                send_eof_keeps_receiving,
+                never_reading_peer_blocks_sends,
+                close_wakes_blocked_recv,
+                concurrent_send_and_recv,
+                iter_received_packets_batches,
+                addresses_and_socket_options,
+                from_stream_adopts_connected_socket,
+                events_connected_and_disconnected,
+                large_packets_with_small_reads,
+                server_echo,
+                server_binds_several_addresses,
+                server_accept_low_level,
+                server_max_connections_wait,
+                server_one_client_rejects_extras,
+                server_idle_timeout_drops_slowloris,
+                server_graceful_shutdown,
+                server_shutdown_force_closes_after_grace,
+            ],
+            plain: [
+                connect_refused_names_address,
+                dns_failure_names_host,
+                connect_timeout,
+                retry_connects_to_late_server,
+                retry_gives_up_after_attempts,
+                from_stream_refuses_unconnected_socket,
+            ],
+            tls: [
+                tls_truncation_is_reported,
+                tls_unknown_ca_fails_handshake,
+                tls_server_name_override,
+                tls_client_certificate,
+            ],
+        );
+    };
+}
+
+/// Writes the test modules. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_expand {
+    ($driver:ty; both: [$($both:ident),* $(,)?], plain: [$($plain:ident),* $(,)?], tls: [$($tls:ident),* $(,)?] $(,)?) => {
+        mod conformance_plain {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $both() {
+                    $crate::run::<$driver, _>($crate::cases::$both::<$driver>($crate::Transport::Plain));
+                }
+            )*
+            $(
+                #[test]
+                fn $plain() {
+                    $crate::run::<$driver, _>($crate::cases::$plain::<$driver>($crate::Transport::Plain));
+                }
+            )*
+        }
+        #[cfg(feature = "tls")]
+        mod conformance_tls {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $both() {
+                    $crate::run::<$driver, _>($crate::cases::$both::<$driver>($crate::Transport::Tls));
+                }
+            )*
+            $(
+                #[test]
+                fn $tls() {
+                    $crate::run::<$driver, _>($crate::cases::$tls::<$driver>($crate::Transport::Tls));
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,149 @@
+//! Connecting: errors that name what failed, the connect timeout, retries.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use netproto_core::Error;
+use netproto_core::options::{ConnectionEvent, IntoAddress, RetryPolicy};
+
+use super::*;
+use crate::peers::PeerStream;
+
+/// A refused connection names the address that refused it.
+pub async fn connect_refused_names_address<D: Driver>(t: Transport) {
+    let address = free_port_address();
+    let addr: SocketAddr = address.to_string().parse().unwrap();
+    let err = D::connect(address, lines(), t.client_options())
+        .await
+        .err()
+        .expect("nothing listens there");
+    assert!(
+        matches!(err, Error::ConnectionRefused { addr: a } if a == addr),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), format!("connection refused by {addr}"));
+    assert_eq!(
+        io::Error::from(err).kind(),
+        io::ErrorKind::ConnectionRefused
+    );
+}
+
+/// A name that does not resolve gives `Resolve` naming the host.
+pub async fn dns_failure_names_host<D: Driver>(t: Transport) {
+    let address = "no-such-host.invalid:4000".into_address().unwrap();
+    let err = D::connect(address, lines(), t.client_options())
+        .await
+        .err()
+        .expect("the name does not resolve");
+    assert!(
+        matches!(&err, Error::Resolve { host, .. } if host == "no-such-host.invalid"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("no-such-host.invalid"), "{err}");
+    assert_eq!(err.io_kind(), io::ErrorKind::NotFound);
+}
+
+/// A listener whose accept queue is full drops new SYNs, so connecting to
+/// it hangs: the connect timeout must end the attempt, naming target and
+/// timeout. (Loopback only: no outside address is ever contacted.)
+pub async fn connect_timeout<D: Driver>(t: Transport) {
+    let listener = netproto_socket::listener::bind("127.0.0.1:0".parse().unwrap(), 0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    let filled = loop {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(stream) => fillers.push(stream),
+            Err(err) if err.kind() == io::ErrorKind::TimedOut => break true,
+            Err(err) => panic!("filling the backlog: {err}"),
+        }
+        if fillers.len() > 64 {
+            break false;
+        }
+    };
+    assert!(filled, "could not fill a listen backlog on this system");
+    let timeout = Duration::from_millis(300);
+    let options = t.client_options().connect_timeout(timeout);
+    let err = D::connect(addr.into_address().unwrap(), lines(), options)
+        .await
+        .err()
+        .expect("the backlog is full");
+    assert!(
+        matches!(&err, Error::ConnectTimeout { target, timeout: d } if *target == addr.to_string() && *d == timeout),
+        "{err:?}"
+    );
+    assert_eq!(err.io_kind(), io::ErrorKind::TimedOut);
+    drop((listener, fillers));
+}
+
+/// With a retry policy, a client connects to a server that comes up later,
+/// reporting each failed attempt.
+pub async fn retry_connects_to_late_server<D: Driver>(t: Transport) {
+    let address = free_port_address();
+    let bind_to = address.to_string();
+    let server = std::thread::spawn(move || -> io::Result<()> {
+        std::thread::sleep(Duration::from_millis(400));
+        let listener = TcpListener::bind(bind_to)?;
+        let (tcp, _) = listener.accept()?;
+        PeerStream::server(tcp, t)?.echo()
+    });
+    let events = Events::default();
+    let policy = RetryPolicy::attempts(100)
+        .initial_delay(Duration::from_millis(20))
+        .max_delay(Duration::from_millis(100));
+    let options = t.client_options().retry(policy).on_event(events.recorder());
+    let client = D::connect(address.clone(), lines(), options)
+        .await
+        .expect("the server came up within the retries");
+    send_ok::<D, _>(&client, "late").await;
+    assert_eq!(recv_ok::<D, _>(&client, "the echo").await, "late");
+    let seen = events.snapshot();
+    let failures = seen
+        .iter()
+        .filter(|e| matches!(e, ConnectionEvent::ConnectAttemptFailed { target, .. } if *target == address.to_string()))
+        .count();
+    assert!(failures >= 1, "{seen:?}");
+    assert!(
+        matches!(seen.last(), Some(ConnectionEvent::Connected { .. })),
+        "{seen:?}"
+    );
+    D::close(&client).await.unwrap();
+    server.join().unwrap().unwrap();
+}
+
+/// A retry policy gives up after its attempts with `ConnectFailed`, keeping
+/// the last error.
+pub async fn retry_gives_up_after_attempts<D: Driver>(t: Transport) {
+    let address = free_port_address();
+    let events = Events::default();
+    let policy = RetryPolicy::attempts(3)
+        .initial_delay(Duration::from_millis(5))
+        .jitter(false);
+    let options = t.client_options().retry(policy).on_event(events.recorder());
+    let err = D::connect(address.clone(), lines(), options)
+        .await
+        .err()
+        .expect("nothing listens there");
+    match &err {
+        Error::ConnectFailed {
+            target,
+            attempts,
+            last,
+        } => {
+            assert_eq!(*target, address.to_string());
+            assert_eq!(*attempts, 3);
+            assert!(
+                matches!(**last, Error::ConnectionRefused { .. }),
+                "{last:?}"
+            );
+        }
+        other => panic!("expected ConnectFailed, got {other:?}"),
+    }
+    assert_eq!(err.io_kind(), io::ErrorKind::ConnectionRefused);
+    let failures = events
+        .snapshot()
+        .iter()
+        .filter(|e| matches!(e, ConnectionEvent::ConnectAttemptFailed { .. }))
+        .count();
+    assert_eq!(failures, 2, "one event per attempt followed by a retry");
+}

@@ -1,0 +1,403 @@
+//! Servers: serving, binding, `accept`, limits, one-client mode, idle
+//! timeout and shutdown.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use netproto_core::Error;
+use netproto_core::options::{ConnectionEvent, IntoAddress, ServerOptions, WhenFull};
+
+use super::*;
+use crate::{Handler, handler};
+
+/// A server being served by a spawned task.
+pub struct Running<D: Driver, P: TestProtocol> {
+    /// The server.
+    pub server: Arc<D::Server<P>>,
+    serve: Task<Result<(), Error>>,
+    handle: D::ShutdownHandle,
+}
+
+impl<D: Driver, P: TestProtocol> Running<D, P> {
+    /// The first bound address.
+    pub fn addr(&self) -> SocketAddr {
+        D::local_addrs(&*self.server)[0]
+    }
+
+    /// Ask for shutdown with `grace` (returns at once).
+    pub fn shutdown(&self, grace: Duration) {
+        D::shutdown(&self.handle, grace);
+    }
+
+    /// Wait for `serve` to return; panics if it does not within `limit`.
+    pub async fn wait(mut self, limit: Duration) -> Result<(), Error> {
+        within::<D, _>(limit, &mut self.serve)
+            .await
+            .expect("serve must return after shutdown")
+    }
+
+    /// Shut down with `grace` and wait for `serve` to return.
+    pub async fn stop(self, grace: Duration) {
+        self.shutdown(grace);
+        self.wait(grace + PROMPTLY)
+            .await
+            .expect("serve ends cleanly");
+    }
+}
+
+/// Bind `127.0.0.1:0` and serve with `handler` in a spawned task.
+pub async fn start<D: Driver, P: TestProtocol>(
+    protocol: P,
+    options: ServerOptions,
+    handler: Handler<D::Client<P>>,
+) -> Running<D, P> {
+    let address = "127.0.0.1:0".into_address().unwrap();
+    let server = Arc::new(
+        D::bind_all(vec![address], protocol, options)
+            .await
+            .expect("bind a loopback port"),
+    );
+    let handle = D::shutdown_handle(&*server);
+    let serve = spawn::<D, _>(D::serve(server.clone(), handler));
+    Running {
+        server,
+        serve,
+        handle,
+    }
+}
+
+/// Echo every line until the peer goes away.
+pub async fn echo_lines<D: Driver>(conn: &D::Client<Lines>) {
+    loop {
+        match D::recv_packet(conn).await {
+            Ok(line) => {
+                if D::send_packet(conn, line.as_str()).await.is_err() {
+                    return;
+                }
+            }
+            Err(err) if err.is_recoverable() => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// A handler that echoes lines.
+pub fn echo_handler<D: Driver>() -> Handler<D::Client<Lines>> {
+    handler(|conn: D::Client<Lines>| async move { echo_lines::<D>(&conn).await })
+}
+
+async fn exchange<D: Driver>(client: &D::Client<Lines>, line: &str) {
+    send_ok::<D, _>(client, line).await;
+    assert_eq!(recv_ok::<D, _>(client, line).await, line);
+}
+
+/// Serve: each connection reaches the handler with its addresses, plain or
+/// TLS, from driver clients and hand-made ones alike.
+pub async fn server_echo<D: Driver>(t: Transport) {
+    let greet = handler(|conn: D::Client<Lines>| async move {
+        let hello = format!("{} {}", D::peer_addr(&conn), D::local_addr(&conn));
+        if D::send_packet(&conn, hello.as_str()).await.is_ok() {
+            echo_lines::<D>(&conn).await;
+        }
+    });
+    let running = start::<D, _>(lines(), t.server_options(), greet).await;
+    assert_ne!(running.addr().port(), 0);
+    let client = connect_to::<D, _>(running.addr().into_address().unwrap(), lines(), t).await;
+    let expected = format!("{} {}", D::local_addr(&client), D::peer_addr(&client));
+    assert_eq!(recv_ok::<D, _>(&client, "the greeting").await, expected);
+    exchange::<D>(&client, "over the driver").await;
+
+    let mut raw = super::raw_client(running.addr(), t);
+    raw.read_lines(1).unwrap();
+    raw.send(b"by hand\n").unwrap();
+    assert_eq!(raw.read_lines(1).unwrap(), b"by hand\n");
+    D::close(&client).await.unwrap();
+    drop(raw);
+    running.stop(Duration::from_secs(2)).await;
+}
+
+/// `bind_all` binds every address; `local_addrs` reports the real ports; a
+/// host name binds what it resolves to.
+pub async fn server_binds_several_addresses<D: Driver>(t: Transport) {
+    let addresses = vec![
+        "127.0.0.1:0".into_address().unwrap(),
+        "127.0.0.1:0".into_address().unwrap(),
+    ];
+    let server = Arc::new(
+        D::bind_all(addresses, lines(), t.server_options())
+            .await
+            .unwrap(),
+    );
+    let addrs = D::local_addrs(&*server);
+    assert_eq!(addrs.len(), 2, "{addrs:?}");
+    assert!(addrs.iter().all(|a| a.port() != 0));
+    assert_ne!(addrs[0].port(), addrs[1].port());
+    let handle = D::shutdown_handle(&*server);
+    let mut serve = spawn::<D, _>(D::serve(server.clone(), echo_handler::<D>()));
+    for addr in &addrs {
+        let client = connect_to::<D, _>(addr.into_address().unwrap(), lines(), t).await;
+        exchange::<D>(&client, &addr.to_string()).await;
+        D::close(&client).await.unwrap();
+    }
+    D::shutdown(&handle, Duration::from_secs(1));
+    within::<D, _>(PROMPTLY, &mut serve)
+        .await
+        .expect("serve returns")
+        .unwrap();
+
+    let by_name = D::bind_all(
+        vec!["localhost:0".into_address().unwrap()],
+        lines(),
+        t.server_options(),
+    )
+    .await
+    .unwrap();
+    let addrs = D::local_addrs(&by_name);
+    assert!(!addrs.is_empty());
+    assert!(addrs.iter().all(|a| a.ip().is_loopback() && a.port() != 0));
+}
+
+/// `accept` hands out one connection (TLS handshake done) for users who
+/// run their own loop.
+pub async fn server_accept_low_level<D: Driver>(t: Transport) {
+    let address = "127.0.0.1:0".into_address().unwrap();
+    let server = Arc::new(
+        D::bind_all(vec![address], lines(), t.server_options())
+            .await
+            .unwrap(),
+    );
+    let addr = D::local_addrs(&*server)[0];
+    let accepting = spawn::<D, _>({
+        let server = server.clone();
+        async move { D::accept(&*server).await }
+    });
+    let client = connect_to::<D, _>(addr.into_address().unwrap(), lines(), t).await;
+    let conn = accepting.await.expect("accept a connection");
+    assert_eq!(D::peer_addr(&conn), D::local_addr(&client));
+    assert_eq!(D::local_addr(&conn), D::peer_addr(&client));
+    send_ok::<D, _>(&conn, "from the server").await;
+    assert_eq!(recv_ok::<D, _>(&client, "hello").await, "from the server");
+    send_ok::<D, _>(&client, "from the client").await;
+    assert_eq!(recv_ok::<D, _>(&conn, "hello").await, "from the client");
+    D::close(&client).await.unwrap();
+    let err = recv_err::<D, _>(&conn, "the client left").await;
+    assert!(!err.is_recoverable(), "{err:?}");
+    D::close(&conn).await.unwrap();
+}
+
+/// `max_connections` with `WhenFull::Wait`: an extra client waits until a
+/// slot frees, then is served.
+pub async fn server_max_connections_wait<D: Driver>(t: Transport) {
+    let options = t.server_options().max_connections(1, WhenFull::Wait);
+    let running = start::<D, _>(lines(), options, echo_handler::<D>()).await;
+    let address = running.addr().into_address().unwrap();
+    let first = connect_to::<D, _>(address.clone(), lines(), t).await;
+    exchange::<D>(&first, "first").await;
+    let mut second = spawn::<D, _>(async move {
+        let client = connect_to::<D, _>(address, lines(), t).await;
+        send_ok::<D, _>(&client, "second").await;
+        let echoed = recv_ok::<D, _>(&client, "second").await;
+        D::close(&client).await.unwrap();
+        echoed
+    });
+    assert!(
+        within::<D, _>(Duration::from_millis(400), &mut second)
+            .await
+            .is_none(),
+        "a second client must wait while the only slot is taken"
+    );
+    D::close(&first).await.unwrap();
+    let echoed = within::<D, _>(PROMPTLY, &mut second)
+        .await
+        .expect("the second client is served once the slot frees");
+    assert_eq!(echoed, "second");
+    running.stop(Duration::from_secs(1)).await;
+}
+
+/// One-client mode: extra clients are accepted and closed at once
+/// (`Rejected`), with connect/disconnect callbacks; the next client is
+/// served once the first leaves.
+pub async fn server_one_client_rejects_extras<D: Driver>(t: Transport) {
+    let events = Events::default();
+    let options = t.server_options().one_client().on_event(events.recorder());
+    let running = start::<D, _>(lines(), options, echo_handler::<D>()).await;
+    let address = running.addr().into_address().unwrap();
+    let first = connect_to::<D, _>(address.clone(), lines(), t).await;
+    exchange::<D>(&first, "first").await;
+    let first_local = D::local_addr(&first);
+    events
+        .wait_for::<D>("Connected", |e| {
+            e.iter().any(
+                |e| matches!(e, ConnectionEvent::Connected { peer, .. } if *peer == first_local),
+            )
+        })
+        .await;
+
+    let mut extra = std::net::TcpStream::connect(running.addr()).unwrap();
+    let extra_local = extra.local_addr().unwrap();
+    extra.set_read_timeout(Some(PROMPTLY)).unwrap();
+    let mut byte = [0u8; 1];
+    match extra.read(&mut byte) {
+        Ok(0) => {}
+        Ok(_) => panic!("a rejected client must not be served"),
+        Err(err) => assert!(
+            !matches!(
+                err.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "the extra client was not closed: {err}"
+        ),
+    }
+    events
+        .wait_for::<D>("Rejected", |e| {
+            e.iter().any(
+                |e| matches!(e, ConnectionEvent::Rejected { peer, .. } if *peer == extra_local),
+            )
+        })
+        .await;
+    exchange::<D>(&first, "still served").await;
+
+    D::close(&first).await.unwrap();
+    events
+        .wait_for::<D>("Disconnected", |e| {
+            e.iter().any(
+                |e| matches!(e, ConnectionEvent::Disconnected { peer, .. } if *peer == first_local),
+            )
+        })
+        .await;
+    // The slot is free again (it may take a moment to be released).
+    let start = Instant::now();
+    loop {
+        let next = connect_to::<D, _>(address.clone(), lines(), t).await;
+        let ok = D::send_packet(&next, "next").await.is_ok()
+            && matches!(D::recv_packet_timeout(&next, PROMPTLY).await, Ok(line) if line == "next");
+        D::close(&next).await.unwrap();
+        if ok {
+            break;
+        }
+        assert!(
+            start.elapsed() < PROMPTLY,
+            "the next client is never served"
+        );
+        D::sleep(Duration::from_millis(50)).await;
+    }
+    running.stop(Duration::from_secs(1)).await;
+}
+
+type Recorded = Arc<Mutex<Vec<Error>>>;
+
+/// A handler that receives until an error, records it and returns
+/// (after sending `ready`).
+fn recording_handler<D: Driver>(errors: Recorded) -> Handler<D::Client<Lines>> {
+    handler(move |conn: D::Client<Lines>| {
+        let errors = errors.clone();
+        async move {
+            let _ = D::send_packet(&conn, "ready").await;
+            loop {
+                if let Err(err) = D::recv_packet(&conn).await {
+                    errors.lock().unwrap().push(err);
+                    return;
+                }
+            }
+        }
+    })
+}
+
+/// The idle timeout drops a peer that trickles bytes without ever
+/// completing a packet (slowloris): trickled bytes do not reset it.
+pub async fn server_idle_timeout_drops_slowloris<D: Driver>(t: Transport) {
+    let errors = Recorded::default();
+    let options = t.server_options().idle_timeout(Duration::from_millis(300));
+    let running = start::<D, _>(lines(), options, recording_handler::<D>(errors.clone())).await;
+    let addr = running.addr();
+    let slowloris = std::thread::spawn(move || {
+        let mut s = super::raw_client(addr, t);
+        s.read_lines(1).expect("ready");
+        let start = Instant::now();
+        while start.elapsed() < PROMPTLY {
+            if s.send(b"x").is_err() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    });
+    let dropped = D::spawn(async move { slowloris.join().unwrap() }).await;
+    assert!(
+        dropped,
+        "a trickling peer must be dropped by the idle timeout"
+    );
+    let recorded = errors.lock().unwrap();
+    assert!(
+        matches!(
+            recorded.as_slice(),
+            [Error::Timeout {
+                operation: "idle",
+                ..
+            }]
+        ),
+        "{recorded:?}"
+    );
+    drop(recorded);
+    running.stop(Duration::from_secs(1)).await;
+}
+
+/// Graceful shutdown: accepting stops (the listeners close), a handler
+/// finishes its conversation within the grace period, then `serve` returns.
+pub async fn server_graceful_shutdown<D: Driver>(t: Transport) {
+    let bye = handler(|conn: D::Client<Lines>| async move {
+        while let Ok(line) = D::recv_packet(&conn).await {
+            if D::send_packet(&conn, line.as_str()).await.is_err() || line == "bye" {
+                return;
+            }
+        }
+    });
+    let running = start::<D, _>(lines(), t.server_options(), bye).await;
+    let addr = running.addr();
+    let client = connect_to::<D, _>(addr.into_address().unwrap(), lines(), t).await;
+    exchange::<D>(&client, "before").await;
+    let grace = Duration::from_secs(30);
+    running.shutdown(grace);
+    exchange::<D>(&client, "during the grace period").await;
+    exchange::<D>(&client, "bye").await;
+    running
+        .wait(PROMPTLY)
+        .await
+        .expect("serve returns once the handlers are done, before the grace ends");
+    let refused = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2));
+    assert!(
+        refused.is_err(),
+        "the listener must be closed after shutdown"
+    );
+    D::close(&client).await.unwrap();
+}
+
+/// Shutdown closes the connections still open when the grace period ends;
+/// their handlers see `Closed`.
+pub async fn server_shutdown_force_closes_after_grace<D: Driver>(t: Transport) {
+    let errors = Recorded::default();
+    let running = start::<D, _>(
+        lines(),
+        t.server_options(),
+        recording_handler::<D>(errors.clone()),
+    )
+    .await;
+    let client = connect_to::<D, _>(running.addr().into_address().unwrap(), lines(), t).await;
+    assert_eq!(recv_ok::<D, _>(&client, "ready").await, "ready");
+    running.shutdown(Duration::from_millis(300));
+    running
+        .wait(PROMPTLY)
+        .await
+        .expect("serve returns after the grace period");
+    let recorded = errors.lock().unwrap();
+    assert!(
+        matches!(recorded.as_slice(), [Error::Closed]),
+        "{recorded:?}"
+    );
+    drop(recorded);
+    let err = recv_err::<D, _>(&client, "the server closed").await;
+    assert!(!err.is_recoverable(), "{err:?}");
+    D::close(&client).await.unwrap();
+}

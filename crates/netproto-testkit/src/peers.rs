@@ -1,0 +1,268 @@
+//! Peers on loopback built on `std::net` threads, some deliberately bad:
+//! they drip bytes, reset mid-frame, send garbage, half-close, never read.
+//!
+//! A peer is a script (a closure) run on its own thread over a
+//! [`PeerStream`] — plain TCP, or TLS through rustls' own blocking stream —
+//! so it does not depend on the driver under test.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use netproto_core::options::{Address, IntoAddress};
+use netproto_core::tls::rustls::pki_types::ServerName;
+use netproto_core::tls::rustls::{self, ClientConnection, ServerConnection, StreamOwned};
+use netproto_socket::SocketOptions;
+
+use crate::Transport;
+use crate::certs::test_certs;
+
+/// One end of a connection, plain or TLS.
+#[derive(Debug)]
+pub enum PeerStream {
+    /// Plain TCP.
+    Plain(TcpStream),
+    /// The server side of a TLS connection.
+    TlsServer(Box<StreamOwned<ServerConnection, TcpStream>>),
+    /// The client side of a TLS connection.
+    TlsClient(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+fn handshake<S: rustls::SideData>(
+    conn: &mut rustls::ConnectionCommon<S>,
+    sock: &mut TcpStream,
+) -> io::Result<()> {
+    while conn.is_handshaking() {
+        conn.complete_io(sock)?;
+    }
+    // Flush what the handshake left (TLS 1.3 session tickets, Finished).
+    while conn.wants_write() {
+        conn.write_tls(sock)?;
+    }
+    Ok(())
+}
+
+impl PeerStream {
+    /// Accept-side setup: wrap `tcp` in TLS (and finish the handshake) when
+    /// `transport` says so.
+    pub fn server(tcp: TcpStream, transport: Transport) -> io::Result<Self> {
+        match transport {
+            Transport::Plain => Ok(PeerStream::Plain(tcp)),
+            Transport::Tls => Self::tls_server(tcp, test_certs().rustls_server_config()),
+        }
+    }
+
+    /// Accept-side TLS with `config`, handshake included.
+    pub fn tls_server(mut tcp: TcpStream, config: Arc<rustls::ServerConfig>) -> io::Result<Self> {
+        let mut conn = ServerConnection::new(config).map_err(io::Error::other)?;
+        handshake(&mut conn, &mut tcp)?;
+        Ok(PeerStream::TlsServer(Box::new(StreamOwned::new(conn, tcp))))
+    }
+
+    /// Connect to `addr` (a server under test), with TLS when `transport`
+    /// says so (server name `localhost`, trusting the test CA).
+    pub fn connect(addr: SocketAddr, transport: Transport) -> io::Result<Self> {
+        let mut tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+        tcp.set_nodelay(true)?;
+        match transport {
+            Transport::Plain => Ok(PeerStream::Plain(tcp)),
+            Transport::Tls => {
+                let name = ServerName::try_from("localhost").expect("valid name");
+                let mut conn = ClientConnection::new(test_certs().rustls_client_config(), name)
+                    .map_err(io::Error::other)?;
+                handshake(&mut conn, &mut tcp)?;
+                Ok(PeerStream::TlsClient(Box::new(StreamOwned::new(conn, tcp))))
+            }
+        }
+    }
+
+    /// The TCP socket underneath.
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            PeerStream::Plain(tcp) => tcp,
+            PeerStream::TlsServer(s) => &s.sock,
+            PeerStream::TlsClient(s) => &s.sock,
+        }
+    }
+
+    /// Write all of `bytes` and flush them to the socket.
+    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_all(bytes)?;
+        self.flush()
+    }
+
+    /// Write `bytes` one byte per write (one TLS record per byte), pausing
+    /// `pause` between writes.
+    pub fn drip(&mut self, bytes: &[u8], pause: Duration) -> io::Result<()> {
+        for byte in bytes {
+            self.send(std::slice::from_ref(byte))?;
+            std::thread::sleep(pause);
+        }
+        Ok(())
+    }
+
+    /// Close the write half cleanly: TLS close_notify, then TCP FIN.
+    pub fn shutdown_write(&mut self) -> io::Result<()> {
+        match self {
+            PeerStream::Plain(_) => {}
+            PeerStream::TlsServer(s) => {
+                s.conn.send_close_notify();
+                s.flush()?;
+            }
+            PeerStream::TlsClient(s) => {
+                s.conn.send_close_notify();
+                s.flush()?;
+            }
+        }
+        self.tcp().shutdown(Shutdown::Write)
+    }
+
+    /// Close the TCP write half without TLS close_notify (a truncation
+    /// attack, or a crashed peer).
+    pub fn shutdown_write_without_close_notify(&mut self) -> io::Result<()> {
+        self.tcp().shutdown(Shutdown::Write)
+    }
+
+    /// Drop the connection with a TCP reset (SO_LINGER 0).
+    pub fn reset(self) {
+        let _ = SocketOptions::new(self.tcp()).set_linger(Some(Duration::ZERO));
+        drop(self);
+    }
+
+    /// Read until EOF (TLS: close_notify or TCP FIN) or an error; returns
+    /// what was read.
+    pub fn read_until_eof(&mut self) -> Vec<u8> {
+        let mut all = Vec::new();
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match self.read(&mut chunk) {
+                Ok(0) | Err(_) => return all,
+                Ok(n) => all.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// Read exactly `n` bytes.
+    pub fn read_n(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0; n];
+        self.read_exact(&mut buf)?;
+        Ok(buf)
+    }
+
+    /// Read until `delimiter` has been seen `count` times.
+    pub fn read_lines(&mut self, count: usize) -> io::Result<Vec<u8>> {
+        let mut all = Vec::new();
+        let mut byte = [0u8; 1];
+        let mut seen = 0;
+        while seen < count {
+            if self.read(&mut byte)? == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            all.push(byte[0]);
+            if byte[0] == b'\n' {
+                seen += 1;
+            }
+        }
+        Ok(all)
+    }
+
+    /// Echo everything back until EOF, then close the write half cleanly.
+    pub fn echo(mut self) -> io::Result<()> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            let n = match self.read(&mut chunk) {
+                Ok(n) => n,
+                // A TLS peer that closed without close_notify, or a reset.
+                Err(_) => return Ok(()),
+            };
+            if n == 0 {
+                return self.shutdown_write();
+            }
+            self.send(&chunk[..n])?;
+        }
+    }
+}
+
+impl Read for PeerStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            PeerStream::Plain(s) => s.read(buf),
+            PeerStream::TlsServer(s) => s.read(buf),
+            PeerStream::TlsClient(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for PeerStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            PeerStream::Plain(s) => s.write(buf),
+            PeerStream::TlsServer(s) => s.write(buf),
+            PeerStream::TlsClient(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            PeerStream::Plain(s) => s.flush(),
+            PeerStream::TlsServer(s) => s.flush(),
+            PeerStream::TlsClient(s) => s.flush(),
+        }
+    }
+}
+
+/// A one-connection server on `127.0.0.1` running a script on its own
+/// thread.
+#[derive(Debug)]
+pub struct Peer<T> {
+    addr: SocketAddr,
+    thread: JoinHandle<io::Result<T>>,
+}
+
+impl<T: Send + 'static> Peer<T> {
+    /// Listen on a free loopback port; accept one connection, set it up for
+    /// `transport` (TLS handshake included) and run `script` on it.
+    pub fn spawn(
+        transport: Transport,
+        script: impl FnOnce(PeerStream) -> io::Result<T> + Send + 'static,
+    ) -> Self {
+        Self::spawn_raw(move |listener| {
+            let (tcp, _) = listener.accept()?;
+            tcp.set_nodelay(true)?;
+            script(PeerStream::server(tcp, transport)?)
+        })
+    }
+
+    /// Listen on a free loopback port and run `script` with the listener.
+    pub fn spawn_raw(script: impl FnOnce(TcpListener) -> io::Result<T> + Send + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local address");
+        let thread = std::thread::Builder::new()
+            .name("misbehaving-peer".into())
+            .spawn(move || script(listener))
+            .expect("spawn the peer thread");
+        Peer { addr, thread }
+    }
+
+    /// The address clients connect to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// [`addr`](Peer::addr) as an [`Address`].
+    pub fn address(&self) -> Address {
+        self.addr.into_address().expect("a socket address converts")
+    }
+
+    /// Wait for the script to end and return its result (panics if it
+    /// failed).
+    pub fn join(self) -> T {
+        match self.thread.join() {
+            Ok(Ok(value)) => value,
+            Ok(Err(err)) => panic!("peer script failed: {err}"),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
