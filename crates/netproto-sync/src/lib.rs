@@ -1,1 +1,80 @@
-//! netproto's sync driver (being written).
+//! netproto's blocking driver: typed packets over TCP and TLS with
+//! `std::net`, a thread per connection.
+//!
+//! A server and a client in one process, exchanging text lines:
+//!
+//! ```
+//! use std::time::Duration;
+//! use netproto_sync::framing::Delimiter;
+//! use netproto_sync::serializer::Utf8;
+//! use netproto_sync::{ServerOptions, StreamProtocol, TcpClient, TcpServer};
+//!
+//! let protocol = StreamProtocol::new(Delimiter::lf(), Utf8);
+//!
+//! // A server on a free loopback port that answers every line in upper case.
+//! let server = TcpServer::bind("127.0.0.1:0", protocol.clone(), ServerOptions::default())?;
+//! let address = server.local_addrs()[0];
+//! let shutdown = server.shutdown_handle();
+//! let serving = std::thread::spawn(move || {
+//!     server.serve(|conn| {
+//!         while let Ok(line) = conn.recv_packet() {
+//!             println!("server got {line:?} from {}", conn.peer_addr());
+//!             if conn.send_packet(&line.to_uppercase()).is_err() {
+//!                 break;
+//!             }
+//!         }
+//!     })
+//! });
+//!
+//! let client = TcpClient::connect(address, protocol)?;
+//! client.send_packet("hello")?;
+//! let reply = client.recv_packet_timeout(Duration::from_secs(5))?;
+//! println!("client got {reply:?}");
+//! assert_eq!(reply, "HELLO");
+//!
+//! client.close()?;
+//! shutdown.shutdown(Duration::from_secs(1));
+//! serving.join().unwrap()?;
+//! # Ok::<(), netproto_sync::Error>(())
+//! ```
+//!
+//! * [`TcpClient`] connects (timeout, retries, TLS) or adopts a connected
+//!   `std::net::TcpStream`; it is `Send + Sync`, so one thread can block in
+//!   `recv_packet` while another sends or closes it.
+//! * [`TcpServer`] binds one or several addresses and serves each
+//!   [`Connection`] on its own thread, with connection limits, a one-client
+//!   mode, an idle timeout and graceful shutdown through a
+//!   [`ShutdownHandle`]; [`TcpServer::accept`] is there for your own loop.
+//!
+//! The API is the same in `netproto-tokio` and `netproto-async-std`, with
+//! `async` methods; see `docs/driver-api.md`. TLS needs the `tls` feature.
+
+mod client;
+mod inner;
+mod server;
+
+pub use client::TcpClient;
+pub use server::{Connection, ShutdownHandle, TcpServer};
+
+pub use netproto_core::options::{
+    Address, ClientOptions, ConnectionEvent, IntoAddress, RetryPolicy, ServerOptions, WhenFull,
+};
+#[cfg(feature = "tls")]
+pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
+pub use netproto_core::{self as core, Error, Protocol, StreamProtocol, framing, serializer};
+pub use netproto_socket::SocketOptions;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn clients_and_handles_are_shareable() {
+        type Lines = StreamProtocol<framing::Delimiter, serializer::Utf8>;
+        assert_send_sync::<TcpClient<Lines>>();
+        assert_send_sync::<TcpServer<Lines>>();
+        assert_send_sync::<ShutdownHandle>();
+    }
+}

@@ -214,9 +214,12 @@ pub async fn iter_received_packets_batches<D: Driver>(t: Transport) {
 
 /// Addresses on both sides agree; socket options go through `socket()`.
 pub async fn addresses_and_socket_options<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
-        let seen = (s.tcp().local_addr()?, s.tcp().peer_addr()?);
-        s.read_until_eof();
+    let peer = Peer::spawn_raw(move |listener| {
+        let (tcp, remote) = listener.accept()?;
+        let seen = (tcp.local_addr()?, remote);
+        if let Ok(mut s) = PeerStream::server(tcp, t) {
+            s.read_until_eof();
+        }
         Ok(seen)
     });
     let client = connect_to::<D, _>(peer.address(), lines(), t).await;

@@ -329,7 +329,7 @@ pub async fn server_idle_timeout_drops_slowloris<D: Driver>(t: Transport) {
         dropped,
         "a trickling peer must be dropped by the idle timeout"
     );
-    let recorded = errors.lock().unwrap();
+    let recorded = std::mem::take(&mut *errors.lock().unwrap());
     assert!(
         matches!(
             recorded.as_slice(),
@@ -340,7 +340,6 @@ pub async fn server_idle_timeout_drops_slowloris<D: Driver>(t: Transport) {
         ),
         "{recorded:?}"
     );
-    drop(recorded);
     running.stop(Duration::from_secs(1)).await;
 }
 
@@ -391,12 +390,11 @@ pub async fn server_shutdown_force_closes_after_grace<D: Driver>(t: Transport) {
         .wait(PROMPTLY)
         .await
         .expect("serve returns after the grace period");
-    let recorded = errors.lock().unwrap();
+    let recorded = std::mem::take(&mut *errors.lock().unwrap());
     assert!(
         matches!(recorded.as_slice(), [Error::Closed]),
         "{recorded:?}"
     );
-    drop(recorded);
     let err = recv_err::<D, _>(&client, "the server closed").await;
     assert!(!err.is_recoverable(), "{err:?}");
     D::close(&client).await.unwrap();

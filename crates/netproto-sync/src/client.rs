@@ -1,0 +1,300 @@
+//! The blocking client.
+
+use std::fmt;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use netproto_core::Error;
+use netproto_core::endpoint::{Endpoint, EndpointConfig};
+use netproto_core::options::{Address, ClientOptions, ConnectionEvent, EventCallback, IntoAddress};
+use netproto_core::protocol::Protocol;
+use netproto_socket::SocketOptions;
+use netproto_socket::connect::{ConnectAttempts, connect_error, resolve};
+
+use crate::inner::Inner;
+
+/// A connection that sends and receives packets of protocol `P`, blocking
+/// the calling thread.
+///
+/// A returned client is connected (and, with TLS, has finished its
+/// handshake). It is `Send + Sync` and every method takes `&self`: one thread
+/// may block in [`recv_packet`](TcpClient::recv_packet) while another calls
+/// [`send_packet`](TcpClient::send_packet) or [`close`](TcpClient::close) —
+/// share it with an `Arc`. Dropping the last reference closes it.
+///
+/// ```
+/// use std::io::Write;
+/// use netproto_sync::{TcpClient, StreamProtocol, framing::Delimiter, serializer::Utf8};
+///
+/// // Any line-based server will do; here, a one-shot std listener.
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let address = listener.local_addr()?;
+/// let server = std::thread::spawn(move || -> std::io::Result<()> {
+///     let (mut stream, _) = listener.accept()?;
+///     stream.write_all(b"hi\n")
+/// });
+///
+/// let client = TcpClient::connect(address, StreamProtocol::new(Delimiter::lf(), Utf8))?;
+/// assert_eq!(client.recv_packet()?, "hi");
+/// server.join().unwrap()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct TcpClient<P: Protocol> {
+    inner: Arc<Inner<P>>,
+}
+
+impl<P: Protocol> fmt::Debug for TcpClient<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpClient")
+            .field("local", &self.inner.local)
+            .field("peer", &self.inner.peer)
+            .field("closed", &self.inner.is_closed())
+            .finish()
+    }
+}
+
+/// What a new connection is set up with (shared by clients and served
+/// connections).
+pub(crate) struct Setup<'a> {
+    pub(crate) endpoint: &'a EndpointConfig,
+    pub(crate) nodelay: bool,
+    pub(crate) keepalive: Option<Duration>,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<netproto_core::tls::TlsSession>,
+    pub(crate) handshake_timeout: Option<Duration>,
+    pub(crate) on_event: Option<EventCallback>,
+    pub(crate) idle_timeout: Option<Duration>,
+}
+
+impl<P: Protocol> TcpClient<P> {
+    /// Connect to `address` with default [`ClientOptions`].
+    pub fn connect(address: impl IntoAddress, protocol: P) -> Result<Self, Error> {
+        Self::connect_with(address, protocol, ClientOptions::default())
+    }
+
+    /// Connect to `address`: resolve it, try every address in turn (each
+    /// with `options.connect_timeout`), retry per `options.retry`, then set
+    /// the TCP options and run the TLS handshake when `options.tls` is set.
+    ///
+    /// Errors: [`Error::Resolve`] naming the host, [`Error::ConnectionRefused`]
+    /// naming the address, [`Error::ConnectTimeout`], [`Error::ConnectFailed`]
+    /// after several attempts, [`Error::Tls`].
+    pub fn connect_with(
+        address: impl IntoAddress,
+        protocol: P,
+        options: ClientOptions,
+    ) -> Result<Self, Error> {
+        let address = address.into_address()?;
+        let stream = connect_stream(&address, &options)?;
+        Self::start(stream, protocol, &options, &address.host)
+    }
+
+    /// Adopt an already-connected stream; ownership passes to the client.
+    /// With TLS, the server name is the `options.tls` override or the peer's
+    /// IP address.
+    ///
+    /// A stream that is not connected is refused with an I/O error of kind
+    /// `NotConnected`.
+    pub fn from_stream(
+        stream: TcpStream,
+        protocol: P,
+        options: ClientOptions,
+    ) -> Result<Self, Error> {
+        let peer = stream
+            .peer_addr()
+            .map_err(|source| Error::Io { peer: None, source })?;
+        Self::start(stream, protocol, &options, &peer.ip().to_string())
+    }
+
+    fn start(
+        stream: TcpStream,
+        protocol: P,
+        options: &ClientOptions,
+        host: &str,
+    ) -> Result<Self, Error> {
+        #[cfg(not(feature = "tls"))]
+        let _ = host;
+        let setup = Setup {
+            endpoint: &options.endpoint,
+            nodelay: options.nodelay,
+            keepalive: options.keepalive,
+            #[cfg(feature = "tls")]
+            tls: match &options.tls {
+                Some(tls) => Some(tls.session(host).map_err(|source| {
+                    Error::Tls {
+                        peer: stream
+                            .peer_addr()
+                            .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into()),
+                        source,
+                    }
+                })?),
+                None => None,
+            },
+            handshake_timeout: options.handshake_timeout,
+            on_event: options.on_event.clone(),
+            idle_timeout: None,
+        };
+        Self::establish(stream, protocol, setup)
+    }
+
+    /// Set up a connected stream: TCP options, endpoint, TLS handshake,
+    /// `Connected` event.
+    pub(crate) fn establish(
+        stream: TcpStream,
+        protocol: P,
+        setup: Setup<'_>,
+    ) -> Result<Self, Error> {
+        let peer = stream
+            .peer_addr()
+            .map_err(|source| Error::Io { peer: None, source })?;
+        let local = stream
+            .local_addr()
+            .map_err(|err| Error::from_io(err, peer))?;
+        SocketOptions::new(&stream)
+            .apply(setup.nodelay, setup.keepalive)
+            .map_err(|err| Error::from_io(err, peer))?;
+        #[cfg(feature = "tls")]
+        let endpoint = match setup.tls {
+            Some(session) => Endpoint::with_tls(protocol, peer, setup.endpoint, session),
+            None => Endpoint::new(protocol, peer, setup.endpoint),
+        };
+        #[cfg(not(feature = "tls"))]
+        let endpoint = Endpoint::new(protocol, peer, setup.endpoint);
+        let inner = Inner::new(
+            stream,
+            endpoint.split(),
+            local,
+            setup.on_event,
+            setup.idle_timeout,
+        );
+        inner.handshake(setup.handshake_timeout)?;
+        inner.emit(ConnectionEvent::Connected { local, peer });
+        Ok(TcpClient {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Send one packet; returns once every byte is handed to the kernel.
+    ///
+    /// An [`Error::Encode`] means the packet cannot be sent (nothing was
+    /// queued; the connection is still usable). If the socket has a write
+    /// timeout (set through [`socket`](TcpClient::socket)) and it expires,
+    /// the error is [`Error::Timeout`] and the packet stays queued whole: the
+    /// next send finishes writing it first.
+    pub fn send_packet(&self, packet: &P::Sent) -> Result<(), Error> {
+        self.inner.send(packet)
+    }
+
+    /// The next packet, waiting as long as it takes (or, on a served
+    /// connection, the server's idle timeout). Bytes after the packet stay
+    /// buffered for the next call.
+    pub fn recv_packet(&self) -> Result<P::Received, Error> {
+        self.inner.recv(None)
+    }
+
+    /// The next packet, waiting at most `timeout`. A timeout
+    /// ([`Error::Timeout`]) loses nothing: the next call returns the packet
+    /// intact once its bytes have arrived.
+    pub fn recv_packet_timeout(&self, timeout: Duration) -> Result<P::Received, Error> {
+        self.inner.recv(Some(timeout))
+    }
+
+    /// The packets that are buffered or arrive within `timeout` each, as an
+    /// iterator. It ends at the first timeout, and after yielding an error
+    /// that is not recoverable. `Duration::ZERO` yields only what is already
+    /// buffered or readable without waiting.
+    pub fn iter_received_packets(
+        &self,
+        timeout: Duration,
+    ) -> impl Iterator<Item = Result<P::Received, Error>> + '_ {
+        let mut done = false;
+        std::iter::from_fn(move || {
+            if done {
+                return None;
+            }
+            match self.recv_packet_timeout(timeout) {
+                Err(Error::Timeout { .. }) => {
+                    done = true;
+                    None
+                }
+                Err(err) => {
+                    done = !err.is_recoverable();
+                    Some(Err(err))
+                }
+                Ok(packet) => Some(Ok(packet)),
+            }
+        })
+    }
+
+    /// Flush, send TLS close_notify, and shut down the write half.
+    /// Receiving keeps working; later sends fail with [`Error::SendAfterEof`].
+    pub fn send_eof(&self) -> Result<(), Error> {
+        self.inner.send_eof()
+    }
+
+    /// Close the connection. Idempotent. A `recv_packet` or `send_packet`
+    /// blocked in another thread returns [`Error::Closed`] promptly.
+    pub fn close(&self) -> Result<(), Error> {
+        self.inner.close();
+        Ok(())
+    }
+
+    /// Whether [`close`](TcpClient::close) was called (or a server closed
+    /// this connection).
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.inner.peer
+    }
+
+    /// TCP options of the socket (nodelay, keep-alive, linger, buffer
+    /// sizes, TTL, and `sock_ref()` for anything else).
+    pub fn socket(&self) -> SocketOptions<'_> {
+        SocketOptions::new(&self.inner.stream)
+    }
+
+    /// The most bytes one read asks for.
+    pub fn max_recv_size(&self) -> usize {
+        crate::inner::lock(&self.inner.recv).half.max_recv_size()
+    }
+
+    /// The connection's shared state (for the server's bookkeeping).
+    pub(crate) fn inner(&self) -> &Arc<Inner<P>> {
+        &self.inner
+    }
+}
+
+/// Resolve, connect to each address in turn, retry per the policy.
+fn connect_stream(address: &Address, options: &ClientOptions) -> Result<TcpStream, Error> {
+    let mut attempts = ConnectAttempts::new(address, options);
+    loop {
+        match connect_once(address, options) {
+            Ok(stream) => return Ok(stream),
+            Err(err) => std::thread::sleep(attempts.failed(err)?),
+        }
+    }
+}
+
+fn connect_once(address: &Address, options: &ClientOptions) -> Result<TcpStream, Error> {
+    let mut last = None;
+    for addr in resolve(address)? {
+        let attempt = match options.connect_timeout {
+            Some(timeout) if !timeout.is_zero() => TcpStream::connect_timeout(&addr, timeout),
+            _ => TcpStream::connect(addr),
+        };
+        match attempt {
+            Ok(stream) => return Ok(stream),
+            Err(err) => last = Some(connect_error(err, addr, address, options.connect_timeout)),
+        }
+    }
+    Err(last.unwrap_or_else(|| Error::Config(format!("no address for {address}"))))
+}

@@ -1,0 +1,361 @@
+//! The shared state of one connection and the blocking I/O loops that move
+//! bytes between its socket and the core's endpoint halves.
+//!
+//! Locking: the receive half and the send half have their own locks, so one
+//! thread can block in `read` while another writes. The only place both are
+//! held is a receive that must flush TLS output (lock order: receive, then
+//! send). `close` never waits for either lock: it sets the closed flag and
+//! shuts the socket down, which wakes a blocked `read` or `write`.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use netproto_core::Error;
+use netproto_core::endpoint::{RecvHalf, SendHalf};
+use netproto_core::options::{ConnectionEvent, EventCallback};
+use netproto_core::protocol::Protocol;
+
+/// Lock a mutex, going on after a panic in another thread (the halves stay
+/// consistent: the core never leaves them half-updated).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The smallest read timeout: "readable without waiting" still gives the
+/// kernel one tick (a zero timeout means "forever" to the OS).
+const POLL: Duration = Duration::from_micros(1);
+
+pub(crate) struct RecvState<P: Protocol> {
+    pub(crate) half: RecvHalf<P>,
+    read_timeout: Option<Duration>,
+    /// The I/O error that ended receiving, reported again on every call.
+    failure: Option<(io::ErrorKind, String)>,
+}
+
+pub(crate) struct Inner<P: Protocol> {
+    pub(crate) stream: TcpStream,
+    pub(crate) recv: Mutex<RecvState<P>>,
+    pub(crate) send: Mutex<SendHalf<P>>,
+    closed: AtomicBool,
+    disconnected: AtomicBool,
+    pub(crate) local: SocketAddr,
+    pub(crate) peer: SocketAddr,
+    on_event: Option<EventCallback>,
+    idle_timeout: Option<Duration>,
+}
+
+/// A deadline for one receive: when it passes, the error is
+/// `Timeout { operation, timeout }`.
+#[derive(Clone, Copy)]
+struct Deadline {
+    at: Instant,
+    timeout: Duration,
+    operation: &'static str,
+}
+
+impl Deadline {
+    fn new(timeout: Duration, operation: &'static str) -> Self {
+        Deadline {
+            at: Instant::now()
+                .checked_add(timeout)
+                .unwrap_or_else(far_future),
+            timeout,
+            operation,
+        }
+    }
+
+    fn error(&self) -> Error {
+        Error::Timeout {
+            operation: self.operation,
+            timeout: self.timeout,
+        }
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
+}
+
+fn is_timeout(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+impl<P: Protocol> Inner<P> {
+    pub(crate) fn new(
+        stream: TcpStream,
+        (recv, send): (RecvHalf<P>, SendHalf<P>),
+        local: SocketAddr,
+        on_event: Option<EventCallback>,
+        idle_timeout: Option<Duration>,
+    ) -> Self {
+        let peer = recv.peer();
+        Inner {
+            stream,
+            recv: Mutex::new(RecvState {
+                half: recv,
+                read_timeout: None,
+                failure: None,
+            }),
+            send: Mutex::new(send),
+            closed: AtomicBool::new(false),
+            disconnected: AtomicBool::new(false),
+            local,
+            peer,
+            on_event,
+            idle_timeout,
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn emit(&self, event: ConnectionEvent) {
+        if let Some(callback) = &self.on_event {
+            callback(&event);
+        }
+    }
+
+    /// Report `Disconnected` once, with `reason`.
+    fn disconnected(&self, reason: Option<String>) {
+        if !self.disconnected.swap(true, Ordering::SeqCst) {
+            self.emit(ConnectionEvent::Disconnected {
+                peer: self.peer,
+                reason,
+            });
+        }
+    }
+
+    /// Receiving ended with `err`: tell the callback (a clean close by the
+    /// peer has no reason).
+    fn failed(&self, err: &Error) {
+        let reason = match err {
+            Error::ConnectionClosed { .. } => None,
+            other => Some(other.to_string()),
+        };
+        self.disconnected(reason);
+    }
+
+    /// The next packet, waiting at most `timeout` (and the idle timeout of a
+    /// served connection).
+    pub(crate) fn recv(&self, timeout: Option<Duration>) -> Result<P::Received, Error> {
+        let user = timeout.map(|t| Deadline::new(t, "receive"));
+        let idle = self.idle_timeout.map(|t| Deadline::new(t, "idle"));
+        let deadline = match (user, idle) {
+            (Some(u), Some(i)) => Some(if u.at <= i.at { u } else { i }),
+            (u, i) => u.or(i),
+        };
+        let mut state = lock(&self.recv);
+        let mut attempted = false;
+        loop {
+            if self.is_closed() {
+                return Err(Error::Closed);
+            }
+            if let Some(result) = state.half.next_packet() {
+                if let Err(err) = &result {
+                    if !err.is_recoverable() {
+                        self.failed(err);
+                    }
+                }
+                return result;
+            }
+            if let Some((kind, message)) = &state.failure {
+                return Err(Error::from_io(
+                    io::Error::new(*kind, message.clone()),
+                    self.peer,
+                ));
+            }
+            let wait = match deadline {
+                None => None,
+                Some(d) => {
+                    let left = d.at.saturating_duration_since(Instant::now());
+                    if left.is_zero() && attempted {
+                        drop(state);
+                        if d.operation == "idle" {
+                            self.close_because(format!(
+                                "no packet within the idle timeout of {:?}",
+                                d.timeout
+                            ));
+                        }
+                        return Err(d.error());
+                    }
+                    Some(left.max(POLL))
+                }
+            };
+            attempted = true;
+            if state.read_timeout != wait {
+                self.stream
+                    .set_read_timeout(wait)
+                    .map_err(|err| Error::from_io(err, self.peer))?;
+                state.read_timeout = wait;
+            }
+            let n = match (&self.stream).read(state.half.read_buf()) {
+                Ok(n) => n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) if self.is_closed() => return Err(Error::Closed),
+                Err(err) if is_timeout(&err) => continue,
+                Err(err) => {
+                    state.failure = Some((err.kind(), err.to_string()));
+                    let err = Error::from_io(err, self.peer);
+                    self.failed(&err);
+                    return Err(err);
+                }
+            };
+            if n == 0 && self.is_closed() {
+                return Err(Error::Closed);
+            }
+            state.half.commit(n)?;
+            if state.half.tls_wants_write() {
+                // A TLS alert or handshake message for the peer. A failure
+                // to write it shows up on the next send.
+                let mut send = lock(&self.send);
+                send.pull_tls();
+                let _ = self.write_pending(&mut send);
+            }
+        }
+    }
+
+    /// Write everything the send half holds.
+    pub(crate) fn write_pending(&self, half: &mut SendHalf<P>) -> Result<(), Error> {
+        while half.has_pending() {
+            match (&self.stream).write(half.pending()) {
+                Ok(0) => {
+                    return Err(Error::from_io(io::ErrorKind::WriteZero.into(), self.peer));
+                }
+                Ok(n) => half.advance(n),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) if self.is_closed() => return Err(Error::Closed),
+                Err(err) if is_timeout(&err) => {
+                    let timeout = self.stream.write_timeout().ok().flatten();
+                    return Err(Error::Timeout {
+                        operation: "send",
+                        timeout: timeout.unwrap_or_default(),
+                    });
+                }
+                Err(err) => return Err(Error::from_io(err, self.peer)),
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn send(&self, packet: &P::Sent) -> Result<(), Error> {
+        let mut half = lock(&self.send);
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        // Finish a send that an earlier timeout interrupted.
+        self.write_pending(&mut half)?;
+        half.push_packet(packet)?;
+        self.write_pending(&mut half)
+    }
+
+    pub(crate) fn send_eof(&self) -> Result<(), Error> {
+        let mut half = lock(&self.send);
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        if half.is_eof() && !half.has_pending() {
+            return Ok(());
+        }
+        self.write_pending(&mut half)?;
+        half.push_eof();
+        self.write_pending(&mut half)?;
+        match self.stream.shutdown(Shutdown::Write) {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(()),
+            Err(err) => Err(Error::from_io(err, self.peer)),
+        }
+    }
+
+    /// Run the TLS handshake (no-op for plain connections).
+    pub(crate) fn handshake(&self, timeout: Option<Duration>) -> Result<(), Error> {
+        let deadline = timeout.map(|t| Deadline::new(t, "TLS handshake"));
+        loop {
+            {
+                let mut send = lock(&self.send);
+                send.pull_tls();
+                self.write_pending(&mut send)?;
+                if !send.is_handshaking() {
+                    return Ok(());
+                }
+            }
+            let mut state = lock(&self.recv);
+            if state.half.is_eof() {
+                // The handshake failed (or the peer left): report the TLS
+                // error after sending the alert rustls queued.
+                let mut send = lock(&self.send);
+                send.pull_tls();
+                let _ = self.write_pending(&mut send);
+                return Err(match state.half.next_packet() {
+                    Some(Err(err)) => err,
+                    _ => Error::ConnectionClosed { peer: self.peer },
+                });
+            }
+            let wait = match deadline {
+                None => None,
+                Some(d) => {
+                    let left = d.at.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(d.error());
+                    }
+                    Some(left)
+                }
+            };
+            if state.read_timeout != wait {
+                self.stream
+                    .set_read_timeout(wait)
+                    .map_err(|err| Error::from_io(err, self.peer))?;
+                state.read_timeout = wait;
+            }
+            let n = match (&self.stream).read(state.half.read_buf()) {
+                Ok(n) => n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted || is_timeout(&err) => {
+                    continue;
+                }
+                Err(err) => return Err(Error::from_io(err, self.peer)),
+            };
+            state.half.commit(n)?;
+        }
+    }
+
+    /// Close: wake whoever waits on the socket, send TLS close_notify if
+    /// that is possible without waiting, shut the socket down.
+    pub(crate) fn close(&self) {
+        self.close_inner(None);
+    }
+
+    /// Close with a reason for the `Disconnected` event.
+    pub(crate) fn close_because(&self, reason: String) {
+        self.close_inner(Some(reason));
+    }
+
+    fn close_inner(&self, reason: Option<String>) {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Ok(mut half) = self.send.try_lock() {
+            if !half.is_eof() {
+                half.push_eof();
+                if half.has_pending() && self.stream.set_nonblocking(true).is_ok() {
+                    let _ = (&self.stream).write(half.pending());
+                }
+            }
+        }
+        let _ = self.stream.shutdown(Shutdown::Both);
+        self.disconnected(reason);
+    }
+}
+
+impl<P: Protocol> Drop for Inner<P> {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
