@@ -1,0 +1,152 @@
+//! CBOR packets (ciborium), typed or dynamic.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Serializer, TrailingBytes};
+use crate::error::{DeserializeError, EncodeError};
+
+/// Packets as CBOR items (RFC 8949): send `S`, receive `R` (both
+/// [`ciborium::Value`] by default, `R` defaults to `S`).
+///
+/// Each frame holds exactly one CBOR item; bytes after it make the packet
+/// invalid. Nesting deeper than 256 levels is refused (a per-packet
+/// [`DeserializeError`]), so a hostile frame cannot exhaust the stack.
+///
+/// Floats are written in the shortest width that keeps their value
+/// (ciborium's choice), where Python's `cbor2` always writes 64-bit floats:
+/// both read each other, but float bytes differ.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use netproto_core::serializer::{Cbor, Serializer};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, Debug, PartialEq)]
+/// struct Reading { sensor: String, value: i32 }
+///
+/// let cbor = Cbor::<Reading>::new();
+/// let mut wire = BytesMut::new();
+/// let reading = Reading { sensor: "t1".into(), value: -3 };
+/// cbor.serialize(&reading, &mut wire).unwrap();
+/// assert_eq!(wire[0], 0xa2, "a map of two entries");
+/// assert_eq!(cbor.deserialize(wire.freeze()).unwrap(), reading);
+/// ```
+pub struct Cbor<S: ?Sized = ciborium::Value, R = S> {
+    _types: PhantomData<fn(&S) -> R>,
+}
+
+/// Dynamic CBOR packets: [`ciborium::Value`] both ways.
+pub type CborValue = Cbor<ciborium::Value, ciborium::Value>;
+
+impl<S: ?Sized, R> Cbor<S, R> {
+    /// The deepest nesting accepted in a received item.
+    pub const RECURSION_LIMIT: usize = 256;
+
+    /// A CBOR serializer.
+    pub const fn new() -> Self {
+        Cbor {
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<S: ?Sized, R> Clone for Cbor<S, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S: ?Sized, R> Copy for Cbor<S, R> {}
+
+impl<S: ?Sized, R> Default for Cbor<S, R> {
+    fn default() -> Self {
+        Cbor::new()
+    }
+}
+
+impl<S: ?Sized, R> fmt::Debug for Cbor<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Cbor")
+    }
+}
+
+impl<S, R> Serializer for Cbor<S, R>
+where
+    S: Serialize + ?Sized + 'static,
+    R: DeserializeOwned + 'static,
+{
+    type Sent = S;
+    type Received = R;
+
+    fn serialize(&self, packet: &S, dst: &mut BytesMut) -> Result<(), EncodeError> {
+        let start = dst.len();
+        ciborium::into_writer(packet, (&mut *dst).writer()).map_err(|err| {
+            dst.truncate(start);
+            EncodeError::serialize(err.to_string())
+        })
+    }
+
+    fn deserialize(&self, frame: Bytes) -> Result<R, DeserializeError> {
+        let mut rest: &[u8] = &frame;
+        let decoded =
+            ciborium::de::from_reader_with_recursion_limit(&mut rest, Self::RECURSION_LIMIT);
+        match decoded {
+            Ok(_) if !rest.is_empty() => {
+                let err = TrailingBytes(rest.len());
+                Err(DeserializeError::new(frame, err))
+            }
+            Ok(value) => Ok(value),
+            Err(err) => Err(DeserializeError::new(frame, err.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ciborium::Value;
+
+    #[test]
+    fn dynamic_values_round_trip() {
+        let value = Value::Map(vec![
+            (Value::Integer(1.into()), Value::Bytes(vec![0, 255])),
+            (Value::Text("k".into()), Value::Float(1.5)),
+        ]);
+        let mut wire = BytesMut::new();
+        CborValue::new().serialize(&value, &mut wire).unwrap();
+        assert_eq!(CborValue::new().deserialize(wire.freeze()).unwrap(), value);
+    }
+
+    #[test]
+    fn trailing_bytes_and_truncation_are_errors() {
+        let cbor = CborValue::new();
+        let err = cbor
+            .deserialize(Bytes::from_static(b"\x01\x02"))
+            .unwrap_err();
+        assert!(err.to_string().contains("1 byte"), "{err}");
+        assert!(cbor.deserialize(Bytes::from_static(b"\x82\x01")).is_err());
+        assert!(cbor.deserialize(Bytes::new()).is_err());
+    }
+
+    #[test]
+    fn huge_claimed_lengths_are_not_allocated() {
+        let cbor = CborValue::new();
+        // A byte string, a text string and an array each claiming 2^63 items.
+        for head in [0x5bu8, 0x7b, 0x9b] {
+            let mut frame = vec![head, 0x7f];
+            frame.extend_from_slice(&[0xff; 7]);
+            assert!(cbor.deserialize(Bytes::from(frame)).is_err());
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let frame = Bytes::from(vec![0x81u8; 100_000]);
+        assert!(CborValue::new().deserialize(frame).is_err());
+    }
+}

@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Produce the EasyNetwork wire-compatibility vectors for netproto's tests.
+
+Run with EasyNetwork 1.2 installed (the tests themselves never need Python):
+
+    python3 -m venv /tmp/en
+    /tmp/en/bin/pip install "easynetwork[cbor,msgpack]==1.2.0"
+    /tmp/en/bin/python crates/netproto-core/tests/vectors/generate.py
+
+Every file written here is JSON: a list of vectors, each with the value
+EasyNetwork was given, what it decodes back to, and the exact bytes
+(hex) it put on the wire. Dict keys are given in sorted order where netproto
+compares bytes through a dynamic (sorted-map) value.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import pathlib
+import struct
+
+import easynetwork
+from easynetwork.serializers import (
+    CBORSerializer,
+    JSONSerializer,
+    MessagePackSerializer,
+    StringLineSerializer,
+    StructSerializer,
+)
+from easynetwork.serializers.json import JSONEncoderConfig
+from easynetwork.serializers.wrapper import (
+    Base64EncoderSerializer,
+    ZlibCompressorSerializer,
+)
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def stream(serializer, packets) -> str:
+    """The bytes a stream endpoint sends for `packets`, one after another."""
+    return b"".join(b"".join(serializer.incremental_serialize(p)) for p in packets).hex()
+
+
+def write(name: str, vectors) -> None:
+    path = HERE / name
+    path.write_text(json.dumps(vectors, indent=1, ensure_ascii=True) + "\n")
+    print(f"wrote {path.name}: {len(vectors)} vectors")
+
+
+# Values representable in JSON, with dict keys sorted.
+JSON_VALUES = {
+    "object_non_ascii": {"a": 1, "b": "\u00e9"},
+    "nested": {"list": [1, 2.5, None, True, False], "obj": {"k": "v"}, "s": ""},
+    "escapes": {"ctl": "tab\tnl\ncr\r\x01\x1f\x7f", "quote": "\"\\/"},
+    "astral_and_bmp": ["\U0001f600", "\u20ac", "\u4e2d\u6587", "\ufeff"],
+    "integers": [0, -1, 9007199254740993, -9223372036854775808, 18446744073709551615],
+    "floats": [0.0, -0.0, 1.0, 0.1, 123.456, 1e-05, 0.0001, 1.5e-07, 1e16, 1.5e16,
+               9999999999999998.0, 1.7976931348623157e308, 5e-324, -2.5],
+    "string_top_level": "plain \u00e9",
+    "number_top_level": 42,
+    "float_top_level": 2.5,
+    "true_top_level": True,
+    "null_top_level": None,
+    "empty_object": {},
+    "empty_array": [],
+}
+
+
+def json_vectors():
+    lines = JSONSerializer()
+    documents = JSONSerializer(use_lines=False)
+    utf8 = JSONSerializer(encoder_config=JSONEncoderConfig(ensure_ascii=False))
+    out = []
+    for name, value in JSON_VALUES.items():
+        out.append({
+            "name": name,
+            "value": value,
+            "lines_hex": stream(lines, [value]),
+            "documents_hex": stream(documents, [value]),
+            "utf8_lines_hex": stream(utf8, [value]),
+        })
+    # Field order that is not alphabetical: compared through a typed struct.
+    typed = {"zeta": 1, "alpha": "x", "mid": [1.5, -3]}
+    out.append({
+        "name": "typed_field_order",
+        "value": typed,
+        "lines_hex": stream(lines, [typed]),
+        "documents_hex": stream(documents, [typed]),
+        "utf8_lines_hex": stream(utf8, [typed]),
+    })
+    return out
+
+
+def string_line_vectors():
+    out = []
+    packets = ["hello", "two words", " spaced ", "tab\there", "x" * 300]
+    for newline in ("LF", "CR", "CRLF"):
+        s = StringLineSerializer(newline)
+        out.append({"name": f"ascii_{newline}", "newline": newline, "packets": packets,
+                    "wire_hex": stream(s, packets)})
+    utf8 = StringLineSerializer("CRLF", encoding="utf-8")
+    unicode_packets = ["caf\u00e9", "\u4e2d\u6587", "\U0001f600 ok"]
+    out.append({"name": "utf8_CRLF", "newline": "CRLF", "packets": unicode_packets,
+                "wire_hex": stream(utf8, unicode_packets)})
+    # EasyNetwork sends nothing for an empty string (netproto sends a bare
+    # delimiter); and it does not add a second separator to a line that
+    # already ends with one (netproto refuses a line containing it).
+    out.append({"name": "quirk_empty_packet", "newline": "LF", "packets": ["a", "", "b"],
+                "wire_hex": stream(StringLineSerializer("LF"), ["a", "", "b"])})
+    out.append({"name": "quirk_trailing_separator", "newline": "LF", "packets": ["a\n"],
+                "wire_hex": stream(StringLineSerializer("LF"), ["a\n"])})
+    return out
+
+
+def encode_struct_value(v):
+    if isinstance(v, bytes):
+        return {"bytes": v.hex()}
+    if isinstance(v, float) and v != v:
+        return {"float": "nan"}
+    if isinstance(v, float) and v in (float("inf"), float("-inf")):
+        return {"float": "inf" if v > 0 else "-inf"}
+    return v
+
+
+STRUCT_CASES = [
+    ("telemetry_big", ">d3q", (1.5, 1, -2, 3)),
+    ("telemetry_little", "<d3q", (1.5, 1, -2, 3)),
+    ("default_is_network_order", "qq", (10, -20)),
+    ("all_integers_network", "!bBhHiIqQ", (-128, 255, -32768, 65535, -2**31, 2**32 - 1, -2**63, 2**64 - 1)),
+    ("all_integers_little", "<bBhHiIlLqQ", (-1, 1, -2, 2, -3, 3, -4, 4, -5, 5)),
+    ("standard_native_order", "=hId", (-7, 7, 0.25)),
+    ("floats", ">efd", (0.1, 0.1, 0.1)),
+    ("float_specials", "<eefdd", (65504.0, -0.0, float("inf"), float("-inf"), 5e-324)),
+    ("half_subnormal_and_rounding", ">eee", (2.0 ** -24, 2.0 ** -25 * 1.5, 1.0009765625)),
+    ("bool_and_char", ">?c?", (True, b"Z", False)),
+    ("bytes_padded_and_truncated", ">5s3s", (b"ab", b"abcdef")),
+    ("pascal_strings", ">5p1p", (b"abcdefgh", b"x")),
+    ("pad_bytes_and_counts", ">b3xh2x", (1, -2)),
+    ("whitespace_in_format", "> i h", (1, 2)),
+]
+
+
+def struct_vectors():
+    out = []
+    for name, fmt, values in STRUCT_CASES:
+        s = StructSerializer(fmt)
+        wire = s.serialize(values)
+        back = s.deserialize(wire)
+        out.append({
+            "name": name,
+            "format": fmt,
+            "normalized_format": s.struct.format,
+            "size": s.struct.size,
+            "values_in": [encode_struct_value(v) for v in values],
+            "values_out": [encode_struct_value(v) for v in back],
+            "wire_hex": wire.hex(),
+        })
+    # Native mode ('@'): C sizes and alignment of the machine this ran on.
+    fmt = "@bhbqlc"
+    values = (1, -2, 3, -4, 5, b"!")
+    s = StructSerializer(fmt)
+    wire = s.serialize(values)
+    out.append({
+        "name": "native_alignment",
+        "format": fmt,
+        "normalized_format": s.struct.format,
+        "size": s.struct.size,
+        "values_in": [encode_struct_value(v) for v in values],
+        "values_out": [encode_struct_value(v) for v in s.deserialize(wire)],
+        "wire_hex": wire.hex(),
+        "native": {"byteorder": struct.pack("=H", 1).hex(), "long": struct.calcsize("l"),
+                   "pointer": struct.calcsize("P")},
+    })
+    return out
+
+
+class Telemetry(ctypes.LittleEndianStructure):
+    """lsst.ts.tcpip's read_into/write_from example structure."""
+
+    _fields_ = [("a_double", ctypes.c_double), ("three_ints", ctypes.c_int64 * 3)]
+
+
+class TelemetryBE(ctypes.BigEndianStructure):
+    _fields_ = [("a_double", ctypes.c_double), ("three_ints", ctypes.c_int64 * 3)]
+
+
+def ctypes_vectors():
+    out = []
+    for name, cls in (("telemetry_little", Telemetry), ("telemetry_big", TelemetryBE)):
+        t = cls(a_double=-0.125, three_ints=(1, -2, 2**40))
+        out.append({"name": name, "a_double": t.a_double, "three_ints": list(t.three_ints),
+                    "wire_hex": bytes(t).hex()})
+    return out
+
+
+WRAPPED_VALUES = {
+    "object": {"a": 1, "b": "\u00e9"},
+    "needs_padding_1": "ab",
+    "needs_padding_2": "abcd",
+    "url_unsafe_chars": {"k": "\u00fb\u00ff~~~>>>???"},
+    "longer": {"items": list(range(40)), "text": "compress me " * 8},
+}
+
+
+def wrapper_vectors():
+    out = []
+    for name, value in WRAPPED_VALUES.items():
+        out.append({
+            "name": name,
+            "value": value,
+            "json_hex": JSONSerializer().serialize(value).hex(),
+            "base64_urlsafe_lines_hex": stream(Base64EncoderSerializer(JSONSerializer()), [value]),
+            "base64_standard_lines_hex": stream(
+                Base64EncoderSerializer(JSONSerializer(), alphabet="standard"), [value]),
+            "zlib_hex": ZlibCompressorSerializer(JSONSerializer()).serialize(value).hex(),
+            "zlib_level6_hex": ZlibCompressorSerializer(JSONSerializer(), compress_level=6).serialize(value).hex(),
+            "base64_zlib_lines_hex": stream(
+                Base64EncoderSerializer(ZlibCompressorSerializer(JSONSerializer())), [value]),
+        })
+    return out
+
+
+BINARY_VALUES = {
+    "small_ints": [0, 1, -1, 23, 24, -24, -25, 255, 256, 65535, 65536, -129],
+    "big_ints": [4294967295, 4294967296, -4294967296, 9223372036854775807, -9223372036854775808,
+                 18446744073709551615],
+    "strings": ["", "a", "\u00e9", "x" * 31, "y" * 32, "z" * 255, "w" * 256],
+    "map": {"a": 1, "b": [True, False, None], "c": {"d": "e"}},
+    "floats": [0.0, 1.5, -2.25, 0.1, 1e300],
+    "nested_empty": [[], {}, [[]]],
+}
+
+
+def binary_vectors():
+    cbor, msgpack = CBORSerializer(), MessagePackSerializer()
+    out = []
+    for name, value in BINARY_VALUES.items():
+        out.append({"name": name, "value": value,
+                    "cbor_hex": cbor.serialize(value).hex(),
+                    "msgpack_hex": msgpack.serialize(value).hex()})
+    raw = {"bin": b"\x00\xff", "list": [b"", b"abc"]}
+    out.append({"name": "bytes", "value": None,
+                "bytes_value": {"bin": "00ff", "list": ["", "616263"]},
+                "cbor_hex": cbor.serialize(raw).hex(),
+                "msgpack_hex": msgpack.serialize(raw).hex()})
+    return out
+
+
+if __name__ == "__main__":
+    assert easynetwork.__version__.startswith("1.2"), easynetwork.__version__
+    write("easynetwork_json.json", json_vectors())
+    write("easynetwork_string_lines.json", string_line_vectors())
+    write("easynetwork_struct.json", struct_vectors())
+    write("ctypes_struct.json", ctypes_vectors())
+    write("easynetwork_wrappers.json", wrapper_vectors())
+    write("easynetwork_cbor_msgpack.json", binary_vectors())
