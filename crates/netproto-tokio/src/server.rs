@@ -351,8 +351,11 @@ impl<P: Protocol> TcpServer<P> {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let state = self.state.clone();
-        let protocol = self.protocol.clone();
-        let setup = self.setup();
+        // The connection's setup sits in a box that is freed once the
+        // connection is established (the handshake's future too), so that
+        // an idle connection's task holds little more than the handler's
+        // future.
+        let start = Box::new((stream, self.protocol.clone(), self.setup()));
         // Hold the registry lock while spawning so the task's guard cannot
         // remove the entry before it is filled in.
         let mut registry = self
@@ -367,23 +370,33 @@ impl<P: Protocol> TcpServer<P> {
             state: state.clone(),
             id,
         };
-        let task = tokio::spawn(async move {
+        let task = async move {
             let _guard = guard;
             let _permit = permit;
-            let Ok(connection) = TcpClient::establish(stream, protocol, setup).await else {
-                return;
-            };
-            if let Some(entry) = state
-                .registry
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entries
-                .get_mut(&id)
-            {
-                entry.connection = Arc::downgrade(&connection.shared);
+            // Establishing (handshake included) runs in a boxed future that
+            // is freed once done, and the handler's future gets a box of its
+            // own: the task itself stays small, and an idle connection costs
+            // the handler's future plus a few pointers, not also the
+            // establishing state or a second copy of the connection.
+            let start = Box::pin(async move {
+                let (stream, protocol, setup) = *start;
+                let connection = TcpClient::establish(stream, protocol, setup).await.ok()?;
+                if let Some(entry) = state
+                    .registry
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entries
+                    .get_mut(&id)
+                {
+                    entry.connection = Arc::downgrade(&connection.shared);
+                }
+                Some(Box::pin(handler(connection)))
+            });
+            if let Some(handling) = start.await {
+                handling.await;
             }
-            handler(connection).await;
-        });
+        };
+        let task = tokio::spawn(task);
         registry.entries.insert(
             id,
             Entry {
