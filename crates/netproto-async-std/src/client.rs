@@ -14,7 +14,7 @@ use netproto_core::options::{ClientOptions, ConnectionEvent, EventCallback, Serv
 use netproto_core::{Error, Protocol};
 use netproto_socket::SocketOptions;
 
-use crate::io::{Link, flush, handshake, read_once, with_timeout};
+use crate::io::{Link, flush, flush_for_close, handshake, read_once, with_timeout};
 
 /// A TLS session to run over a new connection, when TLS is compiled in.
 #[cfg(feature = "tls")]
@@ -312,11 +312,13 @@ impl<P: Protocol> TcpClient<P> {
         Ok(())
     }
 
-    /// Close the connection. A `recv_packet` waiting in another task wakes
-    /// at once with [`Error::Closed`], as does every later call. When no
-    /// other task is sending, what an interrupted send left in the send
-    /// buffer is written first, followed by TLS close_notify. Emits
-    /// `Disconnected`. Calling it again does nothing.
+    /// Close the connection. A `recv_packet` or `send_packet` waiting in
+    /// another task wakes at once with [`Error::Closed`], as does every
+    /// later call. When no other task is sending, what an interrupted send
+    /// left in the send buffer is written first, followed by TLS
+    /// close_notify, for as long as the peer keeps taking bytes (a peer that
+    /// takes none for one second is given up on). Emits `Disconnected`.
+    /// Calling it again does nothing.
     ///
     /// # Cancel safety
     /// The connection is closed whether or not the future completes; if it
@@ -327,7 +329,7 @@ impl<P: Protocol> TcpClient<P> {
             if let Some(mut sender) = self.send.try_lock() {
                 if !sender.shut {
                     sender.half.push_eof();
-                    let _ = flush(&self.link, &mut sender.half).await;
+                    flush_for_close(&self.link, &mut sender.half).await;
                 }
             }
         }

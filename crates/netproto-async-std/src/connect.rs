@@ -3,6 +3,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::sync::Arc;
 
 use async_io::{Async, Timer};
 use futures_lite::future;
@@ -85,15 +86,15 @@ impl<P: Protocol> TcpClient<P> {
 
 /// A connected TCP stream that [`TcpClient::from_stream`] can adopt.
 ///
-/// Implemented for `std::net::TcpStream` and
-/// `async_io::Async<std::net::TcpStream>`. A runtime's own stream converts
-/// into a `std::net::TcpStream` first:
+/// Implemented for `std::net::TcpStream`,
+/// `async_io::Async<std::net::TcpStream>` and
+/// `Arc<Async<std::net::TcpStream>>` (which must not be shared any more).
+/// A runtime's own stream converts first:
 ///
 /// * async-std: `std::net::TcpStream::try_from(stream)?` (fails while a
 ///   clone of the stream is alive);
 /// * smol (`smol::net::TcpStream`, from async-net):
-///   `Arc<Async<std::net::TcpStream>>::from(stream)`, then
-///   `Arc::try_unwrap` to get the `Async<std::net::TcpStream>`.
+///   `Arc::<Async<std::net::TcpStream>>::from(stream)`, adopted as it is.
 ///
 /// ```no_run
 /// # async fn run(stream: std::net::TcpStream) -> Result<(), netproto_async_std::Error> {
@@ -119,6 +120,17 @@ impl AdoptStream for TcpStream {
 impl AdoptStream for Async<TcpStream> {
     fn into_async(self) -> io::Result<Async<TcpStream>> {
         Ok(self)
+    }
+}
+
+impl AdoptStream for Arc<Async<TcpStream>> {
+    fn into_async(self) -> io::Result<Async<TcpStream>> {
+        Arc::try_unwrap(self).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot adopt a stream that is still shared (drop its clones first)",
+            )
+        })
     }
 }
 

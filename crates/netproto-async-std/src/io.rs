@@ -85,6 +85,35 @@ pub(crate) async fn flush<P: Protocol>(link: &Link, send: &mut SendHalf<P>) -> R
     Ok(())
 }
 
+/// Like [`flush`], for `close`: it writes as long as the peer keeps taking
+/// bytes, and gives up once the socket has stayed unwritable for
+/// [`CLOSE_STALL_LIMIT`] (a peer that stopped reading must not make `close`
+/// wait forever). Errors are of no interest to a closing connection.
+pub(crate) async fn flush_for_close<P: Protocol>(link: &Link, send: &mut SendHalf<P>) {
+    while send.has_pending() {
+        let wrote = future::or(
+            async {
+                link.socket
+                    .write_with(|socket| (&*socket).write(send.pending()))
+                    .await
+                    .ok()
+            },
+            async {
+                Timer::after(CLOSE_STALL_LIMIT).await;
+                None
+            },
+        )
+        .await;
+        match wrote {
+            Some(written) if written > 0 => send.advance(written),
+            _ => return,
+        }
+    }
+}
+
+/// How long `close` waits for a peer that takes no bytes at all.
+pub(crate) const CLOSE_STALL_LIMIT: Duration = Duration::from_secs(1);
+
 /// One socket read committed into the receive half (`0` bytes: EOF).
 ///
 /// The read buffer is taken only when input is expected: an optimistic

@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use async_io::{Async, Timer};
 use futures_lite::future;
@@ -167,8 +168,9 @@ impl<P: Protocol> TcpServer<P> {
     /// extra clients at once, emitting `Rejected`), the idle timeout,
     /// and a back-off of `ACCEPT_BACKOFF` after transient accept errors.
     /// A connection is tracked until its handler returns: a connection
-    /// still open when the grace period ends is closed and its handler
-    /// dropped.
+    /// still open when the grace period ends is closed (its handler sees
+    /// [`Error::Closed`]), and a handler that has not returned a second
+    /// later is dropped.
     ///
     /// The future is `Send` when the handler is `Sync`.
     ///
@@ -255,7 +257,13 @@ impl<P: Protocol> TcpServer<P> {
         )
         .await;
         if !finished {
+            // Handlers now see `Error::Closed`; those that do not return
+            // within a moment are dropped.
             live.close_all();
+            future::or(async { while running.next().await.is_some() {} }, async {
+                Timer::after(FORCE_CLOSE_WAIT).await;
+            })
+            .await;
         }
         Ok(())
     }
@@ -300,6 +308,10 @@ impl<P: Protocol> fmt::Debug for TcpServer<P> {
             .finish_non_exhaustive()
     }
 }
+
+/// How long handlers get to return after shutdown closed their
+/// connections, before they are dropped.
+const FORCE_CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 enum Event<P: Protocol> {
     Shutdown(Option<std::time::Instant>),
