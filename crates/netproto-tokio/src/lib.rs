@@ -83,5 +83,5 @@ pub use netproto_core::options::{
 pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 pub use netproto_core::{self as core, Error, Protocol, StreamProtocol, framing, serializer};
 pub use netproto_socket::SocketOptions;
-pub use server::{Connection, ShutdownHandle, TcpServer};
+pub use server::{Connection, HANDLER_STOP_WAIT, ShutdownHandle, TcpServer};
 pub use stream::{PacketSink, PacketStream};

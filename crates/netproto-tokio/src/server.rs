@@ -24,6 +24,10 @@ use tokio::task::AbortHandle;
 use crate::client::{Setup, Shared, TlsRole};
 use crate::{TcpClient, connect, socket};
 
+/// How long handlers get to return after their connections were closed at
+/// the end of a shutdown's grace period, before their tasks are aborted.
+pub const HANDLER_STOP_WAIT: Duration = Duration::from_secs(1);
+
 /// A connection accepted by a [`TcpServer`]: the whole client API, with
 /// the server's options (idle timeout, buffer sizes, events) applied.
 pub type Connection<P> = TcpClient<P>;
@@ -93,8 +97,9 @@ impl ServerState {
         registry.entries.remove(&id);
     }
 
-    /// Close every connection at once and abort the handler tasks.
-    fn force_close_all(&self) {
+    /// Close every connection at once (their handlers see `Error::Closed`);
+    /// with `abort`, also stop the handler tasks.
+    fn force_close_all(&self, abort: bool) {
         let entries: Vec<(Weak<Shared>, Option<AbortHandle>)> = {
             let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
             registry
@@ -107,7 +112,7 @@ impl ServerState {
             if let Some(shared) = connection.upgrade() {
                 shared.force_close();
             }
-            if let Some(task) = task {
+            if let Some(task) = task.filter(|_| abort) {
                 task.abort();
             }
         }
@@ -150,7 +155,9 @@ pub struct ShutdownHandle {
 
 impl ShutdownHandle {
     /// Stop accepting, let the running handlers finish within `grace`, then
-    /// close the connections that remain (and stop their handlers);
+    /// close the connections that remain (their handlers see
+    /// [`Error::Closed`]; handlers still running [`HANDLER_STOP_WAIT`] later
+    /// are aborted);
     /// [`TcpServer::serve`] returns once that is done. A plain method:
     /// call it from anywhere. Only the first call's `grace` counts.
     pub fn shutdown(&self, grace: Duration) {
@@ -330,14 +337,21 @@ impl<P: Protocol> TcpServer<P> {
             Ok(()) => shutdown.borrow().unwrap_or_default(),
             Err(_) => Duration::ZERO,
         };
-        if tokio::time::timeout(grace, self.state.wait_tasks_done())
+        let state = &self.state;
+        if tokio::time::timeout(grace, state.wait_tasks_done())
             .await
             .is_err()
         {
-            self.state.force_close_all();
-            self.state.wait_tasks_done().await;
+            state.force_close_all(false);
+            if tokio::time::timeout(HANDLER_STOP_WAIT, state.wait_tasks_done())
+                .await
+                .is_err()
+            {
+                state.force_close_all(true);
+                state.wait_tasks_done().await;
+            }
         }
-        self.state.force_close_all();
+        state.force_close_all(false);
         outcome
     }
 
