@@ -148,6 +148,10 @@ impl<P: Protocol> TcpClient<P> {
         let peer = stream
             .peer_addr()
             .map_err(|source| Error::Io { peer: None, source })?;
+        // An adopted stream may have been switched to non-blocking mode.
+        stream
+            .set_nonblocking(false)
+            .map_err(|err| Error::from_io(err, peer))?;
         let local = stream
             .local_addr()
             .map_err(|err| Error::from_io(err, peer))?;
@@ -264,7 +268,7 @@ impl<P: Protocol> TcpClient<P> {
 
     /// The most bytes one read asks for.
     pub fn max_recv_size(&self) -> usize {
-        crate::inner::lock(&self.inner.recv).half.max_recv_size()
+        self.inner.max_recv_size
     }
 
     /// The connection's shared state (for the server's bookkeeping).

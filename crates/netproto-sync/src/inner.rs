@@ -47,6 +47,7 @@ pub(crate) struct Inner<P: Protocol> {
     pub(crate) peer: SocketAddr,
     on_event: Option<EventCallback>,
     idle_timeout: Option<Duration>,
+    pub(crate) max_recv_size: usize,
 }
 
 /// A deadline for one receive: when it passes, the error is
@@ -97,6 +98,7 @@ impl<P: Protocol> Inner<P> {
         idle_timeout: Option<Duration>,
     ) -> Self {
         let peer = recv.peer();
+        let max_recv_size = recv.max_recv_size();
         Inner {
             stream,
             recv: Mutex::new(RecvState {
@@ -111,6 +113,7 @@ impl<P: Protocol> Inner<P> {
             peer,
             on_event,
             idle_timeout,
+            max_recv_size,
         }
     }
 

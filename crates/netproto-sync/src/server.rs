@@ -178,9 +178,9 @@ impl<P: Protocol> TcpServer<P> {
     }
 
     /// Accept one connection (TLS handshake done), for users who run their
-    /// own loop. Limits and the idle timeout of the options apply to what
-    /// `serve` does, except the idle timeout, which applies here too.
-    /// After shutdown: [`Error::Closed`].
+    /// own loop. The connection limits are `serve`'s business; the idle
+    /// timeout and the TCP and TLS options apply here too. After shutdown:
+    /// [`Error::Closed`].
     pub fn accept(&self) -> Result<Connection<P>, Error> {
         let listeners = lock(&self.shared.state).listeners.clone();
         loop {
