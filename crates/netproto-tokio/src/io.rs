@@ -130,6 +130,10 @@ impl<P: Protocol> TcpClient<P> {
                 return Err(Error::from_io(io::Error::new(*kind, message.clone()), peer));
             }
             if let Some(result) = recv.half.next_packet() {
+                // A drained buffer is freed at once (it is freed anyway
+                // before waiting): a connection that is not receiving at the
+                // moment holds no receive buffer either.
+                recv.half.release_memory();
                 if let Err(err) = &result {
                     if !err.is_recoverable() {
                         self.shared.record_failure(err);

@@ -1,41 +1,56 @@
-//! netproto's tokio driver: typed packets over TCP and TLS, with the same
-//! API as the blocking driver — only `async`/`.await` differ.
+//! netproto's tokio driver: typed packets over TCP and TLS on tokio, a
+//! task per connection.
+//!
+//! A server and a client in one process, exchanging text lines:
 //!
 //! ```
-//! use netproto_tokio::{ServerOptions, StreamProtocol, TcpClient, TcpServer};
+//! use std::time::Duration;
 //! use netproto_tokio::framing::Delimiter;
 //! use netproto_tokio::serializer::Utf8;
+//! use netproto_tokio::{ServerOptions, StreamProtocol, TcpClient, TcpServer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), netproto_tokio::Error> {
-//! // A line-based text protocol: UTF-8 strings, one per line.
 //! let protocol = StreamProtocol::new(Delimiter::lf(), Utf8);
 //!
-//! // An echo server on a free loopback port.
+//! // A server on a free loopback port that answers every line in upper case.
 //! let server = TcpServer::bind("127.0.0.1:0", protocol.clone(), ServerOptions::default()).await?;
 //! let address = server.local_addrs()[0];
 //! let shutdown = server.shutdown_handle();
 //! let serving = tokio::spawn(async move {
-//!     server
-//!         .serve(|connection| async move {
-//!             while let Ok(line) = connection.recv_packet().await {
-//!                 let _ = connection.send_packet(&line.to_uppercase()).await;
+//!     server.serve(|conn| async move {
+//!         while let Ok(line) = conn.recv_packet().await {
+//!             println!("server got {line:?} from {}", conn.peer_addr());
+//!             if conn.send_packet(&line.to_uppercase()).await.is_err() {
+//!                 break;
 //!             }
-//!         })
-//!         .await
+//!         }
+//!     }).await
 //! });
 //!
-//! // A client: send a packet, receive the answer.
 //! let client = TcpClient::connect(address, protocol).await?;
 //! client.send_packet("hello").await?;
-//! assert_eq!(client.recv_packet().await?, "HELLO");
-//! client.close().await?;
+//! let reply = client.recv_packet_timeout(Duration::from_secs(5)).await?;
+//! println!("client got {reply:?}");
+//! assert_eq!(reply, "HELLO");
 //!
-//! shutdown.shutdown(std::time::Duration::from_secs(1));
+//! client.close().await?;
+//! shutdown.shutdown(Duration::from_secs(1));
 //! serving.await.unwrap()?;
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! * [`TcpClient`] connects (timeout, retries, TLS) or adopts a connected
+//!   tokio or std `TcpStream`; it is `Send + Sync`, so one task can wait in
+//!   `recv_packet` while others send or close it.
+//! * [`TcpServer`] binds one or several addresses and serves each
+//!   [`Connection`] in its own task, with connection limits, a one-client
+//!   mode, an idle timeout and graceful shutdown through a
+//!   [`ShutdownHandle`]; [`TcpServer::accept`] is there for your own loop.
+//!
+//! The API is the same in `netproto-sync` and `netproto-async-std`; see
+//! `docs/driver-api.md`. TLS needs the `tls` feature.
 //!
 //! # Sharing and cancel safety
 //!
@@ -85,3 +100,20 @@ pub use netproto_core::{self as core, Error, Protocol, StreamProtocol, framing, 
 pub use netproto_socket::SocketOptions;
 pub use server::{Connection, HANDLER_STOP_WAIT, ShutdownHandle, TcpServer};
 pub use stream::{PacketSink, PacketStream};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn clients_servers_and_handles_are_shareable() {
+        type Lines = StreamProtocol<framing::Delimiter, serializer::Utf8>;
+        assert_send_sync::<TcpClient<Lines>>();
+        assert_send_sync::<TcpServer<Lines>>();
+        assert_send_sync::<ShutdownHandle>();
+        assert_send_sync::<PacketStream<'static, Lines>>();
+        assert_send_sync::<PacketSink<'static, Lines, String>>();
+    }
+}

@@ -188,6 +188,8 @@ impl<P: Protocol> TcpServer<P> {
     /// Bind `address` (a host name may resolve to several addresses: all
     /// are bound; port 0 picks a free port, see
     /// [`local_addrs`](TcpServer::local_addrs)).
+    ///
+    /// Cancel safety: dropping the future closes what was bound so far.
     pub async fn bind(
         address: impl IntoAddress,
         protocol: P,
@@ -196,7 +198,9 @@ impl<P: Protocol> TcpServer<P> {
         Self::bind_all([address], protocol, options).await
     }
 
-    /// Bind several addresses.
+    /// Bind several addresses, listening on all of them.
+    ///
+    /// Cancel safety: dropping the future closes what was bound so far.
     pub async fn bind_all<A: IntoAddress>(
         addresses: impl IntoIterator<Item = A>,
         protocol: P,
