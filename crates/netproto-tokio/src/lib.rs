@@ -76,10 +76,13 @@
 //!
 //! # Memory
 //!
-//! Receive buffers are lazy: a connection waiting for input frees its
-//! (empty) receive buffer before it waits, so an idle served connection
-//! costs a few hundred bytes of user-space memory, not a 16 KiB buffer. The
-//! `idle_connections` example measures it.
+//! Receive buffers are lazy: a drained receive buffer is freed after each
+//! packet and before waiting for the socket, and a served connection's task
+//! holds only the handler's future once the connection is established. The
+//! `idle_connections` example measures an idle served connection (line
+//! protocol, one packet exchanged, then waiting in `recv_packet`): about
+//! 3.1 KiB of heap and 3.7 KiB resident per connection with 10,000
+//! connections; with TLS, rustls' session state brings it to about 12 KiB.
 
 mod client;
 #[cfg(feature = "codec")]
