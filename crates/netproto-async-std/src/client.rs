@@ -7,14 +7,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use async_io::Async;
+use async_io::{Async, Timer};
 use async_lock::Mutex;
+use futures_lite::future;
 use netproto_core::endpoint::{Endpoint, EndpointConfig, RecvHalf, SendHalf};
 use netproto_core::options::{ClientOptions, ConnectionEvent, EventCallback, ServerOptions};
 use netproto_core::{Error, Protocol};
 use netproto_socket::SocketOptions;
 
-use crate::io::{Link, flush, flush_for_close, handshake, read_once, with_timeout};
+use crate::io::{Link, flush, handshake, read_once, with_timeout, write_nowait};
+
+/// How long [`TcpClient::close`] keeps trying to write what is still queued
+/// (what a cancelled send left, the TLS close_notify) before it shuts the
+/// socket down.
+pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A TLS session to run over a new connection, when TLS is compiled in.
 #[cfg(feature = "tls")]
@@ -177,9 +183,9 @@ impl<P: Protocol> TcpClient<P> {
         if self.link.is_closed() {
             return Err(Error::Closed);
         }
-        flush(&self.link, &mut sender.half).await?;
+        flush(&self.link, &mut sender.half, true).await?;
         sender.half.push_packet(packet)?;
-        flush(&self.link, &mut sender.half).await
+        flush(&self.link, &mut sender.half, true).await
     }
 
     /// Receive the next packet. Bytes after it stay buffered for the next
@@ -233,7 +239,7 @@ impl<P: Protocol> TcpClient<P> {
                 return result;
             }
             if receiver.half.tls_wants_write() {
-                self.flush_tls().await;
+                self.write_tls_output();
             }
             if let Err(err) = read_once(&self.link, &mut receiver.half).await {
                 if let Error::Io { source, .. } = &err {
@@ -246,19 +252,17 @@ impl<P: Protocol> TcpClient<P> {
         }
     }
 
-    /// Write what TLS has for the peer (a key update, an alert). A write
-    /// error is not reported here: the next read reports the connection's
-    /// fate.
-    async fn flush_tls(&self) {
-        let mut sender = self.send.lock().await;
-        sender.half.pull_tls();
-        if sender.shut {
-            // The write half is gone: what TLS had to say cannot be sent.
-            let pending = sender.half.pending().len();
-            sender.half.advance(pending);
-            return;
+    /// TLS output produced while receiving (a key update, an alert): write
+    /// what the socket takes now if no send is in progress; otherwise the
+    /// running send (which pulls TLS output before each write) or the next
+    /// one carries it. A write error is not reported here: the next read
+    /// reports the connection's fate.
+    fn write_tls_output(&self) {
+        if let Some(mut sender) = self.send.try_lock() {
+            if !sender.shut {
+                let _ = write_nowait(&self.link, &mut sender.half);
+            }
         }
-        let _ = flush(&self.link, &mut sender.half).await;
     }
 
     /// Like [`recv_packet`](TcpClient::recv_packet), giving up after
@@ -300,9 +304,9 @@ impl<P: Protocol> TcpClient<P> {
         if sender.shut {
             return Ok(());
         }
-        flush(&self.link, &mut sender.half).await?;
+        flush(&self.link, &mut sender.half, true).await?;
         sender.half.push_eof();
-        flush(&self.link, &mut sender.half).await?;
+        flush(&self.link, &mut sender.half, true).await?;
         self.link
             .socket
             .get_ref()
@@ -312,26 +316,32 @@ impl<P: Protocol> TcpClient<P> {
         Ok(())
     }
 
-    /// Close the connection. A `recv_packet` or `send_packet` waiting in
-    /// another task wakes at once with [`Error::Closed`], as does every
-    /// later call. When no other task is sending, what an interrupted send
-    /// left in the send buffer is written first, followed by TLS
-    /// close_notify, for as long as the peer keeps taking bytes (a peer that
-    /// takes none for one second is given up on). Emits `Disconnected`.
-    /// Calling it again does nothing.
+    /// Close the connection: wake any task waiting in `recv_packet` or
+    /// `send_packet` at once with [`Error::Closed`], write what is still
+    /// queued (what a cancelled send left, TLS close_notify) for at most
+    /// [`CLOSE_FLUSH_TIMEOUT`], shut the socket down and emit
+    /// `Disconnected`. Calling it again does nothing; every later call of
+    /// another method fails with [`Error::Closed`]. Dropping the client
+    /// closes it too, writing only what the socket takes without waiting.
     ///
     /// # Cancel safety
-    /// The connection is closed whether or not the future completes; if it
-    /// is dropped, the final flush may be cut short.
+    /// Other tasks are woken and the connection is closed as soon as the
+    /// future is first polled; dropping it afterwards only cuts the final
+    /// flush short.
     pub async fn close(&self) -> Result<(), Error> {
-        if self.link.mark_closed() {
+        if self.link.begin_close() {
             let _shutdown = ShutdownOnDrop(&self.link);
-            if let Some(mut sender) = self.send.try_lock() {
-                if !sender.shut {
+            let finish = async {
+                let mut sender = self.send.lock().await;
+                if !sender.shut && flush(&self.link, &mut sender.half, false).await.is_ok() {
                     sender.half.push_eof();
-                    flush_for_close(&self.link, &mut sender.half).await;
+                    let _ = flush(&self.link, &mut sender.half, false).await;
                 }
-            }
+            };
+            future::or(finish, async {
+                Timer::after(CLOSE_FLUSH_TIMEOUT).await;
+            })
+            .await;
         }
         self.events.disconnected(self.link.peer);
         Ok(())
@@ -372,6 +382,11 @@ impl<P: Protocol> TcpClient<P> {
 
 impl<P: Protocol> Drop for TcpClient<P> {
     fn drop(&mut self) {
+        let sender = self.send.get_mut();
+        if !self.link.is_closed() && !sender.shut {
+            sender.half.push_eof();
+            let _ = write_nowait(&self.link, &mut sender.half);
+        }
         self.link.close_now();
         self.events.disconnected(self.link.peer);
     }
@@ -387,13 +402,13 @@ impl<P: Protocol> fmt::Debug for TcpClient<P> {
     }
 }
 
-/// Shuts both directions down when dropped, whether or not `close`
-/// finished its flush.
+/// Shuts the socket down when dropped, whether or not `close` finished
+/// its flush.
 struct ShutdownOnDrop<'a>(&'a Link);
 
 impl Drop for ShutdownOnDrop<'_> {
     fn drop(&mut self) {
-        self.0.close_now();
+        self.0.shut_down();
     }
 }
 

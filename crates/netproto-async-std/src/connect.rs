@@ -58,7 +58,7 @@ impl<P: Protocol> TcpClient<P> {
     }
 
     /// Adopt a connected stream: a `std::net::TcpStream` or an
-    /// `async_io::Async<std::net::TcpStream>` (see [`AdoptStream`] for
+    /// `async_io::Async<std::net::TcpStream>` (see [`IntoTcpStream`] for
     /// async-std's and smol's own streams). Ownership passes to the client.
     /// Socket options from `options` are applied; with `options.tls` the
     /// handshake runs, checking the certificate against the TLS server name
@@ -68,12 +68,12 @@ impl<P: Protocol> TcpClient<P> {
     /// `Error::Io` with [`io::ErrorKind::NotConnected`] when the stream is
     /// not connected; TLS errors.
     pub async fn from_stream(
-        stream: impl AdoptStream,
+        stream: impl IntoTcpStream,
         protocol: P,
         options: ClientOptions,
     ) -> Result<Self, Error> {
         let socket = stream
-            .into_async()
+            .into_tcp_stream()
             .map_err(|source| Error::Io { peer: None, source })?;
         let stream = socket.get_ref();
         let peer = stream
@@ -106,25 +106,25 @@ impl<P: Protocol> TcpClient<P> {
 /// let client = TcpClient::from_stream(stream, protocol, ClientOptions::default()).await?;
 /// # Ok(()) }
 /// ```
-pub trait AdoptStream {
+pub trait IntoTcpStream {
     /// The stream, registered with the async-io reactor.
-    fn into_async(self) -> io::Result<Async<TcpStream>>;
+    fn into_tcp_stream(self) -> io::Result<Async<TcpStream>>;
 }
 
-impl AdoptStream for TcpStream {
-    fn into_async(self) -> io::Result<Async<TcpStream>> {
+impl IntoTcpStream for TcpStream {
+    fn into_tcp_stream(self) -> io::Result<Async<TcpStream>> {
         Async::new(self)
     }
 }
 
-impl AdoptStream for Async<TcpStream> {
-    fn into_async(self) -> io::Result<Async<TcpStream>> {
+impl IntoTcpStream for Async<TcpStream> {
+    fn into_tcp_stream(self) -> io::Result<Async<TcpStream>> {
         Ok(self)
     }
 }
 
-impl AdoptStream for Arc<Async<TcpStream>> {
-    fn into_async(self) -> io::Result<Async<TcpStream>> {
+impl IntoTcpStream for Arc<Async<TcpStream>> {
+    fn into_tcp_stream(self) -> io::Result<Async<TcpStream>> {
         Arc::try_unwrap(self).map_err(|_| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,

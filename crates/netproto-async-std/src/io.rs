@@ -1,6 +1,7 @@
 //! The I/O plumbing: moving bytes between an `Async<TcpStream>` and the
 //! core's endpoint halves, following the calling contract in
 //! `netproto_core::endpoint`. Nothing here decides anything about packets.
+//! Every wait races the connection's close signal.
 
 use std::future::Future;
 use std::io::{self, Read, Write};
@@ -9,11 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_io::{Async, Timer};
+use event_listener::Event;
 use futures_lite::future;
 use netproto_core::endpoint::{RecvHalf, SendHalf};
 use netproto_core::{Error, Protocol};
 
-/// The socket of one connection and its "closed locally" flag.
+/// The socket of one connection and its "closed locally" signal.
 ///
 /// Shared (behind an `Arc`) by the connection and, weakly, by the server
 /// that accepted it, so that a shutdown can close connections that
@@ -23,6 +25,7 @@ pub(crate) struct Link {
     pub(crate) socket: Async<TcpStream>,
     pub(crate) peer: SocketAddr,
     closed: AtomicBool,
+    closing: Event,
 }
 
 impl Link {
@@ -31,6 +34,7 @@ impl Link {
             socket,
             peer,
             closed: AtomicBool::new(false),
+            closing: Event::new(),
         }
     }
 
@@ -38,23 +42,53 @@ impl Link {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Mark the link closed; `true` the first time. Shutting down the read
-    /// side wakes a task waiting for input (the reactor reports the socket
-    /// readable), which then sees the flag.
-    pub(crate) fn mark_closed(&self) -> bool {
+    /// Mark the link closed and wake every task waiting to read or write
+    /// (they return [`Error::Closed`]); `true` the first time. The socket
+    /// stays open, so that `close` can still flush.
+    pub(crate) fn begin_close(&self) -> bool {
         let first = !self.closed.swap(true, Ordering::AcqRel);
         if first {
-            let _ = self.socket.get_ref().shutdown(Shutdown::Read);
+            self.closing.notify(usize::MAX);
         }
         first
     }
 
-    /// Close at once, without flushing: both directions are shut down, so
-    /// a task waiting to read or write wakes up and fails with
-    /// [`Error::Closed`].
-    pub(crate) fn close_now(&self) {
-        self.mark_closed();
+    /// Shut the socket down in both directions.
+    pub(crate) fn shut_down(&self) {
         let _ = self.socket.get_ref().shutdown(Shutdown::Both);
+    }
+
+    /// Close at once, without flushing.
+    pub(crate) fn close_now(&self) {
+        self.begin_close();
+        self.shut_down();
+    }
+
+    /// Completes once the link is closed.
+    async fn closed(&self) {
+        loop {
+            if self.is_closed() {
+                return;
+            }
+            let listener = self.closing.listen();
+            if self.is_closed() {
+                return;
+            }
+            listener.await;
+        }
+    }
+
+    /// Run `operation` unless or until the link is closed
+    /// ([`Error::Closed`]). `operation` must be cancel safe.
+    pub(crate) async fn or_closed<T>(
+        &self,
+        operation: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        future::or(operation, async {
+            self.closed().await;
+            Err(Error::Closed)
+        })
+        .await
     }
 
     /// The error for a failed socket operation: [`Error::Closed`] once the
@@ -68,51 +102,53 @@ impl Link {
     }
 }
 
-/// Write everything the send half holds. Cancel safe: bytes leave the send
-/// buffer only once the kernel has taken them.
-pub(crate) async fn flush<P: Protocol>(link: &Link, send: &mut SendHalf<P>) -> Result<(), Error> {
+/// Write everything the send half holds (with TLS output pulled first).
+/// `interruptible`: give up with [`Error::Closed`] once the link is closed
+/// (every caller but the final flush of `close`). Cancel safe: bytes leave
+/// the send buffer only once the kernel has taken them.
+pub(crate) async fn flush<P: Protocol>(
+    link: &Link,
+    send: &mut SendHalf<P>,
+    interruptible: bool,
+) -> Result<(), Error> {
+    loop {
+        send.pull_tls();
+        if !send.has_pending() {
+            return Ok(());
+        }
+        if interruptible && link.is_closed() {
+            return Err(Error::Closed);
+        }
+        match Write::write(&mut link.socket.get_ref(), send.pending()) {
+            Ok(0) => return Err(link.error(io::ErrorKind::WriteZero.into())),
+            Ok(written) => send.advance(written),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                let writable = async { link.socket.writable().await.map_err(|e| link.error(e)) };
+                if interruptible {
+                    link.or_closed(writable).await?;
+                } else {
+                    writable.await?;
+                }
+            }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(link.error(err)),
+        }
+    }
+}
+
+/// Write what the socket takes now, without waiting; the rest stays
+/// queued for the next flush.
+pub(crate) fn write_nowait<P: Protocol>(link: &Link, send: &mut SendHalf<P>) -> io::Result<()> {
+    send.pull_tls();
     while send.has_pending() {
-        let written = link
-            .socket
-            .write_with(|socket| (&*socket).write(send.pending()))
-            .await
-            .map_err(|err| link.error(err))?;
+        let written = Write::write(&mut link.socket.get_ref(), send.pending())?;
         if written == 0 {
-            return Err(link.error(io::ErrorKind::WriteZero.into()));
+            return Err(io::ErrorKind::WriteZero.into());
         }
         send.advance(written);
     }
     Ok(())
 }
-
-/// Like [`flush`], for `close`: it writes as long as the peer keeps taking
-/// bytes, and gives up once the socket has stayed unwritable for
-/// [`CLOSE_STALL_LIMIT`] (a peer that stopped reading must not make `close`
-/// wait forever). Errors are of no interest to a closing connection.
-pub(crate) async fn flush_for_close<P: Protocol>(link: &Link, send: &mut SendHalf<P>) {
-    while send.has_pending() {
-        let wrote = future::or(
-            async {
-                link.socket
-                    .write_with(|socket| (&*socket).write(send.pending()))
-                    .await
-                    .ok()
-            },
-            async {
-                Timer::after(CLOSE_STALL_LIMIT).await;
-                None
-            },
-        )
-        .await;
-        match wrote {
-            Some(written) if written > 0 => send.advance(written),
-            _ => return,
-        }
-    }
-}
-
-/// How long `close` waits for a peer that takes no bytes at all.
-pub(crate) const CLOSE_STALL_LIMIT: Duration = Duration::from_secs(1);
 
 /// One socket read committed into the receive half (`0` bytes: EOF).
 ///
@@ -136,10 +172,8 @@ pub(crate) async fn read_once<P: Protocol>(
             Ok(n) => return recv.commit(n),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 recv.release_memory();
-                link.socket
-                    .readable()
-                    .await
-                    .map_err(|err| link.error(err))?;
+                link.or_closed(async { link.socket.readable().await.map_err(|e| link.error(e)) })
+                    .await?;
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return Err(link.error(err)),
@@ -149,15 +183,15 @@ pub(crate) async fn read_once<P: Protocol>(
 
 /// Run the TLS handshake (a no-op for a plain connection): write what TLS
 /// has to say, read the peer's answer, until the session is established.
-/// On failure the alert TLS queued is sent on a best-effort basis.
+/// On failure, the alert TLS queued is written if the socket takes it at
+/// once.
 pub(crate) async fn handshake<P: Protocol>(
     link: &Link,
     recv: &mut RecvHalf<P>,
     send: &mut SendHalf<P>,
 ) -> Result<(), Error> {
     loop {
-        send.pull_tls();
-        flush(link, send).await?;
+        flush(link, send, true).await?;
         if !send.is_handshaking() {
             return Ok(());
         }
@@ -168,16 +202,14 @@ pub(crate) async fn handshake<P: Protocol>(
                 Some(Err(err)) => err,
                 _ => Error::ConnectionClosed { peer: link.peer },
             };
-            send.pull_tls();
-            // One write that does not wait: the alert is a few bytes.
-            let _ = Write::write(&mut link.socket.get_ref(), send.pending());
+            let _ = write_nowait(link, send);
             return Err(err);
         }
     }
 }
 
-/// Run `operation`, failing with `on_timeout()` once `timeout` has passed
-/// (`None`: no limit). Dropping `operation` must be cancel safe.
+/// Run `operation`, failing with `on_timeout(timeout)` once `timeout` has
+/// passed (`None`: no limit). `operation` must be cancel safe.
 pub(crate) async fn with_timeout<T>(
     timeout: Option<Duration>,
     operation: impl Future<Output = Result<T, Error>>,

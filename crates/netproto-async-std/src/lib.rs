@@ -13,49 +13,49 @@
 //! `smol::block_on` / `smol::spawn`, unchanged. New projects should prefer
 //! smol (or tokio, with `netproto-tokio`).
 //!
-//! ```no_run
-//! use netproto_async_std::{ServerOptions, StreamProtocol, TcpClient, TcpServer};
+//! A server and a client in one process, exchanging text lines:
+//!
+//! ```
+//! use std::time::Duration;
 //! use netproto_async_std::framing::Delimiter;
 //! use netproto_async_std::serializer::Utf8;
+//! use netproto_async_std::{ServerOptions, StreamProtocol, TcpClient, TcpServer};
 //!
-//! # async fn run() -> Result<(), netproto_async_std::Error> {
-//! // Lines of UTF-8 text.
+//! # async_std::task::block_on(async {
 //! let protocol = StreamProtocol::new(Delimiter::lf(), Utf8);
 //!
-//! // An echo server.
+//! // A server on a free loopback port that answers every line in upper case.
 //! let server = TcpServer::bind("127.0.0.1:0", protocol.clone(), ServerOptions::default()).await?;
 //! let address = server.local_addrs()[0];
-//! let serving = async {
+//! let shutdown = server.shutdown_handle();
+//! let serving = async_std::task::spawn(async move {
 //!     server
-//!         .serve(|connection| async move {
-//!             while let Ok(line) = connection.recv_packet().await {
-//!                 if connection.send_packet(&line).await.is_err() {
+//!         .serve(|conn| async move {
+//!             while let Ok(line) = conn.recv_packet().await {
+//!                 println!("server got {line:?} from {}", conn.peer_addr());
+//!                 if conn.send_packet(&line.to_uppercase()).await.is_err() {
 //!                     break;
 //!                 }
 //!             }
 //!         })
 //!         .await
-//! };
+//! });
 //!
-//! // A client.
-//! let talking = async {
-//!     let client = TcpClient::connect(address, protocol).await?;
-//!     client.send_packet("hello").await?;
-//!     assert_eq!(client.recv_packet().await?, "hello");
-//!     server.shutdown_handle().shutdown(std::time::Duration::from_secs(1));
-//!     Ok::<_, netproto_async_std::Error>(())
-//! };
-//! let (served, talked) = futures_lite::future::zip(serving, talking).await;
-//! served?;
-//! talked?;
-//! # Ok(()) }
-//! # fn main() {
-//! // Under async-std:
-//! async_std::task::block_on(run()).unwrap();
-//! // or under smol:
-//! smol::block_on(run()).unwrap();
-//! # }
+//! let client = TcpClient::connect(address, protocol).await?;
+//! client.send_packet("hello").await?;
+//! let reply = client.recv_packet_timeout(Duration::from_secs(5)).await?;
+//! println!("client got {reply:?}");
+//! assert_eq!(reply, "HELLO");
+//!
+//! client.close().await?;
+//! shutdown.shutdown(Duration::from_secs(1));
+//! serving.await?;
+//! # Ok::<(), netproto_async_std::Error>(())
+//! # }).unwrap();
 //! ```
+//!
+//! Under smol, the same code runs with `smol::block_on` and `smol::spawn`
+//! in place of async-std's `task::block_on` and `task::spawn`.
 //!
 //! # Sharing a client between tasks
 //!
@@ -89,7 +89,7 @@
 //! # Adopting a stream
 //!
 //! [`TcpClient::from_stream`] takes a `std::net::TcpStream` or an
-//! `async_io::Async<std::net::TcpStream>`; [`AdoptStream`] shows how
+//! `async_io::Async<std::net::TcpStream>`; [`IntoTcpStream`] shows how
 //! async-std's and smol's streams convert.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -101,9 +101,9 @@ mod server;
 mod shutdown;
 mod stream;
 
-pub use client::{Connection, TcpClient};
-pub use connect::AdoptStream;
-pub use server::TcpServer;
+pub use client::{CLOSE_FLUSH_TIMEOUT, Connection, TcpClient};
+pub use connect::IntoTcpStream;
+pub use server::{HANDLER_STOP_WAIT, TcpServer};
 pub use shutdown::ShutdownHandle;
 pub use stream::{PacketSink, PacketStream};
 

@@ -26,6 +26,10 @@ use crate::connect::resolve;
 use crate::io::Link;
 use crate::shutdown::{Shared, ShutdownHandle};
 
+/// How long handlers get to return after their connections were closed at
+/// the end of a shutdown's grace period, before they are dropped.
+pub const HANDLER_STOP_WAIT: Duration = Duration::from_secs(1);
+
 /// A server: listening sockets and the options every connection gets.
 ///
 /// # How connections run
@@ -87,6 +91,9 @@ impl<P: Protocol> TcpServer<P> {
         let mut local_addrs = Vec::new();
         for address in addresses {
             for addr in resolve(&address.into_address()?).await? {
+                if local_addrs.contains(&addr) && addr.port() != 0 {
+                    continue;
+                }
                 let bind_error = |err: io::Error| Error::Io {
                     peer: None,
                     source: io::Error::new(err.kind(), format!("cannot bind {addr}: {err}")),
@@ -169,8 +176,8 @@ impl<P: Protocol> TcpServer<P> {
     /// and a back-off of `ACCEPT_BACKOFF` after transient accept errors.
     /// A connection is tracked until its handler returns: a connection
     /// still open when the grace period ends is closed (its handler sees
-    /// [`Error::Closed`]), and a handler that has not returned a second
-    /// later is dropped.
+    /// [`Error::Closed`]), and a handler that has not returned
+    /// [`HANDLER_STOP_WAIT`] later is dropped.
     ///
     /// The future is `Send` when the handler is `Sync`.
     ///
@@ -261,7 +268,7 @@ impl<P: Protocol> TcpServer<P> {
             // within a moment are dropped.
             live.close_all();
             future::or(async { while running.next().await.is_some() {} }, async {
-                Timer::after(FORCE_CLOSE_WAIT).await;
+                Timer::after(HANDLER_STOP_WAIT).await;
             })
             .await;
         }
@@ -308,10 +315,6 @@ impl<P: Protocol> fmt::Debug for TcpServer<P> {
             .finish_non_exhaustive()
     }
 }
-
-/// How long handlers get to return after shutdown closed their
-/// connections, before they are dropped.
-const FORCE_CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 enum Event<P: Protocol> {
     Shutdown(Option<std::time::Instant>),

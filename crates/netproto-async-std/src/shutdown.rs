@@ -100,17 +100,14 @@ impl Shared {
 impl ShutdownHandle {
     /// Stop the server: no new connections are accepted (the listening
     /// sockets close), handlers get `grace` to finish, then the remaining
-    /// connections are closed. Calling it again can only shorten the grace
-    /// period.
+    /// connections are closed. Only the first call's `grace` counts.
     pub fn shutdown(&self, grace: Duration) {
-        let deadline = Instant::now().checked_add(grace);
         let mut state = self.state.lock();
-        state.deadline = match (state.requested, state.deadline, deadline) {
-            (false, _, new) => new,
-            (true, Some(old), Some(new)) => Some(old.min(new)),
-            (true, old, new) => old.or(new),
-        };
+        if state.requested {
+            return;
+        }
         state.requested = true;
+        state.deadline = Instant::now().checked_add(grace);
         let listeners = std::mem::take(&mut state.listeners);
         let wakers = std::mem::take(&mut state.wakers);
         drop(state);
@@ -118,7 +115,8 @@ impl ShutdownHandle {
         wakers.into_iter().for_each(Waker::wake);
     }
 
-    fn is_requested(&self) -> bool {
+    /// Whether [`shutdown`](ShutdownHandle::shutdown) was called.
+    pub fn is_shutdown(&self) -> bool {
         self.state.lock().requested
     }
 }
@@ -126,7 +124,7 @@ impl ShutdownHandle {
 impl fmt::Debug for ShutdownHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShutdownHandle")
-            .field("requested", &self.is_requested())
+            .field("requested", &self.is_shutdown())
             .finish()
     }
 }

@@ -62,9 +62,12 @@ impl<P: Protocol> TcpClient<P> {
 
     /// The received packets as a `Stream`, until the connection ends.
     ///
-    /// It ends (`None`) when the peer closes cleanly or the client is
-    /// closed; other errors are yielded, and after one that is not
-    /// recoverable the stream ends. The stream borrows the client, so the
+    /// Each item is what [`recv_packet`](TcpClient::recv_packet) returns.
+    /// The stream ends (`None`) when the peer closes the connection between
+    /// packets or the client is closed; any other error that ends receiving
+    /// (a timeout included) is yielded once, then the stream ends.
+    /// Per-packet errors ([`Error::Deserialize`], recoverable framing
+    /// errors) are yielded and the stream goes on. The stream borrows the client, so the
     /// client stays usable from other tasks meanwhile.
     ///
     /// # Cancel safety
@@ -137,23 +140,24 @@ impl<P: Protocol> Stream for PacketStream<'_, P> {
         });
         let result = ready!(receiving.as_mut().poll(cx));
         this.receiving = None;
-        let iterating = this.timeout.is_some();
         Poll::Ready(match result {
             Ok(packet) => Some(Ok(packet)),
-            Err(Error::Timeout {
-                operation: "receive",
-                ..
-            }) if iterating => {
-                this.done = true;
-                None
-            }
-            Err(Error::ConnectionClosed { .. } | Error::Closed) if !iterating => {
-                this.done = true;
-                None
+            Err(err) if err.is_recoverable() && !matches!(err, Error::Timeout { .. }) => {
+                Some(Err(err))
             }
             Err(err) => {
-                this.done = !err.is_recoverable();
-                Some(Err(err))
+                this.done = true;
+                let ends_quietly = match this.timeout {
+                    Some(_) => matches!(
+                        err,
+                        Error::Timeout {
+                            operation: "receive",
+                            ..
+                        }
+                    ),
+                    None => matches!(err, Error::ConnectionClosed { .. } | Error::Closed),
+                };
+                (!ends_quietly).then_some(Err(err))
             }
         })
     }
