@@ -120,6 +120,14 @@ impl Shared {
         }
     }
 
+    /// Close at once, reporting `reason` in the `Disconnected` event.
+    pub(crate) fn close_because(&self, reason: &str) {
+        if !self.is_closed() {
+            let _ = self.failure.set(reason.to_owned());
+        }
+        self.force_close();
+    }
+
     /// Remember why the connection failed, for the `Disconnected` event.
     pub(crate) fn record_failure(&self, err: &Error) {
         if !matches!(err, Error::Closed | Error::ConnectionClosed { .. }) {

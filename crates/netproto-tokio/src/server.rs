@@ -26,7 +26,7 @@ use crate::{TcpClient, connect, socket};
 
 /// How long handlers get to return after their connections were closed at
 /// the end of a shutdown's grace period, before their tasks are aborted.
-pub const HANDLER_STOP_WAIT: Duration = Duration::from_secs(1);
+pub const HANDLER_STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// A connection accepted by a [`TcpServer`]: the whole client API, with
 /// the server's options (idle timeout, buffer sizes, events) applied.
@@ -110,7 +110,7 @@ impl ServerState {
         };
         for (connection, task) in entries {
             if let Some(shared) = connection.upgrade() {
-                shared.force_close();
+                shared.close_because("server shut down");
             }
             if let Some(task) = task.filter(|_| abort) {
                 task.abort();
