@@ -13,7 +13,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use netproto_core::options::{
-    ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
+    ACCEPT_BACKOFF, ConnectionEvent, EventCallback, IntoAddress, ServerOptions, WhenFull,
     is_transient_accept_error,
 };
 use netproto_core::{Error, Protocol};
@@ -39,7 +39,6 @@ pub type Connection<P> = TcpClient<P>;
 /// [`accept`](TcpServer::accept) is the low-level alternative for running
 /// your own loop. A [`ShutdownHandle`] stops it gracefully.
 pub struct TcpServer<P: Protocol> {
-    listeners: Vec<TcpListener>,
     local_addrs: Vec<SocketAddr>,
     protocol: P,
     options: ServerOptions,
@@ -49,6 +48,9 @@ pub struct TcpServer<P: Protocol> {
 
 /// What the server shares with its shutdown handles and connection tasks.
 struct ServerState {
+    /// The listening sockets; taken (closed) by shutdown, so that new
+    /// connections are refused rather than left in the backlog.
+    listeners: Mutex<Option<Vec<TcpListener>>>,
     /// `Some(grace)` once shutdown was asked for.
     shutdown: watch::Sender<Option<Duration>>,
     registry: Mutex<Registry>,
@@ -154,12 +156,15 @@ pub struct ShutdownHandle {
 }
 
 impl ShutdownHandle {
-    /// Stop accepting, let the running handlers finish within `grace`, then
-    /// close the connections that remain (their handlers see
+    /// Stop the server; returns at once. It stops accepting and closes the
+    /// listening sockets (new connections are refused, not left in the
+    /// backlog), lets the running handlers finish within `grace`, then
+    /// closes the connections that remain (their handlers see
     /// [`Error::Closed`]; handlers still running [`HANDLER_STOP_WAIT`] later
-    /// are aborted);
-    /// [`TcpServer::serve`] returns once that is done. A plain method:
-    /// call it from anywhere. Only the first call's `grace` counts.
+    /// are aborted). [`TcpServer::serve`] returns once that is done — as soon
+    /// as the handlers are finished. After shutdown,
+    /// [`TcpServer::accept`] returns [`Error::Closed`]. A plain method: call
+    /// it from anywhere. Only the first call's `grace` counts.
     pub fn shutdown(&self, grace: Duration) {
         self.state.shutdown.send_if_modified(|current| {
             if current.is_some() {
@@ -168,6 +173,13 @@ impl ShutdownHandle {
             *current = Some(grace);
             true
         });
+        let listeners = self
+            .state
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(listeners);
     }
 
     /// Whether shutdown was asked for.
@@ -227,11 +239,11 @@ impl<P: Protocol> TcpServer<P> {
             return Err(Error::Config("no address to bind".to_owned()));
         }
         Ok(TcpServer {
-            listeners,
             local_addrs,
             protocol,
             options,
             state: Arc::new(ServerState {
+                listeners: Mutex::new(Some(listeners)),
                 shutdown: watch::Sender::new(None),
                 registry: Mutex::new(Registry::default()),
                 tasks_done: Notify::new(),
@@ -257,7 +269,9 @@ impl<P: Protocol> TcpServer<P> {
 
     /// Accept one connection (TLS handshake done, `Connected` emitted), for
     /// users who run their own loop. Limits are not applied here; the
-    /// connection is closed by a shutdown after its grace period.
+    /// connection is closed by a shutdown after its grace period. A
+    /// connection whose setup (TLS handshake) fails is reported as
+    /// `Rejected` and returned as the error.
     ///
     /// Cancel safety: cancel safe while waiting for a connection; a future
     /// dropped during the TLS handshake drops that connection.
@@ -267,8 +281,10 @@ impl<P: Protocol> TcpServer<P> {
             _ = shutdown.wait_for(Option::is_some) => return Err(Error::Closed),
             accepted = self.accept_stream() => accepted,
         };
-        let (stream, _) = accepted.map_err(|source| Error::Io { peer: None, source })?;
-        let connection = self.establish(stream).await?;
+        let (stream, peer) = accepted?;
+        let connection = self.establish(stream).await.inspect_err(|err| {
+            reject_failed_setup(self.options.on_event.as_ref(), peer, err);
+        })?;
         self.state.register(Arc::downgrade(&connection.shared));
         Ok(connection)
     }
@@ -283,6 +299,9 @@ impl<P: Protocol> TcpServer<P> {
     /// `Error::Timeout { operation: "idle", .. }` and closes the connection
     /// when no packet completes within it, trickled bytes or not), and backs
     /// off [`ACCEPT_BACKOFF`] after transient accept errors (EMFILE, ...).
+    /// An accepted connection whose setup (TLS handshake) fails is reported
+    /// as `Rejected`. On a served connection, `recv_packet_timeout(t)` waits
+    /// for the earlier of `t` and the idle timeout.
     /// Returns `Ok(())` after a shutdown, once every handler has finished or
     /// been stopped; an accept error that is not transient closes every
     /// connection and is returned.
@@ -314,13 +333,14 @@ impl<P: Protocol> TcpServer<P> {
             };
             let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,
-                Err(err) if is_transient_accept_error(&err) => {
+                Err(Error::Closed) => break Ok(()),
+                Err(Error::Io { source, .. }) if is_transient_accept_error(&source) => {
                     tokio::select! {
                         _ = shutdown.wait_for(Option::is_some) => break Ok(()),
                         _ = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
                     }
                 }
-                Err(source) => break Err(Error::Io { peer: None, source }),
+                Err(err) => break Err(err),
             };
             if let (Some((max, slots)), WhenFull::Refuse) = (&limit, self.options.when_full) {
                 match slots.clone().try_acquire_owned() {
@@ -398,7 +418,17 @@ impl<P: Protocol> TcpServer<P> {
             // establishing state or a second copy of the connection.
             let start = Box::pin(async move {
                 let (stream, protocol, setup) = *start;
-                let connection = TcpClient::establish(stream, protocol, setup).await.ok()?;
+                let peer = stream.peer_addr().ok();
+                let events = setup.events.clone();
+                let connection = match TcpClient::establish(stream, protocol, setup).await {
+                    Ok(connection) => connection,
+                    Err(err) => {
+                        if let Some(peer) = peer {
+                            reject_failed_setup(events.as_ref(), peer, &err);
+                        }
+                        return None;
+                    }
+                };
                 if let Some(entry) = state
                     .registry
                     .lock()
@@ -424,14 +454,23 @@ impl<P: Protocol> TcpServer<P> {
         );
     }
 
-    /// The next connection from any listener.
-    async fn accept_stream(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let count = self.listeners.len();
+    /// The next connection from any listener (`Error::Closed` once shutdown
+    /// has closed them).
+    async fn accept_stream(&self) -> Result<(TcpStream, SocketAddr), Error> {
         let start = self.next_listener.fetch_add(1, Ordering::Relaxed);
         poll_fn(|cx| {
+            let listeners = self
+                .state
+                .listeners
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let Some(listeners) = listeners.as_ref() else {
+                return Poll::Ready(Err(Error::Closed));
+            };
+            let count = listeners.len();
             for i in 0..count {
-                if let Poll::Ready(result) = self.listeners[(start + i) % count].poll_accept(cx) {
-                    return Poll::Ready(result);
+                if let Poll::Ready(result) = listeners[(start + i) % count].poll_accept(cx) {
+                    return Poll::Ready(result.map_err(|source| Error::Io { peer: None, source }));
                 }
             }
             Poll::Pending
@@ -460,6 +499,16 @@ impl<P: Protocol> TcpServer<P> {
             #[cfg(not(feature = "tls"))]
             tls: TlsRole::Plain,
         }
+    }
+}
+
+/// Report an accepted connection whose setup (TLS handshake) failed.
+fn reject_failed_setup(events: Option<&EventCallback>, peer: SocketAddr, err: &Error) {
+    if let Some(callback) = events {
+        callback(&ConnectionEvent::Rejected {
+            peer,
+            reason: format!("connection setup failed: {err}"),
+        });
     }
 }
 
