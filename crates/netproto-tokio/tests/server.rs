@@ -73,7 +73,7 @@ async fn shutdown_aborts_a_handler_that_ignores_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn accept_fails_with_closed_after_shutdown() {
+async fn shutdown_closes_listeners_and_accept_fails_with_closed() {
     let server = TcpServer::bind("127.0.0.1:0", lines(), Transport::Plain.server_options())
         .await
         .unwrap();
@@ -93,4 +93,12 @@ async fn accept_fails_with_closed_after_shutdown() {
         server.accept().await,
         Err(netproto_tokio::Error::Closed)
     ));
+    // The listening socket is closed: new connections are refused.
+    let refused = TcpClient::connect(server.local_addrs()[0], lines())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, netproto_tokio::Error::ConnectionRefused { .. }),
+        "{refused:?}"
+    );
 }
