@@ -1,5 +1,7 @@
 //! Frames that end with a delimiter.
 
+use std::sync::Arc;
+
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memmem;
 
@@ -31,7 +33,9 @@ use crate::error::{EncodeError, FramingError};
 #[derive(Clone, Debug)]
 pub struct Delimiter {
     delimiter: Bytes,
-    finder: memmem::Finder<'static>,
+    /// Shared: the searcher is a few hundred bytes, and every connection
+    /// holds a clone of the framer in each half.
+    finder: Arc<memmem::Finder<'static>>,
     max_frame_length: usize,
     keep_delimiter: bool,
 }
@@ -53,7 +57,7 @@ impl Delimiter {
     pub fn new(delimiter: impl AsRef<[u8]>) -> Self {
         let delimiter = Bytes::copy_from_slice(delimiter.as_ref());
         assert!(!delimiter.is_empty(), "the delimiter must not be empty");
-        let finder = memmem::Finder::new(&delimiter[..]).into_owned();
+        let finder = Arc::new(memmem::Finder::new(&delimiter[..]).into_owned());
         Delimiter {
             delimiter,
             finder,
