@@ -236,6 +236,9 @@ impl<P: Protocol> TcpClient<P> {
                 return Err(self.link.error(io::Error::new(*kind, message.clone())));
             }
             if let Some(result) = receiver.half.next_packet() {
+                // A drained buffer is freed at once (as it is before
+                // waiting): a connection that is not receiving holds none.
+                receiver.half.release_memory();
                 return result;
             }
             if receiver.half.tls_wants_write() {

@@ -116,3 +116,35 @@ pub use netproto_core::serializer;
 pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 pub use netproto_core::{self as core, Error, Protocol, StreamProtocol};
 pub use netproto_socket::SocketOptions;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_send<T: Send>(_: &T) {}
+
+    type Lines = StreamProtocol<framing::Delimiter, serializer::Utf8>;
+
+    #[test]
+    fn clients_servers_and_handles_are_shareable() {
+        assert_send_sync::<TcpClient<Lines>>();
+        assert_send_sync::<TcpServer<Lines>>();
+        assert_send_sync::<ShutdownHandle>();
+    }
+
+    #[allow(dead_code, unused_must_use)]
+    fn futures_are_send(client: &TcpClient<Lines>, server: &TcpServer<Lines>) {
+        assert_send(&client.recv_packet());
+        assert_send(&client.send_packet("x"));
+        assert_send(&client.close());
+        assert_send(&client.stream());
+        assert_send(&server.accept());
+        assert_send(&server.serve(|connection| async move { drop(connection) }));
+        assert_send(&TcpClient::connect("localhost:1", client_protocol()));
+    }
+
+    fn client_protocol() -> Lines {
+        StreamProtocol::new(framing::Delimiter::lf(), serializer::Utf8)
+    }
+}
