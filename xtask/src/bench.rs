@@ -1,5 +1,516 @@
-//! `cargo xtask bench` (being written).
+//! `cargo xtask bench [--net] [--full] [FILTER]`: run the criterion benches,
+//! then print one table of netproto against its baselines.
+//!
+//! * Parser benches (`benches/parsers.rs`) always run; `--net` adds the
+//!   loopback network benches (`benches/network.rs`).
+//! * Quick mode by default (short warm-up and measurement, 10 samples: a few
+//!   minutes on two cores); `--full` uses criterion's default sampling.
+//! * `FILTER` is passed to criterion (a regular expression on bench ids).
+//!
+//! The table is built from criterion's own files,
+//! `target/criterion/<group>/<implementation>/<param>/new/{benchmark,estimates}.json`,
+//! keeping only those written by this run. In a group, implementations whose
+//! name starts with `netproto` are measured and every other one is a
+//! baseline; rows pair them at equal parameters. The same table goes to
+//! `target/bench-report.md` with the date and machine; criterion's HTML
+//! report stays in `target/criterion/report/index.html`.
+//!
+//! No serde here: the two JSON files are scanned by hand for the few fields
+//! needed.
 
-pub fn run(_args: &[String]) -> Result<(), String> {
-    Err("the bench task is not built yet".to_owned())
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use crate::{cargo, run_cmd, workspace_root};
+
+/// Criterion options of the quick mode.
+const QUICK: &[&str] = &[
+    "--warm-up-time",
+    "0.5",
+    "--measurement-time",
+    "1",
+    "--sample-size",
+    "10",
+];
+
+/// Features each bench target is built with (the optional parts of the
+/// benches are behind them).
+const PARSER_FEATURES: &str = "json";
+const NETWORK_FEATURES: &str = "sync,tokio,async-std,tls";
+
+struct Options {
+    net: bool,
+    full: bool,
+    filter: Option<String>,
+}
+
+fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        net: false,
+        full: false,
+        filter: None,
+    };
+    for arg in args {
+        match arg.as_str() {
+            "--net" => options.net = true,
+            "--full" => options.full = true,
+            "-h" | "--help" => {
+                return Err("usage: cargo xtask bench [--net] [--full] [FILTER]".to_owned());
+            }
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            filter if options.filter.is_none() => options.filter = Some(filter.to_owned()),
+            extra => return Err(format!("only one FILTER is allowed (got {extra:?} too)")),
+        }
+    }
+    Ok(options)
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let options = parse_args(args)?;
+    // Criterion's files written from now on belong to this run (with a
+    // margin for coarse file-system timestamps).
+    let started = SystemTime::now() - Duration::from_secs(2);
+    run_bench("parsers", PARSER_FEATURES, &options)?;
+    if options.net {
+        run_bench("network", NETWORK_FEATURES, &options)?;
+    }
+
+    let target = target_dir();
+    let results = collect(&target.join("criterion"), started)?;
+    if results.is_empty() {
+        return Err("no criterion results from this run (does the filter match any bench?)".into());
+    }
+    let rows = pair(&results);
+    let table = render(&rows);
+    println!("\n{table}");
+    let report = report(&options, &table, &rows);
+    let path = target.join("bench-report.md");
+    fs::write(&path, report).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("report: {}", path.display());
+    println!(
+        "criterion's HTML report: {}",
+        target.join("criterion/report/index.html").display()
+    );
+    Ok(())
+}
+
+fn run_bench(bench: &str, features: &str, options: &Options) -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args([
+        "bench",
+        "-p",
+        "netproto",
+        "--bench",
+        bench,
+        "--features",
+        features,
+        "--",
+    ]);
+    if !options.full {
+        cmd.args(QUICK);
+    }
+    if let Some(filter) = &options.filter {
+        cmd.arg(filter);
+    }
+    run_cmd(&mut cmd)
+}
+
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
+}
+
+/// One criterion benchmark's result.
+#[derive(Debug, Clone)]
+struct Measured {
+    group: String,
+    function: String,
+    param: String,
+    /// Bytes per iteration.
+    bytes: Option<f64>,
+    /// Mean time per iteration, in nanoseconds.
+    mean_ns: f64,
+}
+
+impl Measured {
+    fn bytes_per_sec(&self) -> Option<f64> {
+        self.bytes.map(|b| b / (self.mean_ns * 1e-9))
+    }
+
+    /// Packets per iteration, from a parameter such as `1KiB x512`.
+    fn packets(&self) -> Option<f64> {
+        let count = self.param.rsplit(" x").next()?;
+        count.parse::<f64>().ok()
+    }
+
+    fn packets_per_sec(&self) -> Option<f64> {
+        Some(self.packets()? / (self.mean_ns * 1e-9))
+    }
+
+    fn is_subject(&self) -> bool {
+        self.function.starts_with("netproto")
+    }
+}
+
+/// Every `new/benchmark.json` under `dir` written after `since`.
+fn collect(dir: &Path, since: SystemTime) -> Result<Vec<Measured>, String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n == "benchmark.json")
+                && path.parent().is_some_and(|p| p.ends_with("new"))
+            {
+                let fresh = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t >= since);
+                if fresh {
+                    found.push(read_result(&path)?);
+                }
+            }
+        }
+    }
+    found.sort_by(|a, b| {
+        (&a.group, size_key(&a.param), &a.function).cmp(&(
+            &b.group,
+            size_key(&b.param),
+            &b.function,
+        ))
+    });
+    Ok(found)
+}
+
+/// Sort parameters by the size they start with (`16B` < `1KiB` < `1MiB`).
+fn size_key(param: &str) -> (u64, String) {
+    let head = param.split_whitespace().next().unwrap_or("");
+    let digits: String = head.chars().take_while(char::is_ascii_digit).collect();
+    let unit = &head[digits.len()..];
+    let scale = match unit {
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => 1,
+    };
+    let value = digits.parse::<u64>().unwrap_or(u64::MAX / (1 << 30));
+    (value * scale, param.to_owned())
+}
+
+fn read_result(benchmark_json: &Path) -> Result<Measured, String> {
+    let read = |path: &Path| {
+        fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let bench = read(benchmark_json)?;
+    let estimates = read(&benchmark_json.with_file_name("estimates.json"))?;
+    let bad = |what: &str| format!("{}: no {what}", benchmark_json.display());
+    let group = json_string(&bench, "group_id").ok_or_else(|| bad("group_id"))?;
+    let function = json_string(&bench, "function_id").unwrap_or_default();
+    let param = json_string(&bench, "value_str").unwrap_or_default();
+    let bytes = bench
+        .find("\"throughput\"")
+        .and_then(|at| json_number(&bench[at..], "Bytes"));
+    let mean_at = estimates.find("\"mean\"").ok_or_else(|| bad("mean"))?;
+    let mean_ns = json_number(&estimates[mean_at..], "point_estimate")
+        .ok_or_else(|| bad("mean point_estimate"))?;
+    Ok(Measured {
+        group,
+        function,
+        param,
+        bytes,
+        mean_ns,
+    })
+}
+
+/// The string value of the first `"key":` in `text` (`null` gives `None`).
+fn json_string(text: &str, key: &str) -> Option<String> {
+    let value = json_value_start(text, key)?;
+    let rest = value.strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+/// The number value of the first `"key":` in `text`.
+fn json_number(text: &str, key: &str) -> Option<f64> {
+    let value = json_value_start(text, key)?;
+    let end = value
+        .find(|c: char| !(c.is_ascii_digit() || "+-.eE".contains(c)))
+        .unwrap_or(value.len());
+    value[..end].parse().ok()
+}
+
+fn json_value_start<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let quoted = format!("\"{key}\"");
+    let at = text.find(&quoted)? + quoted.len();
+    let rest = text[at..].trim_start().strip_prefix(':')?;
+    Some(rest.trim_start())
+}
+
+/// One line of the table.
+struct Row {
+    subject: Measured,
+    baseline: Option<Measured>,
+    goal: Option<f64>,
+}
+
+impl Row {
+    /// netproto throughput / baseline throughput (= baseline time / our
+    /// time, as both move the same bytes).
+    fn ratio(&self) -> Option<f64> {
+        let baseline = self.baseline.as_ref()?;
+        Some(baseline.mean_ns / self.subject.mean_ns)
+    }
+
+    fn met(&self) -> Option<bool> {
+        Some(self.ratio()? >= self.goal?)
+    }
+}
+
+/// Pair every subject with every baseline of the same group and parameter.
+fn pair(results: &[Measured]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for subject in results.iter().filter(|r| r.is_subject()) {
+        let baselines: Vec<&Measured> = results
+            .iter()
+            .filter(|r| !r.is_subject() && r.group == subject.group && r.param == subject.param)
+            .collect();
+        if baselines.is_empty() {
+            rows.push(Row {
+                subject: subject.clone(),
+                baseline: None,
+                goal: None,
+            });
+        }
+        for baseline in baselines {
+            rows.push(Row {
+                subject: subject.clone(),
+                baseline: Some(baseline.clone()),
+                goal: goal(subject, baseline),
+            });
+        }
+    }
+    rows
+}
+
+/// The goals of issue 7, reported against (never asserted).
+fn goal(subject: &Measured, baseline: &Measured) -> Option<f64> {
+    let group = subject.group.as_str();
+    let size = subject.param.split_whitespace().next().unwrap_or("");
+    let (family, mode) = group.split_once('/').unwrap_or((group, ""));
+    let ours = subject.function == "netproto";
+    match (family, baseline.function.as_str()) {
+        // Delimiter framing on 64 B and 1 KiB lines (decoding).
+        ("delimiter_lf", theirs)
+            if ours && mode.starts_with("decode") && matches!(size, "64B" | "1KiB") =>
+        {
+            match theirs {
+                "LinesCodec" => Some(2.0),
+                "AnyDelimiterCodec" => Some(1.5),
+                _ => None,
+            }
+        }
+        // Length prefix at every size, decoding and encoding.
+        ("length_u32_be", "LengthDelimitedCodec") if ours => Some(1.0),
+        // One 16 MiB frame in 1 KiB reads within 2x of one read.
+        ("worst_case", "one read (netproto)") if ours => Some(0.5),
+        // Network: echo against the hand-written loop of the same runtime,
+        // bulk against raw.
+        (family, _) if family.starts_with("echo") => Some(0.95),
+        (family, _) if family.starts_with("bulk") => Some(0.8),
+        _ => None,
+    }
+}
+
+fn human(value: f64, unit: &str) -> String {
+    let (scaled, prefix) = match value {
+        v if v >= 1e9 => (v / 1e9, "G"),
+        v if v >= 1e6 => (v / 1e6, "M"),
+        v if v >= 1e3 => (v / 1e3, "k"),
+        v => (v, ""),
+    };
+    format!("{scaled:.2} {prefix}{unit}")
+}
+
+/// Throughput in binary units (MiB/s), as criterion prints it.
+fn human_bytes(value: Option<f64>) -> String {
+    let Some(value) = value else {
+        return "—".to_owned();
+    };
+    let (scaled, unit) = match value {
+        v if v >= (1u64 << 30) as f64 => (v / (1u64 << 30) as f64, "GiB/s"),
+        v if v >= (1u64 << 20) as f64 => (v / (1u64 << 20) as f64, "MiB/s"),
+        v => (v / 1024.0, "KiB/s"),
+    };
+    format!("{scaled:.2} {unit}")
+}
+
+fn render(rows: &[Row]) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "| bench | size × packets | netproto | netproto packets/s | baseline | baseline throughput | ratio | goal |\n",
+    );
+    out.push_str("|---|---|---:|---:|---|---:|---:|---|\n");
+    for row in rows {
+        let s = &row.subject;
+        let bench = if s.function == "netproto" {
+            s.group.clone()
+        } else {
+            format!("{} — {}", s.group, s.function)
+        };
+        let packets = s
+            .packets_per_sec()
+            .map_or_else(|| "—".to_owned(), |p| human(p, "pkt/s"));
+        let (baseline, baseline_tp) = match &row.baseline {
+            Some(b) => (b.function.clone(), human_bytes(b.bytes_per_sec())),
+            None => ("—".to_owned(), "—".to_owned()),
+        };
+        let ratio = row
+            .ratio()
+            .map_or_else(|| "—".to_owned(), |r| format!("{r:.2}×"));
+        let goal = match (row.goal, row.met()) {
+            (Some(goal), Some(true)) => format!("≥ {goal:.2}× met"),
+            (Some(goal), _) => format!("≥ {goal:.2}× **missed**"),
+            (None, _) => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "| {bench} | {} | {} | {packets} | {baseline} | {baseline_tp} | {ratio} | {goal} |",
+            s.param,
+            human_bytes(s.bytes_per_sec()),
+        );
+    }
+    out
+}
+
+/// Output of a command, trimmed, or `unknown`.
+fn command_output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn cpu_model() -> String {
+    fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, model)| model.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn report(options: &Options, table: &str, rows: &[Row]) -> String {
+    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+    let arch = command_output("uname", &["-m"]);
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let rustc = command_output("rustc", &["--version"]);
+    let mode = if options.full {
+        "full (criterion's default sampling)"
+    } else {
+        "quick (warm-up 0.5 s, measurement 1 s, 10 samples)"
+    };
+    let with_goal: Vec<&Row> = rows.iter().filter(|r| r.goal.is_some()).collect();
+    let met = with_goal.iter().filter(|r| r.met() == Some(true)).count();
+    let mut out = String::new();
+    let _ = writeln!(out, "# netproto benchmarks\n");
+    let _ = writeln!(out, "- date: {date}");
+    let _ = writeln!(
+        out,
+        "- machine: `{arch}`, {cpu} ({cpus} CPUs)",
+        cpu = cpu_model()
+    );
+    let _ = writeln!(out, "- {rustc}");
+    let _ = writeln!(
+        out,
+        "- command: `cargo xtask bench{}{}{}`, {mode}",
+        if options.net { " --net" } else { "" },
+        if options.full { " --full" } else { "" },
+        options
+            .filter
+            .as_ref()
+            .map_or_else(String::new, |f| format!(" {f}")),
+    );
+    let _ = writeln!(out, "- goals met: {met} of {}\n", with_goal.len());
+    out.push_str(
+        "Throughput is wire bytes per second; ratio = netproto throughput / baseline \
+         throughput, both measured in this run on identical input. Sizes are packet \
+         payloads; `× N` is the packets per iteration (packets/s derives from it). \
+         Criterion's HTML report, with plots, is in `target/criterion/report/index.html`.\n\n",
+    );
+    out.push_str(table);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_criterion_json() {
+        let bench = r#"{"group_id":"delimiter_lf/decode_oneshot","function_id":"netproto (utf8)","value_str":"1KiB x512","throughput":{"Bytes":524800},"full_id":"x","directory_name":"y","title":"t \"q\""}"#;
+        assert_eq!(
+            json_string(bench, "group_id").unwrap(),
+            "delimiter_lf/decode_oneshot"
+        );
+        assert_eq!(json_string(bench, "title").unwrap(), "t \"q\"");
+        assert_eq!(json_number(bench, "Bytes"), Some(524800.0));
+        let estimates = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":3.0},"point_estimate":2.5e3,"standard_error":0.1},"median":{"point_estimate":9.0}}"#;
+        let at = estimates.find("\"mean\"").unwrap();
+        assert_eq!(
+            json_number(&estimates[at..], "point_estimate"),
+            Some(2500.0)
+        );
+    }
+
+    #[test]
+    fn pairs_subjects_with_baselines_and_goals() {
+        let r = |function: &str, mean_ns: f64| Measured {
+            group: "delimiter_lf/decode_chunked".into(),
+            function: function.into(),
+            param: "64B x8192".into(),
+            bytes: Some(532480.0),
+            mean_ns,
+        };
+        let rows = pair(&[r("netproto", 100.0), r("LinesCodec", 250.0)]);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].ratio(), Some(2.5));
+        assert_eq!(rows[0].goal, Some(2.0));
+        assert_eq!(rows[0].met(), Some(true));
+        assert_eq!(rows[0].subject.packets(), Some(8192.0));
+        assert!(size_key("16B x1") < size_key("1KiB x1"));
+        assert!(size_key("64KiB x1") < size_key("1MiB x1"));
+    }
 }
