@@ -310,11 +310,13 @@ impl<P: Protocol> TcpClient<P> {
         flush(&self.link, &mut sender.half, true).await?;
         sender.half.push_eof();
         flush(&self.link, &mut sender.half, true).await?;
-        self.link
-            .socket
-            .get_ref()
-            .shutdown(Shutdown::Write)
-            .map_err(|err| self.link.error(err))?;
+        match self.link.socket.get_ref().shutdown(Shutdown::Write) {
+            // The peer is gone already: its write half is as closed as can be.
+            Err(err) if err.kind() != io::ErrorKind::NotConnected => {
+                return Err(self.link.error(err));
+            }
+            _ => {}
+        }
         sender.shut = true;
         Ok(())
     }

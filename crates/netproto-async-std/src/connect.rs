@@ -27,6 +27,9 @@ impl<P: Protocol> TcpClient<P> {
     /// client.send_packet("hello").await?;
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Cancel safety
+    /// Dropping the future abandons the attempt; nothing stays open.
     pub async fn connect(address: impl IntoAddress, protocol: P) -> Result<Self, Error> {
         Self::connect_with(address, protocol, ClientOptions::default()).await
     }
@@ -67,6 +70,9 @@ impl<P: Protocol> TcpClient<P> {
     /// # Errors
     /// `Error::Io` with [`io::ErrorKind::NotConnected`] when the stream is
     /// not connected; TLS errors.
+    ///
+    /// # Cancel safety
+    /// Dropping the future (during the TLS handshake) closes the stream.
     pub async fn from_stream(
         stream: impl IntoTcpStream,
         protocol: P,

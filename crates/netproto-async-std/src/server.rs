@@ -73,6 +73,13 @@ impl<P: Protocol> TcpServer<P> {
     /// Bind `address`; a host name that resolves to several addresses binds
     /// them all, and port 0 picks a free port (see
     /// [`local_addrs`](TcpServer::local_addrs)).
+    ///
+    /// # Errors
+    /// [`Error::Resolve`] naming the host; `Error::Io` naming the address
+    /// that cannot be bound.
+    ///
+    /// # Cancel safety
+    /// Dropping the future closes what was bound so far.
     pub async fn bind(
         address: impl IntoAddress,
         protocol: P,
@@ -82,6 +89,9 @@ impl<P: Protocol> TcpServer<P> {
     }
 
     /// Bind several addresses, listening on all of them.
+    ///
+    /// # Cancel safety
+    /// Dropping the future closes what was bound so far.
     pub async fn bind_all<A: IntoAddress>(
         addresses: impl IntoIterator<Item = A>,
         protocol: P,
