@@ -1,0 +1,101 @@
+//! # echo_client_async_std — the echo client, on async-std
+//!
+//! The same program as `echo_client`, on the async-std driver: only `async`
+//! and `.await` differ. It connects to `localhost:10000` (or the address
+//! given), sends one message, prints every piece of the echo as it arrives
+//! until the whole message is back, and closes the connection.
+//!
+//! ```text
+//! cargo run --features async-std --example echo_server_async_std   # in one terminal
+//! cargo run --features async-std --example echo_client_async_std   # in another
+//! cargo run --features async-std --example echo_client_async_std -- --message "hi there" 127.0.0.1:10000
+//! ```
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use netproto::async_std::{StreamProtocol, TcpClient};
+use netproto::framing::Raw;
+use netproto::serializer::BytesSerializer;
+
+/// Where the example prints: standard output when run with `cargo run`, a
+/// buffer when `tests/examples/` runs it.
+pub type Out = Arc<Mutex<dyn Write + Send>>;
+
+/// `writeln!` to an [`Out`].
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{
+        let _ = writeln!($out.lock().unwrap(), $($arg)*);
+    }};
+}
+
+#[async_std::main]
+async fn main() -> ExitCode {
+    let args = std::env::args().skip(1).collect();
+    match run(args, Arc::new(Mutex::new(std::io::stdout()))).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("echo_client_async_std: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `echo_client_async_std [--message TEXT] [ADDRESS]`.
+pub async fn run(
+    args: Vec<String>,
+    out: Out,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut address = "localhost:10000".to_owned();
+    let mut message = "Every byte of this message comes back, a few at a time.".to_owned();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--message" => message = args.next().ok_or("--message needs a value")?,
+            flag if flag.starts_with('-') => {
+                return Err(format!(
+                    "unknown option {flag}; usage: echo_client_async_std [--message TEXT] [ADDRESS]"
+                )
+                .into());
+            }
+            _ => address = arg,
+        }
+    }
+
+    // No framing: bytes go out as they are and come back in chunks.
+    let protocol = StreamProtocol::new(Raw::new(), BytesSerializer);
+    say!(out, "connecting to {address}");
+    let client = TcpClient::connect(address.as_str(), protocol).await?;
+    say!(
+        out,
+        "connected to {} from {}",
+        client.peer_addr(),
+        client.local_addr()
+    );
+
+    say!(out, "sending {:?}", message);
+    client.send_packet(message.as_bytes()).await?;
+
+    // The echo may arrive in any number of pieces: read until all is back.
+    let mut echoed = Vec::new();
+    while echoed.len() < message.len() {
+        let chunk = client.recv_packet_timeout(Duration::from_secs(5)).await?;
+        say!(out, "received {chunk:?}");
+        echoed.extend_from_slice(&chunk);
+    }
+    if echoed == message.as_bytes() {
+        say!(out, "the whole message came back");
+    } else {
+        say!(
+            out,
+            "the echo differs: {:?}",
+            String::from_utf8_lossy(&echoed)
+        );
+    }
+
+    say!(out, "closing the connection");
+    client.close().await?;
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! # echo_server_async_std — the echo server, on async-std
+//!
+//! The same program as `echo_server`, on the async-std driver: the names,
+//! the arguments and the errors are identical; only `async` and `.await`
+//! are new. Connections are served concurrently, as tasks of the `serve`
+//! future.
+//!
+//! The server listens on `localhost:10000` (or the address given, `0.0.0.0`
+//! included), prints each connection and each chunk it receives, and sends
+//! every chunk straight back. There is no framing: the protocol is [`Raw`]
+//! chunks of at most 16 bytes, so a long message visibly arrives in pieces.
+//!
+//! async-std is discontinued upstream; the driver only uses what async-std
+//! and smol share, so this `run` works unchanged under `smol::block_on`.
+//!
+//! ```text
+//! cargo run --features async-std --example echo_server_async_std                   # localhost:10000
+//! cargo run --features async-std --example echo_server_async_std -- 0.0.0.0:10000  # every interface
+//! cargo run --features async-std --example echo_server_async_std -- --once 127.0.0.1:0
+//! ```
+//!
+//! `--once` serves a single client with the low-level `accept()` and exits;
+//! without it the server runs until you stop it (Ctrl-C). Talk to it with
+//! `cargo run --features async-std --example echo_client_async_std`.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use netproto::async_std::{Connection, Error, ServerOptions, StreamProtocol, TcpServer};
+use netproto::framing::Raw;
+use netproto::serializer::BytesSerializer;
+
+/// Bytes as they come, in chunks of at most 16 bytes.
+type Chunks = StreamProtocol<Raw, BytesSerializer>;
+
+/// Where the example prints: standard output when run with `cargo run`, a
+/// buffer when `tests/examples/` runs it.
+pub type Out = Arc<Mutex<dyn Write + Send>>;
+
+/// `writeln!` to an [`Out`].
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{
+        let _ = writeln!($out.lock().unwrap(), $($arg)*);
+    }};
+}
+
+#[async_std::main]
+async fn main() -> ExitCode {
+    let args = std::env::args().skip(1).collect();
+    match run(args, Arc::new(Mutex::new(std::io::stdout()))).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("echo_server_async_std: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `echo_server_async_std [--once] [ADDRESS]`.
+pub async fn run(
+    args: Vec<String>,
+    out: Out,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut once = false;
+    let mut address = "localhost:10000".to_owned();
+    for arg in args {
+        match arg.as_str() {
+            "--once" => once = true,
+            flag if flag.starts_with('-') => {
+                return Err(format!(
+                    "unknown option {flag}; usage: echo_server_async_std [--once] [ADDRESS]"
+                )
+                .into());
+            }
+            _ => address = arg,
+        }
+    }
+
+    // No framing: a byte stream, delivered in chunks of at most 16 bytes.
+    let protocol = Chunks::new(Raw::new().max_frame_length(16), BytesSerializer);
+    // A host name may resolve to several addresses (localhost: 127.0.0.1
+    // and ::1): the server listens on all of them. Port 0 picks a free port.
+    let server = TcpServer::bind(address.as_str(), protocol, ServerOptions::default()).await?;
+    for local in server.local_addrs() {
+        say!(out, "listening on {local}");
+    }
+
+    if once {
+        say!(out, "waiting for a connection");
+        let connection = server.accept().await?;
+        echo(connection, out).await;
+    } else {
+        // One task per connection, until the process is stopped.
+        server
+            .serve(move |connection| echo(connection, out.clone()))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Send every chunk back until the client closes its side.
+async fn echo(connection: Connection<Chunks>, out: Out) {
+    let peer = connection.peer_addr();
+    say!(out, "connection from {peer}");
+    loop {
+        match connection.recv_packet().await {
+            Ok(chunk) => {
+                say!(out, "received {chunk:?}");
+                if let Err(err) = connection.send_packet(&chunk).await {
+                    say!(out, "cannot send to {peer}: {err}");
+                    break;
+                }
+                say!(out, "sent it back to {peer}");
+            }
+            Err(Error::ConnectionClosed { .. }) => {
+                say!(out, "no more data from {peer}");
+                break;
+            }
+            Err(err) => {
+                say!(out, "connection with {peer} ended: {err}");
+                break;
+            }
+        }
+    }
+    let _ = connection.close().await;
+}
