@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! cargo run --example echo_server                                # in one terminal
-//! cargo run --example interactive_client -- 127.0.0.1:10000      # in another
+//! cargo run --example interactive_client                         # in another: localhost:10000
 //! cargo run --example mock_controller                            # a CRLF server
 //! cargo run --example interactive_client -- --crlf localhost:5000
 //! cargo run --example interactive_client -- --timeout 0.5        # seconds
@@ -60,7 +60,7 @@ pub fn run(
     mut input: impl BufRead,
     out: Out,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let mut address = "localhost:8080".to_owned();
+    let mut address = "localhost:10000".to_owned();
     let mut delimiter = Delimiter::lf();
     let mut timeout = Duration::from_secs(5);
     let mut args = args.into_iter();
@@ -83,7 +83,7 @@ pub fn run(
     let client = match TcpClient::connect_with(address.as_str(), protocol, options) {
         Ok(client) => client,
         Err(err) => {
-            // `connection refused by 127.0.0.1:8080`, `cannot resolve host ...`,
+            // `connection refused by 127.0.0.1:10000`, `cannot resolve host ...`,
             // `connecting to ... timed out after 5s`: the error says which.
             say!(out, "cannot connect: {err}");
             return Err(err.into());
