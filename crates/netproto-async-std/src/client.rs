@@ -10,8 +10,8 @@ use std::time::Duration;
 use async_io::{Async, Timer};
 use async_lock::Mutex;
 use futures_lite::future;
-use netproto_core::endpoint::{Endpoint, EndpointConfig, RecvHalf, SendHalf};
-use netproto_core::options::{ClientOptions, ConnectionEvent, EventCallback, ServerOptions};
+use netproto_core::endpoint::{ConnectionSetup, RecvHalf, SendHalf};
+use netproto_core::options::{ConnectionEvent, EventCallback};
 use netproto_core::{Error, Protocol};
 use netproto_socket::SocketOptions;
 
@@ -21,48 +21,6 @@ use crate::io::{Link, flush, handshake, read_once, with_timeout, write_nowait};
 /// (what a cancelled send left, the TLS close_notify) before it shuts the
 /// socket down.
 pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A TLS session to run over a new connection, when TLS is compiled in.
-#[cfg(feature = "tls")]
-pub(crate) type TlsStart = Option<netproto_core::tls::TlsSession>;
-/// A TLS session to run over a new connection (TLS is not compiled in).
-#[cfg(not(feature = "tls"))]
-pub(crate) type TlsStart = Option<std::convert::Infallible>;
-
-/// What a new connection is set up with, from `ClientOptions` or
-/// `ServerOptions`.
-pub(crate) struct Setup {
-    pub(crate) endpoint: EndpointConfig,
-    pub(crate) nodelay: bool,
-    pub(crate) keepalive: Option<Duration>,
-    pub(crate) handshake_timeout: Option<Duration>,
-    pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) on_event: Option<EventCallback>,
-}
-
-impl Setup {
-    pub(crate) fn client(options: &ClientOptions) -> Self {
-        Setup {
-            endpoint: options.endpoint.clone(),
-            nodelay: options.nodelay,
-            keepalive: options.keepalive,
-            handshake_timeout: options.handshake_timeout,
-            idle_timeout: None,
-            on_event: options.on_event.clone(),
-        }
-    }
-
-    pub(crate) fn server(options: &ServerOptions) -> Self {
-        Setup {
-            endpoint: options.endpoint.clone(),
-            nodelay: options.nodelay,
-            keepalive: options.keepalive,
-            handshake_timeout: options.handshake_timeout,
-            idle_timeout: options.idle_timeout,
-            on_event: options.on_event.clone(),
-        }
-    }
-}
 
 /// A TCP (or TLS) connection that sends `P::Sent` packets and receives
 /// `P::Received` packets.
@@ -102,36 +60,26 @@ struct Sender<P: Protocol> {
 
 impl<P: Protocol> TcpClient<P> {
     /// Set up a client over a connected `socket`: socket options, then the
-    /// TLS handshake when `tls` is set, then the `Connected` event.
+    /// TLS handshake when the setup asks for TLS, then the `Connected` event.
     pub(crate) async fn establish(
         socket: Async<TcpStream>,
         protocol: P,
-        setup: &Setup,
-        tls: TlsStart,
+        setup: &ConnectionSetup,
     ) -> Result<Self, Error> {
         let stream = socket.get_ref();
         let io_error = |source| Error::Io { peer: None, source };
         let peer = stream.peer_addr().map_err(io_error)?;
         let local = stream.local_addr().map_err(io_error)?;
         SocketOptions::new(stream)
-            .apply(setup.nodelay, setup.keepalive)
+            .apply(setup.nodelay(), setup.keepalive())
             .map_err(|err| Error::from_io(err, peer))?;
-        let endpoint = match tls {
-            None => Endpoint::new(protocol, peer, &setup.endpoint),
-            #[cfg(feature = "tls")]
-            Some(session) => Endpoint::with_tls(protocol, peer, &setup.endpoint, session),
-            #[cfg(not(feature = "tls"))]
-            Some(never) => match never {},
-        };
+        let endpoint = setup.endpoint(protocol, peer)?;
         let (mut recv, mut send) = endpoint.split();
         let link = Arc::new(Link::new(socket, peer));
         with_timeout(
-            setup.handshake_timeout,
+            setup.handshake_timeout(),
             handshake(&link, &mut recv, &mut send),
-            |timeout| Error::Timeout {
-                operation: "TLS handshake",
-                timeout,
-            },
+            ConnectionSetup::handshake_timed_out,
         )
         .await?;
         let client = TcpClient {
@@ -146,8 +94,8 @@ impl<P: Protocol> TcpClient<P> {
                 shut: false,
             }),
             local,
-            idle_timeout: setup.idle_timeout,
-            events: Events::new(setup.on_event.clone()),
+            idle_timeout: setup.idle_timeout(),
+            events: Events::new(setup.on_event().cloned()),
         };
         client
             .events

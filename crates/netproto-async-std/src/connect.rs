@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use async_io::{Async, Timer};
 use futures_lite::future;
+use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::options::{Address, ClientOptions, IntoAddress};
 use netproto_core::{Error, Protocol};
 use netproto_socket::connect::{ConnectAttempts, connect_error, resolve_error};
 
-use crate::client::{Setup, TcpClient, TlsStart};
+use crate::client::TcpClient;
 
 impl<P: Protocol> TcpClient<P> {
     /// Connect to `address` with [`ClientOptions::default()`].
@@ -56,8 +57,8 @@ impl<P: Protocol> TcpClient<P> {
     ) -> Result<Self, Error> {
         let target = address.into_address()?;
         let socket = connect_socket(&target, &options).await?;
-        let tls = client_tls(&options, &target.host, socket.get_ref())?;
-        TcpClient::establish(socket, protocol, &Setup::client(&options), tls).await
+        let setup = ConnectionSetup::client(&options, Some(&target.host));
+        TcpClient::establish(socket, protocol, &setup).await
     }
 
     /// Adopt a connected stream: a `std::net::TcpStream` or an
@@ -81,12 +82,7 @@ impl<P: Protocol> TcpClient<P> {
         let socket = stream
             .into_tcp_stream()
             .map_err(|source| Error::Io { peer: None, source })?;
-        let stream = socket.get_ref();
-        let peer = stream
-            .peer_addr()
-            .map_err(|source| Error::Io { peer: None, source })?;
-        let tls = client_tls(&options, &peer.ip().to_string(), stream)?;
-        TcpClient::establish(socket, protocol, &Setup::client(&options), tls).await
+        TcpClient::establish(socket, protocol, &ConnectionSetup::client(&options, None)).await
     }
 }
 
@@ -138,22 +134,6 @@ impl IntoTcpStream for Arc<Async<TcpStream>> {
             )
         })
     }
-}
-
-/// The TLS session for a client connection to `host`, when TLS is asked for.
-#[cfg_attr(not(feature = "tls"), allow(unused_variables))]
-fn client_tls(options: &ClientOptions, host: &str, stream: &TcpStream) -> Result<TlsStart, Error> {
-    #[cfg(feature = "tls")]
-    if let Some(tls) = &options.tls {
-        let session = tls.session(host).map_err(|source| Error::Tls {
-            peer: stream
-                .peer_addr()
-                .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0))),
-            source,
-        })?;
-        return Ok(Some(session));
-    }
-    Ok(None)
 }
 
 /// Connect to `target`, following the retry policy.

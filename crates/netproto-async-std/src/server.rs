@@ -15,13 +15,14 @@ use std::time::Duration;
 use async_io::{Async, Timer};
 use futures_lite::future;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::options::{
     ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
     is_transient_accept_error,
 };
 use netproto_core::{Error, Protocol};
 
-use crate::client::{Connection, Setup, TcpClient, TlsStart};
+use crate::client::{Connection, TcpClient};
 use crate::connect::resolve;
 use crate::io::Link;
 use crate::shutdown::{Shared, ShutdownHandle};
@@ -67,6 +68,7 @@ pub struct TcpServer<P: Protocol> {
     local_addrs: Vec<SocketAddr>,
     protocol: P,
     options: ServerOptions,
+    setup: ConnectionSetup,
 }
 
 impl<P: Protocol> TcpServer<P> {
@@ -121,6 +123,7 @@ impl<P: Protocol> TcpServer<P> {
             shared: Shared::new(listeners),
             local_addrs,
             protocol,
+            setup: ConnectionSetup::server(&options),
             options,
         })
     }
@@ -142,7 +145,8 @@ impl<P: Protocol> TcpServer<P> {
     /// # Errors
     /// [`Error::Closed`] once the server is shut down; the accept error
     /// (see `options::is_transient_accept_error` for those worth retrying);
-    /// the handshake's error.
+    /// the handshake's error (the connection is then reported as
+    /// `Rejected`).
     ///
     /// # Cancel safety
     /// Dropping the future while it waits loses no connection (it stays in
@@ -164,15 +168,7 @@ impl<P: Protocol> TcpServer<P> {
         };
         let (stream, peer) = future::or(accepting, shut).await?;
         drop(listeners);
-        let tls = self.tls(peer)?;
-        let socket = Async::new(stream).map_err(|err| Error::from_io(err, peer))?;
-        TcpClient::establish(
-            socket,
-            self.protocol.clone(),
-            &Setup::server(&self.options),
-            tls,
-        )
-        .await
+        establish(stream, peer, self.protocol.clone(), &self.setup).await
     }
 
     /// Serve every connection with `handler` until
@@ -184,6 +180,8 @@ impl<P: Protocol> TcpServer<P> {
     /// Applies `max_connections` with `when_full` (one-client mode refuses
     /// extra clients at once, emitting `Rejected`), the idle timeout,
     /// and a back-off of `ACCEPT_BACKOFF` after transient accept errors.
+    /// An accepted connection whose setup (TLS handshake) fails is reported
+    /// as `Rejected`.
     /// A connection is tracked until its handler returns: a connection
     /// still open when the grace period ends is closed (its handler sees
     /// [`Error::Closed`]), and a handler that has not returned
@@ -286,35 +284,30 @@ impl<P: Protocol> TcpServer<P> {
     }
 
     /// The handshake of a connection `serve` accepted; `None` if it failed
-    /// (the connection is then closed).
+    /// (the connection is then closed and reported as `Rejected`).
     fn start(
         &self,
         stream: TcpStream,
         peer: SocketAddr,
     ) -> impl Future<Output = Option<Connection<P>>> + Send + 'static {
         let protocol = self.protocol.clone();
-        let setup = Setup::server(&self.options);
-        let tls = self.tls(peer);
-        async move {
-            let socket = Async::new(stream).ok()?;
-            TcpClient::establish(socket, protocol, &setup, tls.ok()?)
-                .await
-                .ok()
-        }
+        let setup = self.setup.clone();
+        async move { establish(stream, peer, protocol, &setup).await.ok() }
     }
+}
 
-    /// A TLS session for a new connection, when the server speaks TLS.
-    #[cfg_attr(not(feature = "tls"), allow(unused_variables))]
-    fn tls(&self, peer: SocketAddr) -> Result<TlsStart, Error> {
-        #[cfg(feature = "tls")]
-        if let Some(tls) = &self.options.tls {
-            let session = tls
-                .session()
-                .map_err(|source| Error::Tls { peer, source })?;
-            return Ok(Some(session));
-        }
-        Ok(None)
-    }
+/// Set up an accepted stream; a failure is reported as `Rejected`.
+async fn establish<P: Protocol>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    protocol: P,
+    setup: &ConnectionSetup,
+) -> Result<Connection<P>, Error> {
+    let established = match Async::new(stream) {
+        Ok(socket) => TcpClient::establish(socket, protocol, setup).await,
+        Err(err) => Err(Error::from_io(err, peer)),
+    };
+    established.inspect_err(|err| setup.reject(peer, err))
 }
 
 impl<P: Protocol> fmt::Debug for TcpServer<P> {

@@ -39,6 +39,10 @@
 //! With TLS, run the handshake first: while [`SendHalf::is_handshaking`],
 //! `pull_tls` and write what is pending, then read and `commit`.
 //!
+//! Drivers build endpoints through [`ConnectionSetup`], which turns client or
+//! server options into a plain or TLS endpoint, so that no driver decides on
+//! its own whether a connection is encrypted.
+//!
 //! ```
 //! use netproto_core::endpoint::{Endpoint, EndpointConfig};
 //! use netproto_core::framing::Delimiter;
@@ -73,6 +77,10 @@ use crate::framing::FrameDecoder;
 use crate::protocol::Protocol;
 #[cfg(feature = "tls")]
 use crate::tls::{SharedTls, TlsSession};
+
+mod setup;
+
+pub use setup::{ConnectionSetup, TlsRole};
 
 /// Buffer sizes and limits of one connection.
 #[derive(Clone, Debug)]

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use netproto_core::Error;
-use netproto_core::endpoint::{Endpoint, EndpointConfig};
-use netproto_core::options::{Address, ClientOptions, ConnectionEvent, EventCallback, IntoAddress};
+use netproto_core::endpoint::ConnectionSetup;
+use netproto_core::options::{Address, ClientOptions, ConnectionEvent, IntoAddress};
 use netproto_core::protocol::Protocol;
 use netproto_socket::SocketOptions;
 use netproto_socket::connect::{ConnectAttempts, connect_error, resolve};
@@ -54,19 +54,6 @@ impl<P: Protocol> fmt::Debug for TcpClient<P> {
     }
 }
 
-/// What a new connection is set up with (shared by clients and served
-/// connections).
-pub(crate) struct Setup<'a> {
-    pub(crate) endpoint: &'a EndpointConfig,
-    pub(crate) nodelay: bool,
-    pub(crate) keepalive: Option<Duration>,
-    #[cfg(feature = "tls")]
-    pub(crate) tls: Option<netproto_core::tls::TlsSession>,
-    pub(crate) handshake_timeout: Option<Duration>,
-    pub(crate) on_event: Option<EventCallback>,
-    pub(crate) idle_timeout: Option<Duration>,
-}
-
 impl<P: Protocol> TcpClient<P> {
     /// Connect to `address` with default [`ClientOptions`].
     pub fn connect(address: impl IntoAddress, protocol: P) -> Result<Self, Error> {
@@ -87,7 +74,8 @@ impl<P: Protocol> TcpClient<P> {
     ) -> Result<Self, Error> {
         let address = address.into_address()?;
         let stream = connect_stream(&address, &options)?;
-        Self::start(stream, protocol, &options, &address.host)
+        let setup = ConnectionSetup::client(&options, Some(&address.host));
+        Self::establish(stream, protocol, &setup)
     }
 
     /// Adopt an already-connected stream; ownership passes to the client.
@@ -101,41 +89,7 @@ impl<P: Protocol> TcpClient<P> {
         protocol: P,
         options: ClientOptions,
     ) -> Result<Self, Error> {
-        let peer = stream
-            .peer_addr()
-            .map_err(|source| Error::Io { peer: None, source })?;
-        Self::start(stream, protocol, &options, &peer.ip().to_string())
-    }
-
-    fn start(
-        stream: TcpStream,
-        protocol: P,
-        options: &ClientOptions,
-        host: &str,
-    ) -> Result<Self, Error> {
-        #[cfg(not(feature = "tls"))]
-        let _ = host;
-        let setup = Setup {
-            endpoint: &options.endpoint,
-            nodelay: options.nodelay,
-            keepalive: options.keepalive,
-            #[cfg(feature = "tls")]
-            tls: match &options.tls {
-                Some(tls) => Some(tls.session(host).map_err(|source| {
-                    Error::Tls {
-                        peer: stream
-                            .peer_addr()
-                            .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into()),
-                        source,
-                    }
-                })?),
-                None => None,
-            },
-            handshake_timeout: options.handshake_timeout,
-            on_event: options.on_event.clone(),
-            idle_timeout: None,
-        };
-        Self::establish(stream, protocol, setup)
+        Self::establish(stream, protocol, &ConnectionSetup::client(&options, None))
     }
 
     /// Set up a connected stream: TCP options, endpoint, TLS handshake,
@@ -143,7 +97,7 @@ impl<P: Protocol> TcpClient<P> {
     pub(crate) fn establish(
         stream: TcpStream,
         protocol: P,
-        setup: Setup<'_>,
+        setup: &ConnectionSetup,
     ) -> Result<Self, Error> {
         let peer = stream
             .peer_addr()
@@ -156,23 +110,17 @@ impl<P: Protocol> TcpClient<P> {
             .local_addr()
             .map_err(|err| Error::from_io(err, peer))?;
         SocketOptions::new(&stream)
-            .apply(setup.nodelay, setup.keepalive)
+            .apply(setup.nodelay(), setup.keepalive())
             .map_err(|err| Error::from_io(err, peer))?;
-        #[cfg(feature = "tls")]
-        let endpoint = match setup.tls {
-            Some(session) => Endpoint::with_tls(protocol, peer, setup.endpoint, session),
-            None => Endpoint::new(protocol, peer, setup.endpoint),
-        };
-        #[cfg(not(feature = "tls"))]
-        let endpoint = Endpoint::new(protocol, peer, setup.endpoint);
+        let endpoint = setup.endpoint(protocol, peer)?;
         let inner = Inner::new(
             stream,
             endpoint.split(),
             local,
-            setup.on_event,
-            setup.idle_timeout,
+            setup.on_event().cloned(),
+            setup.idle_timeout(),
         );
-        inner.handshake(setup.handshake_timeout)?;
+        inner.handshake(setup.handshake_timeout())?;
         inner.emit(ConnectionEvent::Connected { local, peer });
         Ok(TcpClient {
             inner: Arc::new(inner),

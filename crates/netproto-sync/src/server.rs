@@ -11,6 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
+use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::options::{
     ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
     is_transient_accept_error,
@@ -19,7 +20,7 @@ use netproto_core::protocol::Protocol;
 use netproto_socket::connect::resolve;
 use netproto_socket::listener;
 
-use crate::client::{Setup, TcpClient};
+use crate::client::TcpClient;
 use crate::inner::{Inner, lock};
 
 /// A connection accepted by a [`TcpServer`]: the whole client API, plus its
@@ -99,6 +100,7 @@ impl ShutdownHandle {
 pub struct TcpServer<P: Protocol> {
     protocol: P,
     options: ServerOptions,
+    setup: ConnectionSetup,
     addrs: Vec<SocketAddr>,
     shared: Arc<Shared>,
 }
@@ -150,6 +152,7 @@ impl<P: Protocol> TcpServer<P> {
             .map_err(|source| Error::Io { peer: None, source })?;
         Ok(TcpServer {
             protocol,
+            setup: ConnectionSetup::server(&options),
             options,
             addrs,
             shared: Arc::new(Shared {
@@ -179,8 +182,10 @@ impl<P: Protocol> TcpServer<P> {
 
     /// Accept one connection (TLS handshake done), for users who run their
     /// own loop. The connection limits are `serve`'s business; the idle
-    /// timeout and the TCP and TLS options apply here too. After shutdown:
-    /// [`Error::Closed`].
+    /// timeout and the TCP and TLS options apply here too. A connection
+    /// whose setup (TLS handshake) fails is reported as
+    /// [`ConnectionEvent::Rejected`] and returned as the error. After
+    /// shutdown: [`Error::Closed`].
     pub fn accept(&self) -> Result<Connection<P>, Error> {
         let listeners = lock(&self.shared.state).listeners.clone();
         loop {
@@ -194,7 +199,7 @@ impl<P: Protocol> TcpServer<P> {
             };
             match accepted {
                 Ok(_) if self.shared.is_shutdown() => return Err(Error::Closed),
-                Ok((stream, _)) => return self.setup(stream),
+                Ok((stream, peer)) => return self.establish(stream, peer),
                 Err(_) if self.shared.is_shutdown() => return Err(Error::Closed),
                 Err(err) if is_transient_accept_error(&err) => {
                     if err.kind() != std::io::ErrorKind::WouldBlock {
@@ -206,30 +211,10 @@ impl<P: Protocol> TcpServer<P> {
         }
     }
 
-    fn setup(&self, stream: TcpStream) -> Result<Connection<P>, Error> {
-        #[cfg(feature = "tls")]
-        let tls = match &self.options.tls {
-            Some(config) => Some(config.session().map_err(|source| {
-                Error::Tls {
-                    peer: stream
-                        .peer_addr()
-                        .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into()),
-                    source,
-                }
-            })?),
-            None => None,
-        };
-        let setup = Setup {
-            endpoint: &self.options.endpoint,
-            nodelay: self.options.nodelay,
-            keepalive: self.options.keepalive,
-            #[cfg(feature = "tls")]
-            tls,
-            handshake_timeout: self.options.handshake_timeout,
-            on_event: self.options.on_event.clone(),
-            idle_timeout: self.options.idle_timeout,
-        };
-        TcpClient::establish(stream, self.protocol.clone(), setup)
+    /// Set up an accepted stream; a failure is reported as `Rejected`.
+    fn establish(&self, stream: TcpStream, peer: SocketAddr) -> Result<Connection<P>, Error> {
+        TcpClient::establish(stream, self.protocol.clone(), &self.setup)
+            .inspect_err(|err| self.setup.reject(peer, err))
     }
 
     /// Serve connections with `handler`, one thread per connection, until
@@ -239,7 +224,9 @@ impl<P: Protocol> TcpServer<P> {
     /// Applies `max_connections` (with [`WhenFull::Wait`] further clients
     /// wait in the backlog; with [`WhenFull::Refuse`] they are accepted and
     /// closed at once, emitting [`ConnectionEvent::Rejected`]) and the idle
-    /// timeout. Transient accept errors (EMFILE, ...) back off and go on.
+    /// timeout. Transient accept errors (EMFILE, ...) back off and go on. An
+    /// accepted connection whose setup (TLS handshake) fails is reported as
+    /// `Rejected`.
     pub fn serve<H>(&self, handler: H) -> Result<(), Error>
     where
         H: Fn(Connection<P>) + Send + Sync + 'static,
@@ -310,6 +297,7 @@ impl<P: Protocol> TcpServer<P> {
         Arc::new(TcpServer {
             protocol: self.protocol.clone(),
             options: self.options.clone(),
+            setup: self.setup.clone(),
             addrs: self.addrs.clone(),
             shared: self.shared.clone(),
         })
@@ -386,21 +374,15 @@ impl<P: Protocol> TcpServer<P> {
     ) where
         H: Fn(Connection<P>) + Send + Sync + 'static,
     {
-        match self.setup(stream) {
-            Ok(conn) => {
-                let key = Arc::as_ptr(conn.inner()) as usize;
-                lock(registry).insert(key, Arc::downgrade(conn.inner()));
-                if self.shared.is_shutdown() {
-                    conn.inner().close_because("server shut down".to_owned());
-                }
-                // A panicking handler ends its connection, not the server.
-                let _ = catch_unwind(AssertUnwindSafe(|| handler(conn)));
-                lock(registry).remove(&key);
+        if let Ok(conn) = self.establish(stream, peer) {
+            let key = Arc::as_ptr(conn.inner()) as usize;
+            lock(registry).insert(key, Arc::downgrade(conn.inner()));
+            if self.shared.is_shutdown() {
+                conn.inner().close_because("server shut down".to_owned());
             }
-            Err(err) => self.options.emit(ConnectionEvent::Rejected {
-                peer,
-                reason: format!("connection setup failed: {err}"),
-            }),
+            // A panicking handler ends its connection, not the server.
+            let _ = catch_unwind(AssertUnwindSafe(|| handler(conn)));
+            lock(registry).remove(&key);
         }
         self.release();
     }

@@ -291,6 +291,10 @@ macro_rules! __conformance_cases {
                 retry_connects_to_late_server,
                 retry_gives_up_after_attempts,
                 from_stream_refuses_unconnected_socket,
+                // TLS options are honoured in every build of the driver,
+                // with or without its own `tls` feature.
+                tls_client_options_are_honoured,
+                tls_server_options_are_honoured,
             ],
             tls: [
                 tls_truncation_is_reported,

@@ -8,10 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use netproto_core::endpoint::{Endpoint, EndpointConfig, RecvHalf, SendHalf};
+use netproto_core::endpoint::{ConnectionSetup, RecvHalf, SendHalf};
 use netproto_core::options::{ClientOptions, ConnectionEvent, EventCallback, IntoAddress};
-#[cfg(feature = "tls")]
-use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 use netproto_core::{Error, Protocol};
 use netproto_socket::SocketOptions;
 use tokio::net::TcpStream;
@@ -136,58 +134,6 @@ impl Shared {
     }
 }
 
-/// How a new connection is set up (shared by clients and servers).
-pub(crate) struct Setup {
-    pub(crate) endpoint: EndpointConfig,
-    pub(crate) nodelay: bool,
-    pub(crate) keepalive: Option<Duration>,
-    pub(crate) handshake_timeout: Option<Duration>,
-    pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) events: Option<EventCallback>,
-    pub(crate) tls: TlsRole,
-}
-
-/// Which side of a TLS handshake to run, if any.
-pub(crate) enum TlsRole {
-    Plain,
-    #[cfg(feature = "tls")]
-    Client {
-        config: TlsClientConfig,
-        /// The host name the certificate is checked against (unless the
-        /// config overrides it); `None`: the peer's IP address.
-        host: Option<String>,
-    },
-    #[cfg(feature = "tls")]
-    Server(TlsServerConfig),
-}
-
-impl Setup {
-    pub(crate) fn client(options: &ClientOptions, host: Option<String>) -> Setup {
-        #[cfg(feature = "tls")]
-        let tls = match &options.tls {
-            Some(config) => TlsRole::Client {
-                config: config.clone(),
-                host,
-            },
-            None => TlsRole::Plain,
-        };
-        #[cfg(not(feature = "tls"))]
-        let tls = {
-            let _ = host;
-            TlsRole::Plain
-        };
-        Setup {
-            endpoint: options.endpoint.clone(),
-            nodelay: options.nodelay,
-            keepalive: options.keepalive,
-            handshake_timeout: options.handshake_timeout,
-            idle_timeout: None,
-            events: options.on_event.clone(),
-            tls,
-        }
-    }
-}
-
 /// A stream a client can adopt: a tokio `TcpStream` or a connected
 /// `std::net::TcpStream` (made non-blocking and registered with the
 /// current runtime).
@@ -236,12 +182,8 @@ impl<P: Protocol> TcpClient<P> {
     ) -> Result<Self, Error> {
         let address = address.into_address()?;
         let stream = connect::dial(&address, &options).await?;
-        Self::establish(
-            stream,
-            protocol,
-            Setup::client(&options, Some(address.host)),
-        )
-        .await
+        let setup = ConnectionSetup::client(&options, Some(&address.host));
+        Self::establish(stream, protocol, &setup).await
     }
 
     /// Adopt an already-connected stream (a tokio or a std `TcpStream`);
@@ -260,7 +202,7 @@ impl<P: Protocol> TcpClient<P> {
         let stream = stream
             .into_tcp_stream()
             .map_err(|source| Error::Io { peer: None, source })?;
-        Self::establish(stream, protocol, Setup::client(&options, None)).await
+        Self::establish(stream, protocol, &ConnectionSetup::client(&options, None)).await
     }
 
     /// Wrap a connected stream, run the TLS handshake if any, and emit
@@ -268,7 +210,7 @@ impl<P: Protocol> TcpClient<P> {
     pub(crate) async fn establish(
         stream: TcpStream,
         protocol: P,
-        setup: Setup,
+        setup: &ConnectionSetup,
     ) -> Result<Self, Error> {
         let peer = stream
             .peer_addr()
@@ -278,26 +220,9 @@ impl<P: Protocol> TcpClient<P> {
             source,
         })?;
         SocketOptions::new(&stream)
-            .apply(setup.nodelay, setup.keepalive)
+            .apply(setup.nodelay(), setup.keepalive())
             .map_err(|err| Error::from_io(err, peer))?;
-        let endpoint = match setup.tls {
-            TlsRole::Plain => Endpoint::new(protocol, peer, &setup.endpoint),
-            #[cfg(feature = "tls")]
-            TlsRole::Client { config, host } => {
-                let host = host.unwrap_or_else(|| peer.ip().to_string());
-                let session = config
-                    .session(&host)
-                    .map_err(|source| Error::Tls { peer, source })?;
-                Endpoint::with_tls(protocol, peer, &setup.endpoint, session)
-            }
-            #[cfg(feature = "tls")]
-            TlsRole::Server(config) => {
-                let session = config
-                    .session()
-                    .map_err(|source| Error::Tls { peer, source })?;
-                Endpoint::with_tls(protocol, peer, &setup.endpoint, session)
-            }
-        };
+        let endpoint = setup.endpoint(protocol, peer)?;
         let (recv, send) = endpoint.split();
         let handshaking = send.is_handshaking();
         let client = TcpClient {
@@ -317,27 +242,22 @@ impl<P: Protocol> TcpClient<P> {
                 half: send,
                 shut: false,
             }),
-            idle_timeout: setup.idle_timeout,
-            max_recv_size: setup.endpoint.max_recv_size,
+            idle_timeout: setup.idle_timeout(),
+            max_recv_size: setup.endpoint_config().max_recv_size,
             local,
         };
         if handshaking {
             let handshake = client.handshake();
-            match setup.handshake_timeout {
-                Some(timeout) => {
-                    tokio::time::timeout(timeout, handshake)
-                        .await
-                        .map_err(|_| Error::Timeout {
-                            operation: "TLS handshake",
-                            timeout,
-                        })??
-                }
+            match setup.handshake_timeout() {
+                Some(timeout) => tokio::time::timeout(timeout, handshake)
+                    .await
+                    .map_err(|_| ConnectionSetup::handshake_timed_out(timeout))??,
                 None => handshake.await?,
             }
         }
-        if let Some(callback) = setup.events {
+        if let Some(callback) = setup.on_event() {
             callback(&ConnectionEvent::Connected { local, peer });
-            let _ = client.shared.events.set(callback);
+            let _ = client.shared.events.set(callback.clone());
         }
         Ok(client)
     }

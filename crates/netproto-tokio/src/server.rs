@@ -12,8 +12,9 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::Poll;
 use std::time::Duration;
 
+use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::options::{
-    ACCEPT_BACKOFF, ConnectionEvent, EventCallback, IntoAddress, ServerOptions, WhenFull,
+    ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
     is_transient_accept_error,
 };
 use netproto_core::{Error, Protocol};
@@ -21,7 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::AbortHandle;
 
-use crate::client::{Setup, Shared, TlsRole};
+use crate::client::Shared;
 use crate::{TcpClient, connect, socket};
 
 /// How long handlers get to return after their connections were closed at
@@ -42,6 +43,7 @@ pub struct TcpServer<P: Protocol> {
     local_addrs: Vec<SocketAddr>,
     protocol: P,
     options: ServerOptions,
+    setup: ConnectionSetup,
     state: Arc<ServerState>,
     next_listener: AtomicUsize,
 }
@@ -241,6 +243,7 @@ impl<P: Protocol> TcpServer<P> {
         Ok(TcpServer {
             local_addrs,
             protocol,
+            setup: ConnectionSetup::server(&options),
             options,
             state: Arc::new(ServerState {
                 listeners: Mutex::new(Some(listeners)),
@@ -282,9 +285,9 @@ impl<P: Protocol> TcpServer<P> {
             accepted = self.accept_stream() => accepted,
         };
         let (stream, peer) = accepted?;
-        let connection = self.establish(stream).await.inspect_err(|err| {
-            reject_failed_setup(self.options.on_event.as_ref(), peer, err);
-        })?;
+        let connection = TcpClient::establish(stream, self.protocol.clone(), &self.setup)
+            .await
+            .inspect_err(|err| self.setup.reject(peer, err))?;
         self.state.register(Arc::downgrade(&connection.shared));
         Ok(connection)
     }
@@ -393,7 +396,7 @@ impl<P: Protocol> TcpServer<P> {
         // connection is established (the handshake's future too), so that
         // an idle connection's task holds little more than the handler's
         // future.
-        let start = Box::new((stream, self.protocol.clone(), self.setup()));
+        let start = Box::new((stream, self.protocol.clone(), self.setup.clone()));
         // Hold the registry lock while spawning so the task's guard cannot
         // remove the entry before it is filled in.
         let mut registry = self
@@ -419,12 +422,11 @@ impl<P: Protocol> TcpServer<P> {
             let start = Box::pin(async move {
                 let (stream, protocol, setup) = *start;
                 let peer = stream.peer_addr().ok();
-                let events = setup.events.clone();
-                let connection = match TcpClient::establish(stream, protocol, setup).await {
+                let connection = match TcpClient::establish(stream, protocol, &setup).await {
                     Ok(connection) => connection,
                     Err(err) => {
                         if let Some(peer) = peer {
-                            reject_failed_setup(events.as_ref(), peer, &err);
+                            setup.reject(peer, &err);
                         }
                         return None;
                     }
@@ -476,39 +478,6 @@ impl<P: Protocol> TcpServer<P> {
             Poll::Pending
         })
         .await
-    }
-
-    async fn establish(&self, stream: TcpStream) -> Result<Connection<P>, Error> {
-        TcpClient::establish(stream, self.protocol.clone(), self.setup()).await
-    }
-
-    fn setup(&self) -> Setup {
-        let options = &self.options;
-        Setup {
-            endpoint: options.endpoint.clone(),
-            nodelay: options.nodelay,
-            keepalive: options.keepalive,
-            handshake_timeout: options.handshake_timeout,
-            idle_timeout: options.idle_timeout,
-            events: options.on_event.clone(),
-            #[cfg(feature = "tls")]
-            tls: match &options.tls {
-                Some(config) => TlsRole::Server(config.clone()),
-                None => TlsRole::Plain,
-            },
-            #[cfg(not(feature = "tls"))]
-            tls: TlsRole::Plain,
-        }
-    }
-}
-
-/// Report an accepted connection whose setup (TLS handshake) failed.
-fn reject_failed_setup(events: Option<&EventCallback>, peer: SocketAddr, err: &Error) {
-    if let Some(callback) = events {
-        callback(&ConnectionEvent::Rejected {
-            peer,
-            reason: format!("connection setup failed: {err}"),
-        });
     }
 }
 

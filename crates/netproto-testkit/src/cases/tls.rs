@@ -1,10 +1,13 @@
 //! TLS-only behaviour: truncation, certificate checks, server names,
-//! client certificates.
+//! client certificates; and TLS options honoured in every build of a
+//! driver.
 
-use std::io;
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use netproto_core::Error;
 use netproto_core::error::TlsError;
+use netproto_core::options::{ClientOptions, ServerOptions};
 
 use super::*;
 use crate::certs::{other_certs, test_certs};
@@ -128,4 +131,121 @@ pub async fn tls_client_certificate<D: Driver>(t: Transport) {
         !peer.join(),
         "the server refuses a client without a certificate"
     );
+}
+
+/// Runs in every build of a driver, with or without the driver's own `tls`
+/// feature: a client whose `options.tls` is set speaks TLS. Against a peer
+/// that answers in plain text the handshake fails, and the first bytes the
+/// peer got were a TLS record, never the client's plaintext.
+pub async fn tls_client_options_are_honoured<D: Driver>(_t: Transport) {
+    let peer = Peer::spawn_raw(|listener| {
+        let (mut tcp, _) = listener.accept()?;
+        tcp.set_read_timeout(Some(PROMPTLY))?;
+        tcp.write_all(b"hello\n")?;
+        let mut received = Vec::new();
+        let _ = tcp.read_to_end(&mut received);
+        Ok(received)
+    });
+    let options = ClientOptions::default().tls(test_certs().client_config());
+    let outcome = D::connect(peer.address(), lines(), options).await;
+    let err = outcome
+        .err()
+        .expect("a TLS client must not accept a plain-text peer");
+    assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+    let received = peer.join();
+    assert_eq!(
+        received.first(),
+        Some(&TLS_HANDSHAKE_RECORD),
+        "the client must open with a TLS handshake record, got {received:?}"
+    );
+}
+
+/// Runs in every build of a driver: a server whose `options.tls` is set
+/// speaks TLS. A plain-text client fails the handshake — `accept` returns
+/// the TLS error, `serve` never calls the handler — and each failure is
+/// reported as `Rejected`.
+pub async fn tls_server_options_are_honoured<D: Driver>(_t: Transport) {
+    let events = Events::default();
+    let options = ServerOptions::default()
+        .tls(test_certs().server_config())
+        .on_event(events.recorder());
+    let address = "127.0.0.1:0".into_address().unwrap();
+    let server = Arc::new(
+        D::bind_all(vec![address], lines(), options.clone())
+            .await
+            .unwrap(),
+    );
+    let addr = D::local_addrs(&*server)[0];
+    let accepting = spawn::<D, _>({
+        let server = server.clone();
+        async move { D::accept(&*server).await.map(|_| ()) }
+    });
+    let (local, answer) = plain_text_client(addr);
+    let err = accepting
+        .await
+        .expect_err("a plain-text client must not pass a TLS server's handshake");
+    assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+    check_no_plaintext_answer(&answer.join().unwrap());
+    wait_rejected::<D>(&events, local).await;
+
+    let served = Arc::new(AtomicBool::new(false));
+    let running = start::<D, _>(
+        lines(),
+        options,
+        crate::handler({
+            let served = served.clone();
+            move |_conn: D::Client<Lines>| {
+                served.store(true, Ordering::SeqCst);
+                async {}
+            }
+        }),
+    )
+    .await;
+    let (local, answer) = plain_text_client(running.addr());
+    check_no_plaintext_answer(&answer.join().unwrap());
+    wait_rejected::<D>(&events, local).await;
+    assert!(
+        !served.load(Ordering::SeqCst),
+        "the handler must not see a connection that failed its handshake"
+    );
+    running.stop(Duration::from_secs(1)).await;
+}
+
+/// The content type of a TLS handshake record (a ClientHello opens with it).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+/// The content type of a TLS alert record.
+const TLS_ALERT_RECORD: u8 = 0x15;
+
+/// A std client that sends a plain-text line to `addr` and collects the
+/// answer until EOF (on its own thread); returns its local address.
+fn plain_text_client(
+    addr: std::net::SocketAddr,
+) -> (std::net::SocketAddr, std::thread::JoinHandle<Vec<u8>>) {
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect to the server");
+    let local = tcp.local_addr().expect("local address");
+    let thread = std::thread::spawn(move || {
+        let _ = tcp.set_read_timeout(Some(PROMPTLY));
+        let _ = tcp.write_all(b"hello\n");
+        let mut answer = Vec::new();
+        let _ = tcp.read_to_end(&mut answer);
+        answer
+    });
+    (local, thread)
+}
+
+/// A TLS server answers a plain-text client with an alert, or nothing.
+fn check_no_plaintext_answer(answer: &[u8]) {
+    assert!(
+        answer.first().is_none_or(|&b| b == TLS_ALERT_RECORD),
+        "a TLS server must answer plain text with an alert or nothing, got {answer:?}"
+    );
+}
+
+async fn wait_rejected<D: Driver>(events: &Events, client: std::net::SocketAddr) {
+    events
+        .wait_for::<D>("Rejected", |e| {
+            e.iter()
+                .any(|e| matches!(e, ConnectionEvent::Rejected { peer, .. } if *peer == client))
+        })
+        .await;
 }
