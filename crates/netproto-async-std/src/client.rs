@@ -35,7 +35,7 @@ pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Dropping the client closes the connection.
 pub struct TcpClient<P: Protocol> {
     link: Arc<Link>,
-    recv: Mutex<Receiver<P>>,
+    recv: Mutex<RecvHalf<P>>,
     send: Mutex<Sender<P>>,
     local: SocketAddr,
     max_recv_size: usize,
@@ -45,12 +45,6 @@ pub struct TcpClient<P: Protocol> {
 
 /// A served connection: the whole client API, plus its addresses.
 pub type Connection<P> = TcpClient<P>;
-
-struct Receiver<P: Protocol> {
-    half: RecvHalf<P>,
-    /// The socket error that ended receiving, reported again on every call.
-    failure: Option<(io::ErrorKind, String)>,
-}
 
 struct Sender<P: Protocol> {
     half: SendHalf<P>,
@@ -85,10 +79,7 @@ impl<P: Protocol> TcpClient<P> {
         let client = TcpClient {
             link,
             max_recv_size: recv.max_recv_size(),
-            recv: Mutex::new(Receiver {
-                half: recv,
-                failure: None,
-            }),
+            recv: Mutex::new(recv),
             send: Mutex::new(Sender {
                 half: send,
                 shut: false,
@@ -180,26 +171,16 @@ impl<P: Protocol> TcpClient<P> {
             if self.link.is_closed() {
                 return Err(Error::Closed);
             }
-            if let Some((kind, message)) = &receiver.failure {
-                return Err(self.link.error(io::Error::new(*kind, message.clone())));
-            }
-            if let Some(result) = receiver.half.next_packet() {
+            if let Some(result) = receiver.next_packet() {
                 // A drained buffer is freed at once (as it is before
                 // waiting): a connection that is not receiving holds none.
-                receiver.half.release_memory();
+                receiver.release_memory();
                 return result;
             }
-            if receiver.half.tls_wants_write() {
+            if receiver.tls_wants_write() {
                 self.write_tls_output();
             }
-            if let Err(err) = read_once(&self.link, &mut receiver.half).await {
-                if let Error::Io { source, .. } = &err {
-                    receiver.failure = Some((source.kind(), source.to_string()));
-                } else if let Error::ConnectionReset { .. } = &err {
-                    receiver.failure = Some((io::ErrorKind::ConnectionReset, String::new()));
-                }
-                return Err(err);
-            }
+            read_once(&self.link, &mut receiver).await?;
         }
     }
 

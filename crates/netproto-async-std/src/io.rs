@@ -157,7 +157,8 @@ pub(crate) fn write_nowait<P: Protocol>(link: &Link, send: &mut SendHalf<P>) -> 
 /// cost a trip through the reactor on every read of a busy socket), and on
 /// `WouldBlock` the buffer is released before waiting for the socket to
 /// become readable, so an idle connection holds no receive buffer. Cancel
-/// safe: nothing is committed until a read returned.
+/// safe: nothing is committed until a read returned. A socket error is
+/// recorded in the receive half, which reports it on every later call.
 pub(crate) async fn read_once<P: Protocol>(
     link: &Link,
     recv: &mut RecvHalf<P>,
@@ -167,17 +168,27 @@ pub(crate) async fn read_once<P: Protocol>(
             return Err(Error::Closed);
         }
         let read = Read::read(&mut link.socket.get_ref(), recv.read_buf());
-        match read {
+        let failed = match read {
             Ok(_) if link.is_closed() => return Err(Error::Closed),
             Ok(n) => return recv.commit(n),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 recv.release_memory();
-                link.or_closed(async { link.socket.readable().await.map_err(|e| link.error(e)) })
-                    .await?;
+                let readable = link.or_closed(async { Ok(link.socket.readable().await) });
+                match readable.await? {
+                    Ok(()) => continue,
+                    Err(err) => err,
+                }
             }
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(link.error(err)),
-        }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => err,
+        };
+        // A socket error ends receiving for good (unless it is the local
+        // close that caused it).
+        return Err(if link.is_closed() {
+            Error::Closed
+        } else {
+            recv.fail_io(failed)
+        });
     }
 }
 

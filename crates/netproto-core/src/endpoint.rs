@@ -17,8 +17,11 @@
 //!    receiving can go on); `None` means more bytes are needed.
 //! 2. On `None`, read from the socket into [`RecvHalf::read_buf`] (at most
 //!    `max_recv_size` bytes), then call [`RecvHalf::commit`] with the count
-//!    read; `0` means the peer closed its write half (EOF). If the read fails,
-//!    times out or is cancelled, just don't commit: nothing buffered is lost.
+//!    read; `0` means the peer closed its write half (EOF). If the read times
+//!    out or is cancelled, just don't commit: nothing buffered is lost. If it
+//!    fails for good (a reset, any I/O error but a timeout or an
+//!    interruption), hand the error to [`RecvHalf::fail_io`]: receiving is
+//!    over, and `next_packet` reports that error on every later call.
 //! 3. If [`RecvHalf::tls_wants_write`] is true after a commit, TLS has output
 //!    for the peer (a handshake message, an alert): flush the send half (step
 //!    3 below) before reading again.
@@ -68,6 +71,7 @@
 //! ```
 
 use std::fmt;
+use std::io;
 use std::net::SocketAddr;
 
 use bytes::{Buf, BytesMut};
@@ -213,6 +217,8 @@ enum Terminal {
     UnexpectedEof(usize),
     Closed,
     Tls(TlsError),
+    /// A socket error (kept as kind and message: `io::Error` is not `Clone`).
+    Io(io::ErrorKind, String),
 }
 
 #[cfg(feature = "tls")]
@@ -344,6 +350,20 @@ impl<P: Protocol> RecvHalf<P> {
         Ok(())
     }
 
+    /// Reading from the socket failed with `err` for good (reset, broken
+    /// pipe, any I/O error that is not a timeout or an interruption):
+    /// receiving is over. Returns the error to report now, naming the peer
+    /// ([`Error::from_io`]); every later [`next_packet`](RecvHalf::next_packet)
+    /// reports it again. If receiving had already failed, the first failure
+    /// stays the one reported.
+    pub fn fail_io(&mut self, err: io::Error) -> Error {
+        self.discard_uncommitted();
+        if !matches!(self.state, RecvState::Failed(_)) {
+            self.state = RecvState::Failed(Terminal::Io(err.kind(), err.to_string()));
+        }
+        Error::from_io(err, self.peer)
+    }
+
     /// Whether TLS has output for the peer that the send half should flush.
     pub fn tls_wants_write(&self) -> bool {
         #[cfg(feature = "tls")]
@@ -425,6 +445,9 @@ impl<P: Protocol> RecvHalf<P> {
                 peer,
                 source: error.clone(),
             },
+            Terminal::Io(kind, message) => {
+                Error::from_io(io::Error::new(*kind, message.clone()), peer)
+            }
         }
     }
 }

@@ -33,8 +33,6 @@ const POLL: Duration = Duration::from_micros(1);
 pub(crate) struct RecvState<P: Protocol> {
     pub(crate) half: RecvHalf<P>,
     read_timeout: Option<Duration>,
-    /// The I/O error that ended receiving, reported again on every call.
-    failure: Option<(io::ErrorKind, String)>,
 }
 
 pub(crate) struct Inner<P: Protocol> {
@@ -104,7 +102,6 @@ impl<P: Protocol> Inner<P> {
             recv: Mutex::new(RecvState {
                 half: recv,
                 read_timeout: None,
-                failure: None,
             }),
             send: Mutex::new(send),
             closed: AtomicBool::new(false),
@@ -170,12 +167,6 @@ impl<P: Protocol> Inner<P> {
                 }
                 return result;
             }
-            if let Some((kind, message)) = &state.failure {
-                return Err(Error::from_io(
-                    io::Error::new(*kind, message.clone()),
-                    self.peer,
-                ));
-            }
             let wait = match deadline {
                 None => None,
                 Some(d) => {
@@ -206,8 +197,7 @@ impl<P: Protocol> Inner<P> {
                 Err(_) if self.is_closed() => return Err(Error::Closed),
                 Err(err) if is_timeout(&err) => continue,
                 Err(err) => {
-                    state.failure = Some((err.kind(), err.to_string()));
-                    let err = Error::from_io(err, self.peer);
+                    let err = state.half.fail_io(err);
                     self.failed(&err);
                     return Err(err);
                 }
@@ -323,7 +313,7 @@ impl<P: Protocol> Inner<P> {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted || is_timeout(&err) => {
                     continue;
                 }
-                Err(err) => return Err(Error::from_io(err, self.peer)),
+                Err(err) => return Err(state.half.fail_io(err)),
             };
             state.half.commit(n)?;
         }

@@ -47,19 +47,11 @@ pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// ```
 pub struct TcpClient<P: Protocol> {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) recv: Mutex<Receiver<P>>,
+    pub(crate) recv: Mutex<RecvHalf<P>>,
     pub(crate) send: Mutex<Sender<P>>,
     pub(crate) idle_timeout: Option<Duration>,
     max_recv_size: usize,
     local: SocketAddr,
-}
-
-/// The receive half with the driver's own sticky state.
-pub(crate) struct Receiver<P: Protocol> {
-    pub(crate) half: RecvHalf<P>,
-    /// A socket error that ended receiving (kind and message, to report it
-    /// again on every later call).
-    pub(crate) failed: Option<(io::ErrorKind, String)>,
 }
 
 /// The send half with the driver's own state.
@@ -234,10 +226,7 @@ impl<P: Protocol> TcpClient<P> {
                 events: OnceLock::new(),
                 failure: OnceLock::new(),
             }),
-            recv: Mutex::new(Receiver {
-                half: recv,
-                failed: None,
-            }),
+            recv: Mutex::new(recv),
             send: Mutex::new(Sender {
                 half: send,
                 shut: false,

@@ -9,11 +9,11 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use netproto_core::endpoint::SendHalf;
+use netproto_core::endpoint::{RecvHalf, SendHalf};
 use netproto_core::{Error, Protocol};
 use tokio::net::TcpStream;
 
-use crate::client::{Receiver, Sender, TcpClient};
+use crate::client::{Sender, TcpClient};
 use crate::socket;
 
 impl<P: Protocol> TcpClient<P> {
@@ -120,20 +120,16 @@ impl<P: Protocol> TcpClient<P> {
         } else {
             self.or_closed(self.recv.lock()).await?
         };
-        let recv: &mut Receiver<P> = &mut guard;
-        let peer = self.shared.peer;
+        let recv: &mut RecvHalf<P> = &mut guard;
         loop {
             if self.shared.is_closed() {
                 return Err(Error::Closed);
             }
-            if let Some((kind, message)) = &recv.failed {
-                return Err(Error::from_io(io::Error::new(*kind, message.clone()), peer));
-            }
-            if let Some(result) = recv.half.next_packet() {
+            if let Some(result) = recv.next_packet() {
                 // A drained buffer is freed at once (it is freed anyway
                 // before waiting): a connection that is not receiving at the
                 // moment holds no receive buffer either.
-                recv.half.release_memory();
+                recv.release_memory();
                 if let Err(err) = &result {
                     if !err.is_recoverable() {
                         self.shared.record_failure(err);
@@ -141,17 +137,17 @@ impl<P: Protocol> TcpClient<P> {
                 }
                 return result;
             }
-            if recv.half.tls_wants_write() {
+            if recv.tls_wants_write() {
                 self.write_tls_output();
             }
             let read = if nowait {
-                socket::read_now(&self.shared.stream, recv.half.read_buf())
+                socket::read_now(&self.shared.stream, recv.read_buf())
             } else {
                 self.wait_readable(recv).await?;
-                self.shared.stream.try_read(recv.half.read_buf())
+                self.shared.stream.try_read(recv.read_buf())
             };
             match read {
-                Ok(n) => recv.half.commit(n)?,
+                Ok(n) => recv.commit(n)?,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock && nowait => {
                     return Err(would_wait());
                 }
@@ -161,8 +157,7 @@ impl<P: Protocol> TcpClient<P> {
                         io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
                     ) => {}
                 Err(err) => {
-                    recv.failed = Some((err.kind(), err.to_string()));
-                    let err = Error::from_io(err, peer);
+                    let err = recv.fail_io(err);
                     self.shared.record_failure(&err);
                     return Err(err);
                 }
@@ -173,20 +168,20 @@ impl<P: Protocol> TcpClient<P> {
     /// Wait until the socket is readable (or the connection is closed). If
     /// it is not readable at once, free the receive buffer first, so an
     /// idle connection holds no buffer memory while it waits.
-    async fn wait_readable(&self, recv: &mut Receiver<P>) -> Result<(), Error> {
+    async fn wait_readable(&self, recv: &mut RecvHalf<P>) -> Result<(), Error> {
         let mut readable = pin!(self.shared.stream.readable());
         let mut released = false;
         let ready = poll_fn(|cx| {
             let poll = readable.as_mut().poll(cx);
             if poll.is_pending() && !released {
-                recv.half.release_memory();
+                recv.release_memory();
                 released = true;
             }
             poll
         });
         self.or_closed(ready)
             .await?
-            .map_err(|err| Error::from_io(err, self.shared.peer))
+            .map_err(|err| recv.fail_io(err))
     }
 
     /// Write the send half's pending bytes until none are left.
@@ -251,12 +246,12 @@ impl<P: Protocol> TcpClient<P> {
                 }
             }
             let mut guard = self.or_closed(self.recv.lock()).await?;
-            let recv: &mut Receiver<P> = &mut guard;
-            if recv.half.is_eof() {
+            let recv: &mut RecvHalf<P> = &mut guard;
+            if recv.is_eof() {
                 // The peer closed or TLS failed mid-handshake (any alert was
                 // written by the flush above): report what the endpoint
                 // recorded.
-                return Err(match recv.half.next_packet() {
+                return Err(match recv.next_packet() {
                     Some(Err(err)) => err,
                     _ => Error::ConnectionClosed {
                         peer: self.shared.peer,
@@ -264,14 +259,14 @@ impl<P: Protocol> TcpClient<P> {
                 });
             }
             self.wait_readable(recv).await?;
-            match self.shared.stream.try_read(recv.half.read_buf()) {
-                Ok(n) => recv.half.commit(n)?,
+            match self.shared.stream.try_read(recv.read_buf()) {
+                Ok(n) => recv.commit(n)?,
                 Err(err)
                     if matches!(
                         err.kind(),
                         io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
                     ) => {}
-                Err(err) => return Err(Error::from_io(err, self.shared.peer)),
+                Err(err) => return Err(recv.fail_io(err)),
             }
         }
     }

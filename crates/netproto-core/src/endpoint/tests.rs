@@ -230,3 +230,35 @@ fn deserialize_error_type_carries_source() {
     let err = DeserializeError::new(Bytes::from_static(b"zz"), "nope");
     assert_eq!(err.to_string(), "invalid packet (2 bytes): nope");
 }
+
+#[test]
+fn a_socket_failure_is_sticky() {
+    let (mut recv, _) = lines();
+    feed(&mut recv, b"whole\npart");
+    assert_eq!(recv.next_packet().unwrap().unwrap(), "whole");
+    assert!(recv.next_packet().is_none());
+    // The driver's read fails: a reset, reported now and on every later call.
+    let _ = recv.read_buf();
+    let err = recv.fail_io(io::ErrorKind::ConnectionReset.into());
+    assert!(matches!(err, Error::ConnectionReset { peer: p } if p == peer()));
+    assert!(recv.is_eof());
+    for _ in 0..2 {
+        let again = recv.next_packet().unwrap().unwrap_err();
+        assert!(matches!(again, Error::ConnectionReset { .. }), "{again:?}");
+    }
+    // A later failure does not replace the first one.
+    let _ = recv.fail_io(io::Error::other("later"));
+    assert!(matches!(
+        recv.next_packet(),
+        Some(Err(Error::ConnectionReset { .. }))
+    ));
+
+    // Other I/O errors keep their kind and message.
+    let (mut recv, _) = lines();
+    let err = recv.fail_io(io::Error::new(io::ErrorKind::PermissionDenied, "no way"));
+    assert_eq!(err.io_kind(), io::ErrorKind::PermissionDenied);
+    let again = recv.next_packet().unwrap().unwrap_err();
+    assert_eq!(again.io_kind(), io::ErrorKind::PermissionDenied);
+    assert!(again.to_string().contains("no way"), "{again}");
+    assert!(!again.is_recoverable());
+}
