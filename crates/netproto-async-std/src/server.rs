@@ -21,6 +21,7 @@ use netproto_core::options::{
     is_transient_accept_error,
 };
 use netproto_core::{Error, Protocol};
+use netproto_socket::listener;
 
 use crate::client::{Connection, TcpClient};
 use crate::connect::resolve;
@@ -99,26 +100,12 @@ impl<P: Protocol> TcpServer<P> {
         protocol: P,
         options: ServerOptions,
     ) -> Result<Self, Error> {
-        let mut listeners = Vec::new();
-        let mut local_addrs = Vec::new();
+        let mut resolved = Vec::new();
         for address in addresses {
-            for addr in resolve(&address.into_address()?).await? {
-                if local_addrs.contains(&addr) && addr.port() != 0 {
-                    continue;
-                }
-                let bind_error = |err: io::Error| Error::Io {
-                    peer: None,
-                    source: io::Error::new(err.kind(), format!("cannot bind {addr}: {err}")),
-                };
-                let listener =
-                    netproto_socket::listener::bind(addr, options.backlog).map_err(bind_error)?;
-                local_addrs.push(listener.local_addr().map_err(bind_error)?);
-                listeners.push(Arc::new(Async::new(listener).map_err(bind_error)?));
-            }
+            resolved.extend(resolve(&address.into_address()?).await?);
         }
-        if listeners.is_empty() {
-            return Err(Error::Config("no address to bind".to_owned()));
-        }
+        let (listeners, local_addrs) =
+            listener::bind_all(resolved, options.backlog, |l| Async::new(l).map(Arc::new))?;
         Ok(TcpServer {
             shared: Shared::new(listeners),
             local_addrs,

@@ -13,11 +13,16 @@
 //! assert_ne!(listener.local_addr()?.port(), 0);
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! A server binds every address its `bind`/`bind_all` resolved to with
+//! [`bind_all`], which skips repeats, names the address that cannot be bound
+//! and hands each listener to the driver's runtime.
 
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
+use netproto_core::Error;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 /// Bind `addr` and listen with `backlog` (clamped to `i32::MAX`).
@@ -31,6 +36,52 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(backlog.min(i32::MAX as u32) as i32)?;
     Ok(socket.into())
+}
+
+/// Bind every address of `addrs` (what a server's addresses resolved to)
+/// with `backlog`, and hand each listener to `adopt` — the driver's
+/// conversion into its runtime's listener (the identity for a blocking
+/// driver). Returns the adopted listeners and their real local addresses,
+/// in order.
+///
+/// An address listed twice is bound once (but port 0 twice binds two free
+/// ports). Errors: [`Error::Io`] saying `cannot bind {addr}: ...` when an
+/// address cannot be bound (or adopted), [`Error::Config`] when there is no
+/// address at all. Listeners bound before an error are closed.
+///
+/// ```
+/// use netproto_socket::listener::bind_all;
+///
+/// let addrs = ["127.0.0.1:0".parse().unwrap(), "127.0.0.1:0".parse().unwrap()];
+/// let (listeners, local) = bind_all(addrs, 128, Ok)?;
+/// assert_eq!(listeners.len(), 2);
+/// assert_ne!(local[0], local[1]);
+/// # Ok::<(), netproto_core::Error>(())
+/// ```
+pub fn bind_all<L>(
+    addrs: impl IntoIterator<Item = SocketAddr>,
+    backlog: u32,
+    mut adopt: impl FnMut(TcpListener) -> io::Result<L>,
+) -> Result<(Vec<L>, Vec<SocketAddr>), Error> {
+    let mut listeners = Vec::new();
+    let mut local_addrs = Vec::new();
+    for addr in addrs {
+        if addr.port() != 0 && local_addrs.contains(&addr) {
+            continue;
+        }
+        let cannot_bind = |err: io::Error| Error::Io {
+            peer: None,
+            source: io::Error::new(err.kind(), format!("cannot bind {addr}: {err}")),
+        };
+        let listener = bind(addr, backlog).map_err(cannot_bind)?;
+        let local = listener.local_addr().map_err(cannot_bind)?;
+        listeners.push(adopt(listener).map_err(cannot_bind)?);
+        local_addrs.push(local);
+    }
+    if listeners.is_empty() {
+        return Err(Error::Config("no address to bind".to_owned()));
+    }
+    Ok((listeners, local_addrs))
 }
 
 /// Wake a thread blocked in `accept()` on `listener` so that it can see a
@@ -84,6 +135,30 @@ mod tests {
         let listener = bind("127.0.0.1:0".parse().unwrap(), 16).unwrap();
         let err = bind(listener.local_addr().unwrap(), 16).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+    }
+
+    #[test]
+    fn bind_all_skips_repeats_and_names_the_address() {
+        let first = bind("127.0.0.1:0".parse().unwrap(), 16).unwrap();
+        let taken = first.local_addr().unwrap();
+        let err = bind_all([taken], 16, Ok).unwrap_err();
+        assert_eq!(io::Error::from(err).kind(), io::ErrorKind::AddrInUse);
+        let err = bind_all([taken], 16, Ok).unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("cannot bind {taken}")),
+            "{err}"
+        );
+        drop(first);
+
+        let (listeners, local) = bind_all([taken, taken], 16, Ok).unwrap();
+        assert_eq!((listeners.len(), local), (1, vec![taken]));
+        let err = bind_all(std::iter::empty(), 16, Ok).unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        let err = bind_all(["127.0.0.1:0".parse().unwrap()], 16, |_| {
+            Err::<TcpListener, _>(io::Error::other("no runtime"))
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("no runtime"), "{err}");
     }
 
     #[test]

@@ -131,25 +131,12 @@ impl<P: Protocol> TcpServer<P> {
         protocol: P,
         options: ServerOptions,
     ) -> Result<Self, Error> {
-        let mut listeners = Vec::new();
+        let mut resolved = Vec::new();
         for address in addresses {
-            let address = address.into_address()?;
-            for addr in resolve(&address)? {
-                let bound = listener::bind(addr, options.backlog).map_err(|source| Error::Io {
-                    peer: Some(addr),
-                    source,
-                })?;
-                listeners.push(Arc::new(bound));
-            }
+            resolved.extend(resolve(&address.into_address()?)?);
         }
-        if listeners.is_empty() {
-            return Err(Error::Config("no address to bind".to_owned()));
-        }
-        let addrs = listeners
-            .iter()
-            .map(|l| l.local_addr())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| Error::Io { peer: None, source })?;
+        let (listeners, addrs) =
+            listener::bind_all(resolved, options.backlog, |l| Ok(Arc::new(l)))?;
         Ok(TcpServer {
             protocol,
             setup: ConnectionSetup::server(&options),

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::{Future, poll_fn};
-use std::io;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,12 +17,13 @@ use netproto_core::options::{
     is_transient_accept_error,
 };
 use netproto_core::{Error, Protocol};
+use netproto_socket::listener;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::AbortHandle;
 
 use crate::client::Shared;
-use crate::{TcpClient, connect, socket};
+use crate::{TcpClient, connect};
 
 /// How long handlers get to return after their connections were closed at
 /// the end of a shutdown's grace period, before their tasks are aborted.
@@ -220,26 +220,14 @@ impl<P: Protocol> TcpServer<P> {
         protocol: P,
         options: ServerOptions,
     ) -> Result<Self, Error> {
-        let mut listeners = Vec::new();
-        let mut local_addrs = Vec::new();
+        let mut resolved = Vec::new();
         for address in addresses {
-            let address = address.into_address()?;
-            for addr in connect::resolve(&address).await? {
-                if local_addrs.contains(&addr) && addr.port() != 0 {
-                    continue;
-                }
-                let bind_error = |err: io::Error| Error::Io {
-                    peer: None,
-                    source: io::Error::new(err.kind(), format!("cannot bind {addr}: {err}")),
-                };
-                let listener = socket::bind_listener(addr, options.backlog).map_err(bind_error)?;
-                local_addrs.push(listener.local_addr().map_err(bind_error)?);
-                listeners.push(listener);
-            }
+            resolved.extend(connect::resolve(&address.into_address()?).await?);
         }
-        if listeners.is_empty() {
-            return Err(Error::Config("no address to bind".to_owned()));
-        }
+        let (listeners, local_addrs) = listener::bind_all(resolved, options.backlog, |l| {
+            l.set_nonblocking(true)?;
+            TcpListener::from_std(l)
+        })?;
         Ok(TcpServer {
             local_addrs,
             protocol,

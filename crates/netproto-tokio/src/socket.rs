@@ -23,13 +23,3 @@ pub(crate) fn read_now(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> 
     let mut sock: &netproto_socket::socket2::Socket = options.sock_ref();
     sock.read(buf)
 }
-
-/// A tokio listener bound to `addr` with `backlog`.
-pub(crate) fn bind_listener(
-    addr: std::net::SocketAddr,
-    backlog: u32,
-) -> io::Result<tokio::net::TcpListener> {
-    let listener = netproto_socket::listener::bind(addr, backlog)?;
-    listener.set_nonblocking(true)?;
-    tokio::net::TcpListener::from_std(listener)
-}

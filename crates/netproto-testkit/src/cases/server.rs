@@ -118,8 +118,9 @@ pub async fn server_echo<D: Driver>(t: Transport) {
     running.stop(Duration::from_secs(2)).await;
 }
 
-/// `bind_all` binds every address; `local_addrs` reports the real ports; a
-/// host name binds what it resolves to.
+/// `bind_all` binds every address (each once); `local_addrs` reports the
+/// real ports; a host name binds what it resolves to; an address that
+/// cannot be bound is named in the error.
 pub async fn server_binds_several_addresses<D: Driver>(t: Transport) {
     let addresses = vec![
         "127.0.0.1:0".into_address().unwrap(),
@@ -157,6 +158,27 @@ pub async fn server_binds_several_addresses<D: Driver>(t: Transport) {
     let addrs = D::local_addrs(&by_name);
     assert!(!addrs.is_empty());
     assert!(addrs.iter().all(|a| a.ip().is_loopback() && a.port() != 0));
+    drop(by_name);
+
+    // An address given twice is bound once; an address in use is named.
+    let free = free_port_address();
+    let twice = D::bind_all(
+        vec![free.clone(), free.clone()],
+        lines(),
+        t.server_options(),
+    )
+    .await
+    .expect("an address given twice is bound once");
+    assert_eq!(D::local_addrs(&twice).len(), 1);
+    let err = D::bind_all(vec![free.clone()], lines(), t.server_options())
+        .await
+        .err()
+        .expect("an address in use cannot be bound again");
+    assert_eq!(err.io_kind(), std::io::ErrorKind::AddrInUse, "{err:?}");
+    assert!(
+        err.to_string().contains(&format!("cannot bind {free}")),
+        "{err}"
+    );
 }
 
 /// `accept` hands out one connection (TLS handshake done) for users who
