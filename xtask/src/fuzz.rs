@@ -1,5 +1,457 @@
-//! `cargo xtask fuzz` (being written).
+//! `cargo xtask fuzz [--seconds N] [--stable] [--sanitizer address|none] [TARGET...]`
+//!
+//! Runs each cargo-fuzz target in `fuzz/` (or only the ones named) for N
+//! seconds (default 30), then prints per target the executions, execs/s,
+//! corpus size and crashes, from libFuzzer's final stats. Exits non-zero if
+//! any target crashed (or failed to build or run).
+//!
+//! * Installs cargo-fuzz (`cargo install cargo-fuzz --locked`) if missing.
+//! * Uses the nightly toolchain when rustup has one (`cargo +nightly fuzz`),
+//!   with AddressSanitizer. Otherwise (or with `--stable`) it runs on stable
+//!   with `RUSTC_BOOTSTRAP=1 CARGO_CACHE_RUSTC_INFO=0`, trying
+//!   AddressSanitizer first and falling back to `--sanitizer none` (which
+//!   finds less) if that build fails. The summary says which mode ran.
+//! * Builds are optimised with debug assertions and overflow checks on
+//!   (`-O -a`), so arithmetic overflow is a crash, not a silent wrap.
+//! * Seeds committed under `fuzz/seeds/<target>/` are copied into the
+//!   working corpus `fuzz/corpus/<target>/` (ignored by git) before a run;
+//!   crash inputs land in `fuzz/artifacts/<target>/`, logs in
+//!   `fuzz/target/xtask-logs/<target>.log`.
 
-pub fn run(_args: &[String]) -> Result<(), String> {
-    Err("the fuzz task is not built yet".to_owned())
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::{cargo, workspace_root};
+
+const USAGE: &str =
+    "usage: cargo xtask fuzz [--seconds N] [--stable] [--sanitizer address|none] [TARGET...]";
+
+struct Options {
+    seconds: u64,
+    force_stable: bool,
+    sanitizer: Option<String>,
+    targets: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        seconds: 30,
+        force_stable: false,
+        sanitizer: None,
+        targets: Vec::new(),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" | "-s" => {
+                let value = args.next().ok_or("--seconds needs a value")?;
+                options.seconds = value
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| format!("--seconds: {value:?} is not a positive number"))?;
+            }
+            "--stable" => options.force_stable = true,
+            "--sanitizer" => {
+                let value = args.next().ok_or("--sanitizer needs a value")?;
+                options.sanitizer = Some(value.clone());
+            }
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}\n{USAGE}")),
+            target => options.targets.push(target.to_owned()),
+        }
+    }
+    Ok(options)
+}
+
+/// How cargo-fuzz is invoked.
+struct Mode {
+    /// `cargo +nightly fuzz`, or stable with `RUSTC_BOOTSTRAP=1`.
+    nightly: bool,
+    sanitizer: String,
+}
+
+impl Mode {
+    fn describe(&self) -> String {
+        let toolchain = if self.nightly {
+            "nightly (cargo +nightly fuzz)"
+        } else {
+            "stable with RUSTC_BOOTSTRAP=1 CARGO_CACHE_RUSTC_INFO=0"
+        };
+        let sanitizer = match self.sanitizer.as_str() {
+            "none" => "no sanitizer (--sanitizer none: finds less)".to_owned(),
+            other => format!("sanitizer {other}"),
+        };
+        format!("{toolchain}, {sanitizer}, release with debug assertions (-O -a)")
+    }
+
+    /// `cargo fuzz <subcommand> ... <target>` in this mode, from the
+    /// workspace root.
+    fn cargo_fuzz(&self, subcommand: &str, target: &str) -> Command {
+        let mut cmd = if self.nightly {
+            // The rustup proxy; cargo-fuzz's own `cargo` calls then resolve
+            // to nightly too.
+            let mut cmd = Command::new("cargo");
+            cmd.arg("+nightly").env_remove("RUSTUP_TOOLCHAIN");
+            cmd
+        } else {
+            // The cargo running this xtask, first on PATH so that the
+            // `cargo` cargo-fuzz calls (and its `rustc`) are the same
+            // toolchain's, whatever rustup's default is.
+            let cargo = cargo();
+            let mut cmd = Command::new(cargo.get_program());
+            if let Some(dir) = Path::new(cargo.get_program())
+                .parent()
+                .filter(|d| d.is_dir())
+            {
+                let path = std::env::var_os("PATH").unwrap_or_default();
+                let paths = std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&path));
+                if let Ok(joined) = std::env::join_paths(paths) {
+                    cmd.env("PATH", joined);
+                }
+            }
+            cmd.env("RUSTC_BOOTSTRAP", "1")
+                .env("CARGO_CACHE_RUSTC_INFO", "0");
+            cmd
+        };
+        // The toolchain that runs this xtask must not leak into the one
+        // cargo-fuzz runs.
+        for var in ["CARGO", "RUSTC", "RUSTDOC"] {
+            cmd.env_remove(var);
+        }
+        cmd.args([
+            "fuzz",
+            subcommand,
+            "-O",
+            "-a",
+            "--sanitizer",
+            &self.sanitizer,
+            target,
+        ])
+        .current_dir(workspace_root());
+        cmd
+    }
+}
+
+/// What one run of one target produced.
+struct Outcome {
+    target: String,
+    executions: Option<u64>,
+    execs_per_sec: Option<u64>,
+    corpus_files: usize,
+    new_artifacts: Vec<PathBuf>,
+    /// Why the run counts as failed without an artifact (build failure,
+    /// unexpected exit).
+    failure: Option<String>,
+    log: PathBuf,
+}
+
+impl Outcome {
+    fn crashed(&self) -> bool {
+        !self.new_artifacts.is_empty() || self.failure.is_some()
+    }
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let options = parse(args)?;
+    let root = workspace_root();
+    let fuzz_dir = root.join("fuzz");
+    let all = list_targets(&fuzz_dir)?;
+    let targets = if options.targets.is_empty() {
+        all.clone()
+    } else {
+        for target in &options.targets {
+            if !all.contains(target) {
+                return Err(format!(
+                    "no fuzz target {target:?}; targets: {}",
+                    all.join(", ")
+                ));
+            }
+        }
+        options.targets.clone()
+    };
+
+    ensure_cargo_fuzz()?;
+    let mut mode = choose_mode(&options);
+    eprintln!("\nfuzz mode: {}", mode.describe());
+
+    // Build every target up front, so build time does not eat fuzzing time
+    // and a stable toolchain that cannot build with ASan falls back early.
+    for target in &targets {
+        if let Err(err) = build(&mode, target) {
+            let can_fall_back =
+                !mode.nightly && options.sanitizer.is_none() && mode.sanitizer != "none";
+            if !can_fall_back {
+                return Err(err);
+            }
+            eprintln!("\nAddressSanitizer build failed on stable ({err}); using --sanitizer none");
+            mode.sanitizer = "none".to_owned();
+            eprintln!("fuzz mode: {}", mode.describe());
+            build(&mode, target)?;
+        }
+    }
+
+    let logs = fuzz_dir.join("target").join("xtask-logs");
+    fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+    let mut outcomes = Vec::new();
+    for target in &targets {
+        outcomes.push(fuzz_one(&mode, &fuzz_dir, &logs, target, options.seconds)?);
+    }
+
+    print_summary(&mode, options.seconds, &outcomes);
+    let crashed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.crashed())
+        .map(|o| o.target.as_str())
+        .collect();
+    if crashed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("crashes or failures in: {}", crashed.join(", ")))
+    }
+}
+
+/// The targets: one file each in `fuzz/fuzz_targets/`.
+fn list_targets(fuzz_dir: &Path) -> Result<Vec<String>, String> {
+    let dir = fuzz_dir.join("fuzz_targets");
+    let entries = fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let mut targets: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            name.strip_suffix(".rs").map(str::to_owned)
+        })
+        .collect();
+    targets.sort();
+    if targets.is_empty() {
+        return Err(format!("no fuzz targets in {}", dir.display()));
+    }
+    Ok(targets)
+}
+
+fn ensure_cargo_fuzz() -> Result<(), String> {
+    let installed = cargo()
+        .args(["fuzz", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if installed {
+        return Ok(());
+    }
+    eprintln!("cargo-fuzz is not installed: installing it");
+    crate::run_cmd(cargo().args(["install", "cargo-fuzz", "--locked"]))
+}
+
+fn choose_mode(options: &Options) -> Mode {
+    let toolchains = Command::new("rustup")
+        .args(["toolchain", "list"])
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned());
+    let has_nightly = toolchains
+        .as_deref()
+        .is_some_and(|list| list.lines().any(|line| line.starts_with("nightly")));
+    let nightly = has_nightly && !options.force_stable;
+    Mode {
+        nightly,
+        sanitizer: options
+            .sanitizer
+            .clone()
+            .unwrap_or_else(|| "address".to_owned()),
+    }
+}
+
+fn build(mode: &Mode, target: &str) -> Result<(), String> {
+    crate::run_cmd(&mut mode.cargo_fuzz("build", target))
+}
+
+fn fuzz_one(
+    mode: &Mode,
+    fuzz_dir: &Path,
+    logs: &Path,
+    target: &str,
+    seconds: u64,
+) -> Result<Outcome, String> {
+    let corpus = fuzz_dir.join("corpus").join(target);
+    let artifacts = fuzz_dir.join("artifacts").join(target);
+    for dir in [&corpus, &artifacts] {
+        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let seeded = copy_seeds(&fuzz_dir.join("seeds").join(target), &corpus)?;
+    let before = files_in(&artifacts);
+    let log = logs.join(format!("{target}.log"));
+    let log_file =
+        fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let log_err = log_file
+        .try_clone()
+        .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
+
+    let mut cmd = mode.cargo_fuzz("run", target);
+    cmd.arg("--").args([
+        format!("-max_total_time={seconds}"),
+        "-print_final_stats=1".to_owned(),
+        // A single input running this long is a hang, not slowness.
+        "-timeout=25".to_owned(),
+        "-rss_limit_mb=2560".to_owned(),
+    ]);
+    cmd.stdout(log_file).stderr(log_err);
+    eprintln!(
+        "\n==> fuzzing {target} for {seconds} s ({seeded} new seeds; log {})",
+        log.display()
+    );
+    let started = Instant::now();
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start cargo fuzz run {target}: {e}"))?;
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    let new_artifacts: Vec<PathBuf> = files_in(&artifacts).difference(&before).cloned().collect();
+    let failure = (!status.success() && new_artifacts.is_empty()).then(|| {
+        format!(
+            "cargo fuzz run exited with {status} after {:.0} s",
+            started.elapsed().as_secs_f64()
+        )
+    });
+    if !status.success() {
+        eprintln!("--- {target} failed; end of its log:");
+        let lines: Vec<&str> = text.lines().collect();
+        for line in &lines[lines.len().saturating_sub(40)..] {
+            eprintln!("{line}");
+        }
+    }
+    Ok(Outcome {
+        target: target.to_owned(),
+        executions: final_stat(&text, "number_of_executed_units"),
+        execs_per_sec: final_stat(&text, "average_exec_per_sec"),
+        corpus_files: files_in(&corpus).len(),
+        new_artifacts,
+        failure,
+        log,
+    })
+}
+
+/// A value from libFuzzer's `-print_final_stats=1` output
+/// (`stat::number_of_executed_units: 1234`), the last if there are several.
+fn final_stat(log: &str, name: &str) -> Option<u64> {
+    log.lines()
+        .filter_map(|line| line.trim().strip_prefix("stat::")?.strip_prefix(name))
+        .filter_map(|rest| rest.strip_prefix(':')?.trim().parse().ok())
+        .next_back()
+}
+
+/// Copy committed seeds into the working corpus (keeping files already
+/// there); returns how many were copied.
+fn copy_seeds(seeds: &Path, corpus: &Path) -> Result<usize, String> {
+    let mut copied = 0;
+    for seed in files_in(seeds) {
+        let Some(name) = seed.file_name() else {
+            continue;
+        };
+        let dest = corpus.join(format!("seed-{}", name.to_string_lossy()));
+        if !dest.exists() {
+            fs::copy(&seed, &dest).map_err(|e| {
+                format!("cannot copy {} to {}: {e}", seed.display(), dest.display())
+            })?;
+            copied += 1;
+        }
+    }
+    Ok(copied)
+}
+
+fn files_in(dir: &Path) -> BTreeSet<PathBuf> {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|path| path.is_file())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn print_summary(mode: &Mode, seconds: u64, outcomes: &[Outcome]) {
+    let show = |n: Option<u64>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
+    println!(
+        "\nfuzz summary: {seconds} s per target; {}",
+        mode.describe()
+    );
+    println!(
+        "{:<28} {:>12} {:>9} {:>8} {:>8}",
+        "target", "executions", "execs/s", "corpus", "crashes"
+    );
+    for o in outcomes {
+        let crashes = if o.failure.is_some() {
+            "FAILED".to_owned()
+        } else {
+            o.new_artifacts.len().to_string()
+        };
+        println!(
+            "{:<28} {:>12} {:>9} {:>8} {:>8}",
+            o.target,
+            show(o.executions),
+            show(o.execs_per_sec),
+            o.corpus_files,
+            crashes
+        );
+    }
+    let total: u64 = outcomes.iter().filter_map(|o| o.executions).sum();
+    println!("{:<28} {:>12}", "total", total);
+    for o in outcomes.iter().filter(|o| o.crashed()) {
+        println!("\n{}: see {}", o.target, o.log.display());
+        if let Some(failure) = &o.failure {
+            println!("  {failure}");
+        }
+        for artifact in &o.new_artifacts {
+            let toolchain = if mode.nightly { "+nightly " } else { "" };
+            println!(
+                "  reproduce: cargo {toolchain}fuzz run -O -a --sanitizer {} {} {}",
+                mode.sanitizer,
+                o.target,
+                artifact.display()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn options_parse() {
+        let o = parse(&args(&["--seconds", "60", "endpoint", "framer_raw"])).unwrap();
+        assert_eq!(o.seconds, 60);
+        assert_eq!(o.targets, ["endpoint", "framer_raw"]);
+        assert!(!o.force_stable && o.sanitizer.is_none());
+        let o = parse(&args(&["--stable", "--sanitizer", "none"])).unwrap();
+        assert!(o.force_stable);
+        assert_eq!(o.sanitizer.as_deref(), Some("none"));
+        assert_eq!(parse(&[]).unwrap().seconds, 30);
+        assert!(parse(&args(&["--seconds", "0"])).is_err());
+        assert!(parse(&args(&["--seconds"])).is_err());
+        assert!(parse(&args(&["--bogus"])).is_err());
+    }
+
+    #[test]
+    fn final_stats_are_read_from_the_log() {
+        let log = "#1000\tDONE   cov: 5 ft: 6 corp: 7/1Kb exec/s: 99 rss: 30Mb\n\
+                   Done 1000 runs in 11 second(s)\n\
+                   stat::number_of_executed_units: 1000\n\
+                   stat::average_exec_per_sec:     90\n\
+                   stat::new_units_added:          3\n";
+        assert_eq!(final_stat(log, "number_of_executed_units"), Some(1000));
+        assert_eq!(final_stat(log, "average_exec_per_sec"), Some(90));
+        assert_eq!(final_stat(log, "peak_rss_mb"), None);
+        assert_eq!(final_stat("", "average_exec_per_sec"), None);
+    }
 }

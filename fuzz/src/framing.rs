@@ -1,0 +1,245 @@
+//! The framer harness: the same bytes decoded in arbitrary reads and in one
+//! go must give the same frames and errors, within the framer's limits.
+
+use bytes::{Bytes, BytesMut};
+use netproto_core::error::{EncodeError, FramingError};
+use netproto_core::framing::{DecodeFailure, FrameDecoder, Framer};
+
+/// What a decoder reported. The observed length of an overrun is left out:
+/// it depends on how much was buffered when the overrun was seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A frame.
+    Frame(Bytes),
+    /// A frame over `limit`.
+    TooLong {
+        /// The limit reported.
+        limit: usize,
+        /// Whether decoding could go on.
+        recoverable: bool,
+    },
+    /// Any other framing error, and whether decoding could go on.
+    Error(FramingError, bool),
+}
+
+impl Event {
+    fn from_failure(failure: DecodeFailure) -> Event {
+        // Error messages are shown to users: formatting must not panic.
+        let _ = failure.error.to_string();
+        match failure.error {
+            FramingError::FrameTooLong { limit, .. } => Event::TooLong {
+                limit,
+                recoverable: failure.recoverable,
+            },
+            error => Event::Error(error, failure.recoverable),
+        }
+    }
+}
+
+/// The bounds a framer promises.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The most bytes a decoder may leave buffered when it asks for more
+    /// (the frame limit plus any header or partial delimiter).
+    pub retained: usize,
+    /// The longest frame a decoder may return.
+    pub frame: usize,
+    /// Bytes a decoder may examine again on each call (a delimiter that
+    /// may straddle the end of the buffer is looked at again), beyond the
+    /// bytes that arrived.
+    pub rescan_per_call: u64,
+}
+
+/// Decode `data` delivered in reads of `reads` sizes (cycling; empty means
+/// one read of everything), the way an endpoint does: after each read take
+/// every frame, go on after recoverable errors, stop at a fatal one; at the
+/// end, `decode_eof` until it reports the end.
+///
+/// Checks on the way: no frame longer than `limits.frame`; a decoder that
+/// asks for more holds at most `limits.retained` bytes (so the buffer never
+/// exceeds the limit plus one read); `decode` never reserves capacity; each
+/// byte is examined a bounded number of times; decoding always makes
+/// progress.
+pub fn decode_in_reads<D: FrameDecoder>(
+    mut decoder: D,
+    data: &[u8],
+    reads: &[usize],
+    limits: &Limits,
+) -> Vec<Event> {
+    let mut buf = BytesMut::new();
+    let mut events = Vec::new();
+    let mut rest = data;
+    let mut calls = 0u64;
+    let mut reads = reads.iter().copied().cycle();
+    let mut idle = false;
+    // Every event consumes at least one byte or ends a state, so a decoder
+    // reporting more than this is looping without progress.
+    let max_events = 2 * data.len() + 64;
+    let push = |events: &mut Vec<Event>, event: Event| {
+        events.push(event);
+        assert!(
+            events.len() <= max_events,
+            "decoder makes no progress: {} events from {} bytes",
+            events.len(),
+            data.len()
+        );
+    };
+    'reading: loop {
+        loop {
+            let capacity = buf.capacity();
+            let decoded = decoder.decode(&mut buf);
+            calls += 1;
+            assert!(
+                buf.capacity() <= capacity,
+                "decode reserved capacity: {capacity} -> {}",
+                buf.capacity()
+            );
+            match decoded {
+                Ok(Some(frame)) => {
+                    assert!(
+                        frame.len() <= limits.frame,
+                        "frame of {} bytes over the limit of {}",
+                        frame.len(),
+                        limits.frame
+                    );
+                    push(&mut events, Event::Frame(frame));
+                }
+                Ok(None) => {
+                    assert!(
+                        buf.len() <= limits.retained,
+                        "decoder asks for more while holding {} bytes (bound {})",
+                        buf.len(),
+                        limits.retained
+                    );
+                    break;
+                }
+                Err(failure) => {
+                    let recoverable = failure.recoverable;
+                    push(&mut events, Event::from_failure(failure));
+                    if !recoverable {
+                        break 'reading;
+                    }
+                }
+            }
+        }
+        if rest.is_empty() {
+            // The end of the stream.
+            loop {
+                let decoded = decoder.decode_eof(&mut buf);
+                calls += 1;
+                match decoded {
+                    Ok(Some(frame)) => {
+                        assert!(frame.len() <= limits.frame, "frame over the limit at EOF");
+                        push(&mut events, Event::Frame(frame));
+                    }
+                    Ok(None) => break 'reading,
+                    Err(failure) => {
+                        let recoverable = failure.recoverable;
+                        push(&mut events, Event::from_failure(failure));
+                        if !recoverable {
+                            break 'reading;
+                        }
+                    }
+                }
+            }
+        }
+        // A read of 0 is one more decode call with nothing new (then at
+        // least one byte, so that reads of 0 alone still make progress).
+        let n = match reads.next() {
+            None => rest.len(),
+            Some(0) if !idle => {
+                idle = true;
+                continue;
+            }
+            Some(n) => n.clamp(1, rest.len()),
+        };
+        idle = false;
+        buf.extend_from_slice(&rest[..n]);
+        rest = &rest[n..];
+    }
+    let examined = decoder.bytes_examined();
+    let bound = data.len() as u64 + calls * limits.rescan_per_call;
+    assert!(
+        examined <= bound,
+        "decoder examined {examined} bytes of {} in {calls} calls (bound {bound})",
+        data.len()
+    );
+    events
+}
+
+/// Decode `data` in `reads` and in one read; both must agree. Returns the
+/// events.
+pub fn check_decoding<F: Framer>(
+    framer: &F,
+    data: &[u8],
+    reads: &[usize],
+    limits: &Limits,
+) -> Vec<Event> {
+    let whole = decode_in_reads(framer.decoder(), data, &[], limits);
+    if !reads.is_empty() {
+        let split = decode_in_reads(framer.decoder(), data, reads, limits);
+        assert_eq!(whole, split, "reads of {reads:?} change what is decoded");
+    }
+    // One byte at a time: the hardest split, cheap for short inputs.
+    if data.len() <= 256 {
+        let bytewise = decode_in_reads(framer.decoder(), data, &[1], limits);
+        assert_eq!(whole, bytewise, "byte-by-byte reads change what is decoded");
+    }
+    whole
+}
+
+/// Encode `payload` as one frame after some bytes already in the buffer.
+/// A refused frame must leave the buffer as it was; an accepted one is
+/// returned (the wire bytes of that frame alone).
+pub fn encode_checked<F: Framer>(framer: &F, payload: &[u8]) -> Result<Bytes, EncodeError> {
+    const BEFORE: &[u8] = b"queued";
+    let mut dst = BytesMut::from(BEFORE);
+    match framer.encode(payload, &mut dst) {
+        Ok(()) => {
+            assert_eq!(&dst[..BEFORE.len()], BEFORE, "encode changed queued bytes");
+            Ok(dst.split_off(BEFORE.len()).freeze())
+        }
+        Err(err) => {
+            let _ = err.to_string();
+            assert_eq!(&dst[..], BEFORE, "a refused frame left bytes behind: {err}");
+            Err(err)
+        }
+    }
+}
+
+/// Decode the wire bytes of one encoded frame: exactly that frame must come
+/// back, with nothing left and no error.
+pub fn decode_one<F: Framer>(framer: &F, wire: &[u8], limits: &Limits) -> Bytes {
+    let events = decode_in_reads(framer.decoder(), wire, &[], limits);
+    match &events[..] {
+        [Event::Frame(frame)] => frame.clone(),
+        other => panic!("one encoded frame decodes as {other:?}"),
+    }
+}
+
+/// Encode each payload the framer accepts, one after the other, into one
+/// stream: decoded in `reads`, the stream must give back exactly the frames
+/// each encoding gives alone (which must be exactly one frame each), and
+/// nothing else. Returns the frames.
+pub fn check_encoded_stream<'a, F: Framer>(
+    framer: &F,
+    payloads: impl IntoIterator<Item = &'a [u8]>,
+    reads: &[usize],
+    limits: &Limits,
+) -> Vec<Bytes> {
+    let mut wire = BytesMut::new();
+    let mut frames = Vec::new();
+    for payload in payloads {
+        if let Ok(alone) = encode_checked(framer, payload) {
+            frames.push(decode_one(framer, &alone, limits));
+            wire.extend_from_slice(&alone);
+        }
+    }
+    let expected: Vec<Event> = frames.iter().cloned().map(Event::Frame).collect();
+    let events = decode_in_reads(framer.decoder(), &wire, reads, limits);
+    assert_eq!(
+        events, expected,
+        "encoded frames decode differently in one stream"
+    );
+    frames
+}
