@@ -75,6 +75,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let options = parse_args(args)?;
+    let load_before = load_average();
     // Criterion's files written from now on belong to this run (with a
     // margin for coarse file-system timestamps).
     let started = SystemTime::now() - Duration::from_secs(2);
@@ -91,7 +92,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let rows = pair(&results);
     let table = render(&rows);
     println!("\n{table}");
-    let report = report(&options, &table, &rows);
+    let load = format!("{load_before} before, {} after", load_average());
+    let report = report(&options, &table, &rows, &load);
     let path = target.join("bench-report.md");
     fs::write(&path, report).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("report: {}", path.display());
@@ -437,7 +439,16 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-fn report(options: &Options, table: &str, rows: &[Row]) -> String {
+/// The 1-minute load average (`/proc/loadavg`): other work on the machine
+/// makes latency-bound benches noisy, and the report says how busy it was.
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn report(options: &Options, table: &str, rows: &[Row], load: &str) -> String {
     let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
     let arch = command_output("uname", &["-m"]);
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -458,6 +469,7 @@ fn report(options: &Options, table: &str, rows: &[Row]) -> String {
         cpu = cpu_model()
     );
     let _ = writeln!(out, "- {rustc}");
+    let _ = writeln!(out, "- load average (1 min): {load}");
     let _ = writeln!(
         out,
         "- command: `cargo xtask bench{}{}{}`, {mode}",
