@@ -142,22 +142,10 @@ impl<P: Protocol> Stream for PacketStream<'_, P> {
         this.receiving = None;
         Poll::Ready(match result {
             Ok(packet) => Some(Ok(packet)),
-            Err(err) if err.is_recoverable() && !matches!(err, Error::Timeout { .. }) => {
-                Some(Err(err))
-            }
             Err(err) => {
-                this.done = true;
-                let ends_quietly = match this.timeout {
-                    Some(_) => matches!(
-                        err,
-                        Error::Timeout {
-                            operation: "receive",
-                            ..
-                        }
-                    ),
-                    None => matches!(err, Error::ConnectionClosed { .. } | Error::Closed),
-                };
-                (!ends_quietly).then_some(Err(err))
+                let step = err.in_stream(this.timeout.is_some());
+                this.done = step.ends();
+                step.yields().then_some(Err(err))
             }
         })
     }

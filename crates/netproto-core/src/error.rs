@@ -274,6 +274,44 @@ impl Error {
         }
     }
 
+    /// What a stream of received packets does with this error, returned
+    /// by the receive behind it. `bounded`: the stream waits at most a
+    /// timeout per packet (`iter_received_packets(timeout)`); otherwise it
+    /// is an async client's `Stream` of everything received.
+    ///
+    /// * An error for one packet only (recoverable, and not a timeout) is
+    ///   yielded and the stream goes on.
+    /// * `iter_received_packets` ends at its own receive timeout, and a
+    ///   `Stream` when the connection is closed (by the peer between
+    ///   packets, or locally) — without yielding the error.
+    /// * Any other error — a served connection's idle timeout included — is
+    ///   yielded, then the stream ends.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use netproto_core::Error;
+    /// use netproto_core::error::InStream;
+    ///
+    /// let timeout = Error::Timeout { operation: "receive", timeout: Duration::ZERO };
+    /// assert_eq!(timeout.in_stream(true), InStream::End);
+    /// let peer = "127.0.0.1:9".parse().unwrap();
+    /// let closed = Error::ConnectionClosed { peer };
+    /// assert_eq!(closed.in_stream(true), InStream::YieldThenEnd);
+    /// assert_eq!(closed.in_stream(false), InStream::End);
+    /// ```
+    pub fn in_stream(&self, bounded: bool) -> InStream {
+        match self {
+            Error::Timeout {
+                operation: "receive",
+                ..
+            } if bounded => InStream::End,
+            Error::Closed | Error::ConnectionClosed { .. } if !bounded => InStream::End,
+            Error::Timeout { .. } => InStream::YieldThenEnd,
+            err if err.is_recoverable() => InStream::Yield,
+            _ => InStream::YieldThenEnd,
+        }
+    }
+
     /// Map an I/O error from talking to `peer` into the matching variant
     /// (`ConnectionReset`, `ConnectionRefused`, or `Io`).
     pub fn from_io(source: io::Error, peer: SocketAddr) -> Error {
@@ -306,6 +344,30 @@ impl Error {
             Error::Encode(_) | Error::Config(_) => io::ErrorKind::InvalidInput,
             Error::Io { source, .. } => source.kind(),
         }
+    }
+}
+
+/// What a stream of received packets does with an error: see
+/// [`Error::in_stream`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InStream {
+    /// Yield the error; the stream goes on.
+    Yield,
+    /// Yield the error, then end the stream.
+    YieldThenEnd,
+    /// End the stream without yielding the error.
+    End,
+}
+
+impl InStream {
+    /// Whether the error is yielded as a stream item.
+    pub fn yields(self) -> bool {
+        self != InStream::End
+    }
+
+    /// Whether the stream ends with this error.
+    pub fn ends(self) -> bool {
+        self != InStream::Yield
     }
 }
 
@@ -372,5 +434,42 @@ mod tests {
             .is_recoverable()
         );
         assert!(!Error::ConnectionClosed { peer }.is_recoverable());
+    }
+
+    #[test]
+    fn stream_end_rules() {
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let timeout = |operation| Error::Timeout {
+            operation,
+            timeout: Duration::from_secs(1),
+        };
+        let bad_packet = Error::Deserialize {
+            peer,
+            source: DeserializeError::new(Bytes::from_static(b"x"), "bad"),
+        };
+        let reset = Error::ConnectionReset { peer };
+        for bounded in [true, false] {
+            assert_eq!(bad_packet.in_stream(bounded), InStream::Yield);
+            assert_eq!(reset.in_stream(bounded), InStream::YieldThenEnd);
+            // A served connection's idle timeout closed it: say so.
+            assert_eq!(timeout("idle").in_stream(bounded), InStream::YieldThenEnd);
+        }
+        // iter_received_packets: its own timeout ends it quietly; a close is
+        // reported.
+        assert_eq!(timeout("receive").in_stream(true), InStream::End);
+        assert_eq!(
+            Error::ConnectionClosed { peer }.in_stream(true),
+            InStream::YieldThenEnd
+        );
+        assert_eq!(Error::Closed.in_stream(true), InStream::YieldThenEnd);
+        // A Stream ends quietly when the connection is closed.
+        assert_eq!(
+            Error::ConnectionClosed { peer }.in_stream(false),
+            InStream::End
+        );
+        assert_eq!(Error::Closed.in_stream(false), InStream::End);
+        assert!(InStream::Yield.yields() && !InStream::Yield.ends());
+        assert!(InStream::YieldThenEnd.yields() && InStream::YieldThenEnd.ends());
+        assert!(!InStream::End.yields() && InStream::End.ends());
     }
 }

@@ -154,8 +154,9 @@ impl<P: Protocol> TcpClient<P> {
 
     /// The packets that are buffered or arrive within `timeout` each, as an
     /// iterator. It ends at the first timeout, and after yielding an error
-    /// that is not recoverable. `Duration::ZERO` yields only what is already
-    /// buffered or readable without waiting.
+    /// that is not recoverable (including [`Error::ConnectionClosed`], and a
+    /// served connection's idle timeout). `Duration::ZERO` yields only what
+    /// is already buffered or readable without waiting.
     pub fn iter_received_packets(
         &self,
         timeout: Duration,
@@ -166,15 +167,12 @@ impl<P: Protocol> TcpClient<P> {
                 return None;
             }
             match self.recv_packet_timeout(timeout) {
-                Err(Error::Timeout { .. }) => {
-                    done = true;
-                    None
-                }
-                Err(err) => {
-                    done = !err.is_recoverable();
-                    Some(Err(err))
-                }
                 Ok(packet) => Some(Ok(packet)),
+                Err(err) => {
+                    let step = err.in_stream(true);
+                    done = step.ends();
+                    step.yields().then_some(Err(err))
+                }
             }
         })
     }

@@ -281,6 +281,7 @@ macro_rules! __conformance_cases {
                 server_max_connections_wait,
                 server_one_client_rejects_extras,
                 server_idle_timeout_drops_slowloris,
+                server_idle_timeout_ends_packet_iteration,
                 server_graceful_shutdown,
                 server_shutdown_force_closes_after_grace,
             ],

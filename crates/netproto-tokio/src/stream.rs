@@ -117,26 +117,14 @@ where
         }
         let result = ready!(this.next.poll(cx));
         this.next.set(next_packet(this.client, this.timeout));
-        match result {
-            Ok(packet) => Poll::Ready(Some(Ok(packet))),
-            Err(err) if err.is_recoverable() && !matches!(err, Error::Timeout { .. }) => {
-                Poll::Ready(Some(Err(err)))
-            }
+        Poll::Ready(match result {
+            Ok(packet) => Some(Ok(packet)),
             Err(err) => {
-                this.done = true;
-                let ends_quietly = match this.timeout {
-                    Some(_) => matches!(
-                        err,
-                        Error::Timeout {
-                            operation: "receive",
-                            ..
-                        }
-                    ),
-                    None => matches!(err, Error::ConnectionClosed { .. } | Error::Closed),
-                };
-                Poll::Ready(if ends_quietly { None } else { Some(Err(err)) })
+                let step = err.in_stream(this.timeout.is_some());
+                this.done = step.ends();
+                step.yields().then_some(Err(err))
             }
-        }
+        })
     }
 }
 

@@ -365,6 +365,51 @@ pub async fn server_idle_timeout_drops_slowloris<D: Driver>(t: Transport) {
     running.stop(Duration::from_secs(1)).await;
 }
 
+/// On a served connection, `iter_received_packets` yields the idle
+/// timeout that closed the connection, then ends (it ends silently only at
+/// its own receive timeout).
+pub async fn server_idle_timeout_ends_packet_iteration<D: Driver>(t: Transport) {
+    type Items = Arc<Mutex<Option<Vec<Result<String, Error>>>>>;
+    let items = Items::default();
+    let options = t.server_options().idle_timeout(Duration::from_millis(300));
+    let iterate = handler({
+        let items = items.clone();
+        move |conn: D::Client<Lines>| {
+            let items = items.clone();
+            async move {
+                let received = D::iter_received_packets(&conn, PROMPTLY).await;
+                *items.lock().unwrap() = Some(received);
+            }
+        }
+    });
+    let running = start::<D, _>(lines(), options, iterate).await;
+    let client = connect_to::<D, _>(running.addr().into_address().unwrap(), lines(), t).await;
+    send_ok::<D, _>(&client, "only").await;
+    let start = Instant::now();
+    let received = loop {
+        if let Some(received) = items.lock().unwrap().take() {
+            break received;
+        }
+        assert!(start.elapsed() < PROMPTLY, "the iteration never ended");
+        D::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        matches!(
+            received.as_slice(),
+            [
+                Ok(line),
+                Err(Error::Timeout {
+                    operation: "idle",
+                    ..
+                })
+            ] if line == "only"
+        ),
+        "{received:?}"
+    );
+    D::close(&client).await.unwrap();
+    running.stop(Duration::from_secs(1)).await;
+}
+
 /// Graceful shutdown: accepting stops (the listeners close), a handler
 /// finishes its conversation within the grace period, then `serve` returns.
 pub async fn server_graceful_shutdown<D: Driver>(t: Transport) {
