@@ -4,14 +4,12 @@ use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_io::{Async, Timer};
 use async_lock::Mutex;
 use futures_lite::future;
 use netproto_core::endpoint::{ConnectionSetup, RecvHalf, SendHalf};
-use netproto_core::options::{ConnectionEvent, EventCallback};
 use netproto_core::{Error, Protocol};
 use netproto_socket::SocketOptions;
 
@@ -40,7 +38,6 @@ pub struct TcpClient<P: Protocol> {
     local: SocketAddr,
     max_recv_size: usize,
     idle_timeout: Option<Duration>,
-    events: Events,
 }
 
 /// A served connection: the whole client API, plus its addresses.
@@ -69,7 +66,7 @@ impl<P: Protocol> TcpClient<P> {
             .map_err(|err| Error::from_io(err, peer))?;
         let endpoint = setup.endpoint(protocol, peer)?;
         let (mut recv, mut send) = endpoint.split();
-        let link = Arc::new(Link::new(socket, peer));
+        let link = Arc::new(Link::new(socket, peer, setup.events(peer)));
         with_timeout(
             setup.handshake_timeout(),
             handshake(&link, &mut recv, &mut send),
@@ -86,11 +83,8 @@ impl<P: Protocol> TcpClient<P> {
             }),
             local,
             idle_timeout: setup.idle_timeout(),
-            events: Events::new(setup.on_event().cloned()),
         };
-        client
-            .events
-            .emit(ConnectionEvent::Connected { local, peer });
+        client.link.events.connected(local);
         Ok(client)
     }
 
@@ -157,9 +151,9 @@ impl<P: Protocol> TcpClient<P> {
             },
         ) = &result
         {
-            self.events.record(err);
-            self.link.close_now();
-            self.events.disconnected(self.link.peer);
+            // The server closes an idle connection.
+            self.link.events.note(err);
+            self.link.force_close();
         }
         self.note(&result);
         result
@@ -277,7 +271,7 @@ impl<P: Protocol> TcpClient<P> {
             })
             .await;
         }
-        self.events.disconnected(self.link.peer);
+        self.link.events.disconnected();
         Ok(())
     }
 
@@ -310,7 +304,9 @@ impl<P: Protocol> TcpClient<P> {
 
     /// Remember why the connection failed, for the `Disconnected` event.
     fn note<T>(&self, result: &Result<T, Error>) {
-        self.events.fault(result.as_ref().err());
+        if let Err(err) = result {
+            self.link.events.note(err);
+        }
     }
 }
 
@@ -321,8 +317,7 @@ impl<P: Protocol> Drop for TcpClient<P> {
             sender.half.push_eof();
             let _ = write_nowait(&self.link, &mut sender.half);
         }
-        self.link.close_now();
-        self.events.disconnected(self.link.peer);
+        self.link.force_close();
     }
 }
 
@@ -343,57 +338,5 @@ struct ShutdownOnDrop<'a>(&'a Link);
 impl Drop for ShutdownOnDrop<'_> {
     fn drop(&mut self) {
         self.0.shut_down();
-    }
-}
-
-/// The connection's event callback, and what the `Disconnected` event
-/// reports.
-struct Events {
-    callback: Option<EventCallback>,
-    reported: AtomicBool,
-    fault: std::sync::Mutex<Option<String>>,
-}
-
-impl Events {
-    fn new(callback: Option<EventCallback>) -> Self {
-        Events {
-            callback,
-            reported: AtomicBool::new(false),
-            fault: std::sync::Mutex::new(None),
-        }
-    }
-
-    fn emit(&self, event: ConnectionEvent) {
-        if let Some(callback) = &self.callback {
-            callback(&event);
-        }
-    }
-
-    /// Keep the first error that ended the connection (not a clean close).
-    fn fault(&self, err: Option<&Error>) {
-        let Some(err) = err else { return };
-        if self.callback.is_none()
-            || err.is_recoverable()
-            || matches!(
-                err,
-                Error::Closed | Error::ConnectionClosed { .. } | Error::SendAfterEof
-            )
-        {
-            return;
-        }
-        self.record(err);
-    }
-
-    fn record(&self, err: &Error) {
-        let mut fault = self.fault.lock().unwrap_or_else(|p| p.into_inner());
-        fault.get_or_insert_with(|| err.to_string());
-    }
-
-    /// Emit `Disconnected` once.
-    fn disconnected(&self, peer: SocketAddr) {
-        if self.callback.is_some() && !self.reported.swap(true, Ordering::AcqRel) {
-            let reason = self.fault.lock().unwrap_or_else(|p| p.into_inner()).take();
-            self.emit(ConnectionEvent::Disconnected { peer, reason });
-        }
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_io::{Async, Timer};
 use event_listener::Event;
 use futures_lite::future;
-use netproto_core::endpoint::{RecvHalf, SendHalf};
+use netproto_core::endpoint::{ConnectionEvents, RecvHalf, SendHalf};
 use netproto_core::{Error, Protocol};
 
 /// The socket of one connection and its "closed locally" signal.
@@ -26,15 +26,21 @@ pub(crate) struct Link {
     pub(crate) peer: SocketAddr,
     closed: AtomicBool,
     closing: Event,
+    pub(crate) events: ConnectionEvents,
 }
 
 impl Link {
-    pub(crate) fn new(socket: Async<TcpStream>, peer: SocketAddr) -> Self {
+    pub(crate) fn new(
+        socket: Async<TcpStream>,
+        peer: SocketAddr,
+        events: ConnectionEvents,
+    ) -> Self {
         Link {
             socket,
             peer,
             closed: AtomicBool::new(false),
             closing: Event::new(),
+            events,
         }
     }
 
@@ -62,6 +68,20 @@ impl Link {
     pub(crate) fn close_now(&self) {
         self.begin_close();
         self.shut_down();
+    }
+
+    /// Close at once, without flushing, and report `Disconnected` (idle
+    /// timeout, dropped client).
+    pub(crate) fn force_close(&self) {
+        self.close_now();
+        self.events.disconnected();
+    }
+
+    /// Close at once with `reason` for the `Disconnected` event (a server
+    /// shutting down).
+    pub(crate) fn close_because(&self, reason: &str) {
+        self.events.note_reason(reason);
+        self.force_close();
     }
 
     /// Completes once the link is closed.

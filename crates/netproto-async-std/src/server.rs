@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_io::{Async, Timer};
 use futures_lite::future;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use netproto_core::endpoint::ConnectionSetup;
+use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup};
 use netproto_core::options::{
     ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
     is_transient_accept_error,
@@ -225,12 +225,7 @@ impl<P: Protocol> TcpServer<P> {
                 }
                 Event::Accepted(Ok((stream, peer))) => {
                     if starting.len() + running.len() >= limit {
-                        self.options.emit(ConnectionEvent::Rejected {
-                            peer,
-                            reason: format!(
-                                "the server's limit of {limit} connection(s) is reached"
-                            ),
-                        });
+                        self.options.emit(ConnectionEvent::server_full(peer, limit));
                         drop(stream);
                     } else {
                         starting.push(self.start(stream, peer));
@@ -361,7 +356,7 @@ impl Registry {
     fn close_all(&self) {
         for link in lock(&self.links).values() {
             if let Some(link) = link.upgrade() {
-                link.close_now();
+                link.close_because(ConnectionEvents::SERVER_SHUT_DOWN);
             }
         }
     }

@@ -82,8 +82,10 @@ use crate::protocol::Protocol;
 #[cfg(feature = "tls")]
 use crate::tls::{SharedTls, TlsSession};
 
+mod events;
 mod setup;
 
+pub use events::ConnectionEvents;
 pub use setup::{ConnectionSetup, TlsRole};
 
 /// Buffer sizes and limits of one connection.

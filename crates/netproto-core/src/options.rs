@@ -264,6 +264,26 @@ pub enum ConnectionEvent {
     },
 }
 
+impl ConnectionEvent {
+    /// `Rejected`: a server at its limit of `max` connections refused the
+    /// connection from `peer`.
+    pub fn server_full(peer: SocketAddr, max: usize) -> Self {
+        ConnectionEvent::Rejected {
+            peer,
+            reason: format!("the server is at its limit of {max} connection(s)"),
+        }
+    }
+
+    /// `Rejected`: the setup of a connection from `peer` (TCP options, TLS
+    /// handshake) failed with `err`.
+    pub fn setup_failed(peer: SocketAddr, err: &Error) -> Self {
+        ConnectionEvent::Rejected {
+            peer,
+            reason: format!("connection setup failed: {err}"),
+        }
+    }
+}
+
 /// A connection-state callback.
 pub type EventCallback = Arc<dyn Fn(&ConnectionEvent) + Send + Sync>;
 

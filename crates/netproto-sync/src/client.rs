@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use netproto_core::Error;
 use netproto_core::endpoint::ConnectionSetup;
-use netproto_core::options::{Address, ClientOptions, ConnectionEvent, IntoAddress};
+use netproto_core::options::{Address, ClientOptions, IntoAddress};
 use netproto_core::protocol::Protocol;
 use netproto_socket::SocketOptions;
 use netproto_socket::connect::{ConnectAttempts, connect_error, resolve};
@@ -117,11 +117,11 @@ impl<P: Protocol> TcpClient<P> {
             stream,
             endpoint.split(),
             local,
-            setup.on_event().cloned(),
+            setup.events(peer),
             setup.idle_timeout(),
         );
         inner.handshake(setup.handshake_timeout())?;
-        inner.emit(ConnectionEvent::Connected { local, peer });
+        inner.events.connected(local);
         Ok(TcpClient {
             inner: Arc::new(inner),
         })

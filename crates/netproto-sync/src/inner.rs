@@ -14,8 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
-use netproto_core::endpoint::{RecvHalf, SendHalf};
-use netproto_core::options::{ConnectionEvent, EventCallback};
+use netproto_core::endpoint::{ConnectionEvents, RecvHalf, SendHalf};
 use netproto_core::protocol::Protocol;
 
 /// Lock a mutex, going on after a panic in another thread (the halves stay
@@ -40,10 +39,9 @@ pub(crate) struct Inner<P: Protocol> {
     pub(crate) recv: Mutex<RecvState<P>>,
     pub(crate) send: Mutex<SendHalf<P>>,
     closed: AtomicBool,
-    disconnected: AtomicBool,
     pub(crate) local: SocketAddr,
     pub(crate) peer: SocketAddr,
-    on_event: Option<EventCallback>,
+    pub(crate) events: ConnectionEvents,
     idle_timeout: Option<Duration>,
     pub(crate) max_recv_size: usize,
 }
@@ -92,7 +90,7 @@ impl<P: Protocol> Inner<P> {
         stream: TcpStream,
         (recv, send): (RecvHalf<P>, SendHalf<P>),
         local: SocketAddr,
-        on_event: Option<EventCallback>,
+        events: ConnectionEvents,
         idle_timeout: Option<Duration>,
     ) -> Self {
         let peer = recv.peer();
@@ -105,10 +103,9 @@ impl<P: Protocol> Inner<P> {
             }),
             send: Mutex::new(send),
             closed: AtomicBool::new(false),
-            disconnected: AtomicBool::new(false),
             local,
             peer,
-            on_event,
+            events,
             idle_timeout,
             max_recv_size,
         }
@@ -118,35 +115,14 @@ impl<P: Protocol> Inner<P> {
         self.closed.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn emit(&self, event: ConnectionEvent) {
-        if let Some(callback) = &self.on_event {
-            callback(&event);
-        }
-    }
-
-    /// Report `Disconnected` once, with `reason`.
-    fn disconnected(&self, reason: Option<String>) {
-        if !self.disconnected.swap(true, Ordering::SeqCst) {
-            self.emit(ConnectionEvent::Disconnected {
-                peer: self.peer,
-                reason,
-            });
-        }
-    }
-
-    /// Receiving ended with `err`: tell the callback (a clean close by the
-    /// peer has no reason).
-    fn failed(&self, err: &Error) {
-        let reason = match err {
-            Error::ConnectionClosed { .. } => None,
-            other => Some(other.to_string()),
-        };
-        self.disconnected(reason);
-    }
-
     /// The next packet, waiting at most `timeout` (and the idle timeout of a
     /// served connection).
     pub(crate) fn recv(&self, timeout: Option<Duration>) -> Result<P::Received, Error> {
+        self.receive(timeout)
+            .inspect_err(|err| self.events.note(err))
+    }
+
+    fn receive(&self, timeout: Option<Duration>) -> Result<P::Received, Error> {
         let user = timeout.map(|t| Deadline::new(t, "receive"));
         let idle = self.idle_timeout.map(|t| Deadline::new(t, "idle"));
         let deadline = match (user, idle) {
@@ -160,11 +136,6 @@ impl<P: Protocol> Inner<P> {
                 return Err(Error::Closed);
             }
             if let Some(result) = state.half.next_packet() {
-                if let Err(err) = &result {
-                    if !err.is_recoverable() {
-                        self.failed(err);
-                    }
-                }
                 return result;
             }
             let wait = match deadline {
@@ -173,13 +144,13 @@ impl<P: Protocol> Inner<P> {
                     let left = d.at.saturating_duration_since(Instant::now());
                     if left.is_zero() && attempted {
                         drop(state);
+                        let err = d.error();
                         if d.operation == "idle" {
-                            self.close_because(format!(
-                                "no packet within the idle timeout of {:?}",
-                                d.timeout
-                            ));
+                            // The server closes an idle connection.
+                            self.events.note(&err);
+                            self.force_close();
                         }
-                        return Err(d.error());
+                        return Err(err);
                     }
                     Some(left.max(POLL))
                 }
@@ -196,11 +167,7 @@ impl<P: Protocol> Inner<P> {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) if self.is_closed() => return Err(Error::Closed),
                 Err(err) if is_timeout(&err) => continue,
-                Err(err) => {
-                    let err = state.half.fail_io(err);
-                    self.failed(&err);
-                    return Err(err);
-                }
+                Err(err) => return Err(state.half.fail_io(err)),
             };
             if n == 0 && self.is_closed() {
                 return Err(Error::Closed);
@@ -240,6 +207,11 @@ impl<P: Protocol> Inner<P> {
     }
 
     pub(crate) fn send(&self, packet: &P::Sent) -> Result<(), Error> {
+        self.send_locked(packet)
+            .inspect_err(|err| self.events.note(err))
+    }
+
+    fn send_locked(&self, packet: &P::Sent) -> Result<(), Error> {
         let mut half = lock(&self.send);
         if self.is_closed() {
             return Err(Error::Closed);
@@ -251,6 +223,11 @@ impl<P: Protocol> Inner<P> {
     }
 
     pub(crate) fn send_eof(&self) -> Result<(), Error> {
+        self.send_eof_locked()
+            .inspect_err(|err| self.events.note(err))
+    }
+
+    fn send_eof_locked(&self) -> Result<(), Error> {
         let mut half = lock(&self.send);
         if self.is_closed() {
             return Err(Error::Closed);
@@ -322,15 +299,6 @@ impl<P: Protocol> Inner<P> {
     /// Close: wake whoever waits on the socket, send TLS close_notify if
     /// that is possible without waiting, shut the socket down.
     pub(crate) fn close(&self) {
-        self.close_inner(None);
-    }
-
-    /// Close with a reason for the `Disconnected` event.
-    pub(crate) fn close_because(&self, reason: String) {
-        self.close_inner(Some(reason));
-    }
-
-    fn close_inner(&self, reason: Option<String>) {
         if self.closed.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -343,7 +311,23 @@ impl<P: Protocol> Inner<P> {
             }
         }
         let _ = self.stream.shutdown(Shutdown::Both);
-        self.disconnected(reason);
+        self.events.disconnected();
+    }
+
+    /// Close at once, without writing what is queued (idle timeout, server
+    /// shutdown), and report `Disconnected`.
+    pub(crate) fn force_close(&self) {
+        if !self.closed.swap(true, Ordering::SeqCst) {
+            let _ = self.stream.shutdown(Shutdown::Both);
+            self.events.disconnected();
+        }
+    }
+
+    /// Close at once with `reason` for the `Disconnected` event (a server
+    /// shutting down).
+    pub(crate) fn close_because(&self, reason: &str) {
+        self.events.note_reason(reason);
+        self.force_close();
     }
 }
 

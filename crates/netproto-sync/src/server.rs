@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
-use netproto_core::endpoint::ConnectionSetup;
+use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup};
 use netproto_core::options::{
     ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
     is_transient_accept_error,
@@ -251,7 +251,7 @@ impl<P: Protocol> TcpServer<P> {
         let grace = lock(&self.shared.state).grace;
         if !self.wait_idle(grace) {
             for inner in lock(&registry).values().filter_map(Weak::upgrade) {
-                inner.close_because("server shut down".to_owned());
+                inner.close_because(ConnectionEvents::SERVER_SHUT_DOWN);
             }
             self.wait_idle(AFTER_FORCE_CLOSE);
         }
@@ -333,10 +333,7 @@ impl<P: Protocol> TcpServer<P> {
                     drop(state);
                     let _ = stream.shutdown(Shutdown::Both);
                     drop(stream);
-                    self.options.emit(ConnectionEvent::Rejected {
-                        peer,
-                        reason: format!("the server is full ({max} connection(s) at most)"),
-                    });
+                    self.options.emit(ConnectionEvent::server_full(peer, max));
                     continue;
                 }
                 state.active += 1;
@@ -365,7 +362,7 @@ impl<P: Protocol> TcpServer<P> {
             let key = Arc::as_ptr(conn.inner()) as usize;
             lock(registry).insert(key, Arc::downgrade(conn.inner()));
             if self.shared.is_shutdown() {
-                conn.inner().close_because("server shut down".to_owned());
+                conn.inner().close_because(ConnectionEvents::SERVER_SHUT_DOWN);
             }
             // A panicking handler ends its connection, not the server.
             let _ = catch_unwind(AssertUnwindSafe(|| handler(conn)));

@@ -4,12 +4,12 @@
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use netproto_core::endpoint::{ConnectionSetup, RecvHalf, SendHalf};
-use netproto_core::options::{ClientOptions, ConnectionEvent, EventCallback, IntoAddress};
+use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup, RecvHalf, SendHalf};
+use netproto_core::options::{ClientOptions, IntoAddress};
 use netproto_core::{Error, Protocol};
 use netproto_socket::SocketOptions;
 use tokio::net::TcpStream;
@@ -68,8 +68,7 @@ pub(crate) struct Shared {
     pub(crate) peer: SocketAddr,
     closed: AtomicBool,
     wake: Notify,
-    events: OnceLock<EventCallback>,
-    failure: OnceLock<String>,
+    pub(crate) events: ConnectionEvents,
 }
 
 impl Shared {
@@ -94,12 +93,7 @@ impl Shared {
     /// Shut the socket down and report the disconnection.
     pub(crate) fn finish_close(&self) {
         let _ = socket::shutdown(&self.stream, Shutdown::Both);
-        if let Some(callback) = self.events.get() {
-            callback(&ConnectionEvent::Disconnected {
-                peer: self.peer,
-                reason: self.failure.get().cloned(),
-            });
-        }
+        self.events.disconnected();
     }
 
     /// Close at once, without writing what is queued (server shutdown,
@@ -112,17 +106,8 @@ impl Shared {
 
     /// Close at once, reporting `reason` in the `Disconnected` event.
     pub(crate) fn close_because(&self, reason: &str) {
-        if !self.is_closed() {
-            let _ = self.failure.set(reason.to_owned());
-        }
+        self.events.note_reason(reason);
         self.force_close();
-    }
-
-    /// Remember why the connection failed, for the `Disconnected` event.
-    pub(crate) fn record_failure(&self, err: &Error) {
-        if !matches!(err, Error::Closed | Error::ConnectionClosed { .. }) {
-            let _ = self.failure.set(err.to_string());
-        }
     }
 }
 
@@ -223,8 +208,7 @@ impl<P: Protocol> TcpClient<P> {
                 peer,
                 closed: AtomicBool::new(false),
                 wake: Notify::new(),
-                events: OnceLock::new(),
-                failure: OnceLock::new(),
+                events: setup.events(peer),
             }),
             recv: Mutex::new(recv),
             send: Mutex::new(Sender {
@@ -244,10 +228,7 @@ impl<P: Protocol> TcpClient<P> {
                 None => handshake.await?,
             }
         }
-        if let Some(callback) = setup.on_event() {
-            callback(&ConnectionEvent::Connected { local, peer });
-            let _ = client.shared.events.set(callback.clone());
-        }
+        client.shared.events.connected(local);
         Ok(client)
     }
 

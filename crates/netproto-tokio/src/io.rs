@@ -80,18 +80,24 @@ impl<P: Protocol> TcpClient<P> {
     /// buffer; the next `send_packet`, `send_eof`, flush of the sink or
     /// `close` writes them first, so the byte stream stays intact.
     pub async fn send_packet(&self, packet: &P::Sent) -> Result<(), Error> {
-        let mut send = self.or_closed(self.send.lock()).await?;
-        self.flush(&mut send.half, true).await?;
-        send.half.push_packet(packet)?;
-        self.flush(&mut send.half, true).await
+        let sent = async {
+            let mut send = self.or_closed(self.send.lock()).await?;
+            self.flush(&mut send.half, true).await?;
+            send.half.push_packet(packet)?;
+            self.flush(&mut send.half, true).await
+        };
+        self.noted(sent.await)
     }
 
     /// Write anything a cancelled `send_packet` left queued.
     ///
     /// Cancel safety: cancel safe; what is not written yet stays queued.
     pub(crate) async fn flush_pending(&self) -> Result<(), Error> {
-        let mut send = self.or_closed(self.send.lock()).await?;
-        self.flush(&mut send.half, true).await
+        let flushed = async {
+            let mut send = self.or_closed(self.send.lock()).await?;
+            self.flush(&mut send.half, true).await
+        };
+        self.noted(flushed.await)
     }
 
     /// Flush, send TLS close_notify, and shut down the write half: the peer
@@ -100,21 +106,34 @@ impl<P: Protocol> TcpClient<P> {
     ///
     /// Cancel safety: cancel safe; calling it again finishes the job.
     pub async fn send_eof(&self) -> Result<(), Error> {
-        let mut send = self.or_closed(self.send.lock()).await?;
-        self.flush(&mut send.half, true).await?;
-        send.half.push_eof();
-        self.flush(&mut send.half, true).await?;
-        if !send.shut {
-            socket::shutdown(&self.shared.stream, Shutdown::Write)
-                .map_err(|err| Error::from_io(err, self.shared.peer))?;
-            send.shut = true;
-        }
-        Ok(())
+        let ended = async {
+            let mut send = self.or_closed(self.send.lock()).await?;
+            self.flush(&mut send.half, true).await?;
+            send.half.push_eof();
+            self.flush(&mut send.half, true).await?;
+            if !send.shut {
+                socket::shutdown(&self.shared.stream, Shutdown::Write)
+                    .map_err(|err| Error::from_io(err, self.shared.peer))?;
+                send.shut = true;
+            }
+            Ok(())
+        };
+        self.noted(ended.await)
+    }
+
+    /// `result`, its error noted as a reason for `Disconnected`.
+    fn noted<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
+        result.inspect_err(|err| self.shared.events.note(err))
     }
 
     /// The receive loop of the calling contract. With `nowait`, returns
     /// `Error::Timeout` instead of waiting for the socket.
     pub(crate) async fn receive(&self, nowait: bool) -> Result<P::Received, Error> {
+        let received = self.receive_locked(nowait).await;
+        self.noted(received)
+    }
+
+    async fn receive_locked(&self, nowait: bool) -> Result<P::Received, Error> {
         let mut guard = if nowait {
             self.recv.try_lock().map_err(|_| would_wait())?
         } else {
@@ -130,11 +149,6 @@ impl<P: Protocol> TcpClient<P> {
                 // before waiting): a connection that is not receiving at the
                 // moment holds no receive buffer either.
                 recv.release_memory();
-                if let Err(err) = &result {
-                    if !err.is_recoverable() {
-                        self.shared.record_failure(err);
-                    }
-                }
                 return result;
             }
             if recv.tls_wants_write() {
@@ -156,11 +170,7 @@ impl<P: Protocol> TcpClient<P> {
                         err.kind(),
                         io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
                     ) => {}
-                Err(err) => {
-                    let err = recv.fail_io(err);
-                    self.shared.record_failure(&err);
-                    return Err(err);
-                }
+                Err(err) => return Err(recv.fail_io(err)),
             }
         }
     }
@@ -276,7 +286,7 @@ impl<P: Protocol> TcpClient<P> {
             operation: "idle",
             timeout: idle,
         };
-        self.shared.record_failure(&err);
+        self.shared.events.note(&err);
         self.shared.force_close();
         err
     }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::Poll;
 use std::time::Duration;
 
-use netproto_core::endpoint::ConnectionSetup;
+use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup};
 use netproto_core::options::{
     ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
     is_transient_accept_error,
@@ -114,7 +114,7 @@ impl ServerState {
         };
         for (connection, task) in entries {
             if let Some(shared) = connection.upgrade() {
-                shared.close_because("server shut down");
+                shared.close_because(ConnectionEvents::SERVER_SHUT_DOWN);
             }
             if let Some(task) = task.filter(|_| abort) {
                 task.abort();
@@ -338,10 +338,7 @@ impl<P: Protocol> TcpServer<P> {
                     Ok(acquired) => permit = Some(acquired),
                     Err(_) => {
                         drop(stream);
-                        self.options.emit(ConnectionEvent::Rejected {
-                            peer,
-                            reason: format!("the server is at its limit of {max} connection(s)"),
-                        });
+                        self.options.emit(ConnectionEvent::server_full(peer, *max));
                         continue;
                     }
                 }

@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::{Endpoint, EndpointConfig};
+use super::{ConnectionEvents, Endpoint, EndpointConfig};
 use crate::error::Error;
 use crate::options::{ClientOptions, ConnectionEvent, EventCallback, ServerOptions};
 use crate::protocol::Protocol;
@@ -202,14 +202,17 @@ impl ConnectionSetup {
         !matches!(self.tls, TlsRole::Plain)
     }
 
+    /// The event bookkeeping of a connection to `peer`, reporting to
+    /// [`on_event`](ConnectionSetup::on_event).
+    pub fn events(&self, peer: SocketAddr) -> ConnectionEvents {
+        ConnectionEvents::new(self.on_event.clone(), peer)
+    }
+
     /// Report a connection whose setup (TCP options, TLS handshake) failed
     /// with `err`: a server emits [`ConnectionEvent::Rejected`] for it.
     pub fn reject(&self, peer: SocketAddr, err: &Error) {
         if let Some(callback) = &self.on_event {
-            callback(&ConnectionEvent::Rejected {
-                peer,
-                reason: format!("connection setup failed: {err}"),
-            });
+            callback(&ConnectionEvent::setup_failed(peer, err));
         }
     }
 }

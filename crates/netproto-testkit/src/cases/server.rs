@@ -272,13 +272,21 @@ pub async fn server_one_client_rejects_extras<D: Driver>(t: Transport) {
             "the extra client was not closed: {err}"
         ),
     }
-    events
+    let seen = events
         .wait_for::<D>("Rejected", |e| {
             e.iter().any(
                 |e| matches!(e, ConnectionEvent::Rejected { peer, .. } if *peer == extra_local),
             )
         })
         .await;
+    assert!(
+        seen.iter().any(|e| matches!(
+            e,
+            ConnectionEvent::Rejected { reason, .. }
+                if reason == "the server is at its limit of 1 connection(s)"
+        )),
+        "{seen:?}"
+    );
     exchange::<D>(&first, "still served").await;
 
     D::close(&first).await.unwrap();
@@ -371,7 +379,11 @@ pub async fn server_idle_timeout_drops_slowloris<D: Driver>(t: Transport) {
 pub async fn server_idle_timeout_ends_packet_iteration<D: Driver>(t: Transport) {
     type Items = Arc<Mutex<Option<Vec<Result<String, Error>>>>>;
     let items = Items::default();
-    let options = t.server_options().idle_timeout(Duration::from_millis(300));
+    let events = Events::default();
+    let options = t
+        .server_options()
+        .idle_timeout(Duration::from_millis(300))
+        .on_event(events.recorder());
     let iterate = handler({
         let items = items.clone();
         move |conn: D::Client<Lines>| {
@@ -406,6 +418,17 @@ pub async fn server_idle_timeout_ends_packet_iteration<D: Driver>(t: Transport) 
         ),
         "{received:?}"
     );
+    // The server reports why it closed the connection.
+    events
+        .wait_for::<D>("Disconnected (idle)", |e| {
+            e.iter().any(|e| {
+                matches!(
+                    e,
+                    ConnectionEvent::Disconnected { reason: Some(r), .. } if r.starts_with("idle timed out")
+                )
+            })
+        })
+        .await;
     D::close(&client).await.unwrap();
     running.stop(Duration::from_secs(1)).await;
 }
@@ -441,12 +464,13 @@ pub async fn server_graceful_shutdown<D: Driver>(t: Transport) {
 }
 
 /// Shutdown closes the connections still open when the grace period ends;
-/// their handlers see `Closed`.
+/// their handlers see `Closed`, and `Disconnected` says "server shut down".
 pub async fn server_shutdown_force_closes_after_grace<D: Driver>(t: Transport) {
     let errors = Recorded::default();
+    let events = Events::default();
     let running = start::<D, _>(
         lines(),
-        t.server_options(),
+        t.server_options().on_event(events.recorder()),
         recording_handler::<D>(errors.clone()),
     )
     .await;
@@ -462,6 +486,15 @@ pub async fn server_shutdown_force_closes_after_grace<D: Driver>(t: Transport) {
         matches!(recorded.as_slice(), [Error::Closed]),
         "{recorded:?}"
     );
+    let disconnects: Vec<_> = events
+        .snapshot()
+        .into_iter()
+        .filter_map(|e| match e {
+            ConnectionEvent::Disconnected { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(disconnects, [Some("server shut down".to_owned())]);
     let err = recv_err::<D, _>(&client, "the server closed").await;
     assert!(!err.is_recoverable(), "{err:?}");
     D::close(&client).await.unwrap();

@@ -146,12 +146,18 @@ pub async fn tls_client_options_are_honoured<D: Driver>(_t: Transport) {
         let _ = tcp.read_to_end(&mut received);
         Ok(received)
     });
-    let options = ClientOptions::default().tls(test_certs().client_config());
+    let events = Events::default();
+    let options = ClientOptions::default()
+        .tls(test_certs().client_config())
+        .on_event(events.recorder());
     let outcome = D::connect(peer.address(), lines(), options).await;
     let err = outcome
         .err()
         .expect("a TLS client must not accept a plain-text peer");
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+    // A connection that never was `Connected` is never `Disconnected`.
+    let seen = events.snapshot();
+    assert!(seen.is_empty(), "{seen:?}");
     let received = peer.join();
     assert_eq!(
         received.first(),
