@@ -10,15 +10,11 @@ use async_io::{Async, Timer};
 use async_lock::Mutex;
 use futures_lite::future;
 use netproto_core::endpoint::{ConnectionSetup, RecvHalf, SendHalf};
+use netproto_core::options::CLOSE_FLUSH_TIMEOUT;
 use netproto_core::{Error, Protocol};
 use netproto_socket::SocketOptions;
 
 use crate::io::{Link, flush, handshake, read_once, with_timeout, write_nowait};
-
-/// How long [`TcpClient::close`] keeps trying to write what is still queued
-/// (what a cancelled send left, the TLS close_notify) before it shuts the
-/// socket down.
-pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A TCP (or TLS) connection that sends `P::Sent` packets and receives
 /// `P::Received` packets.

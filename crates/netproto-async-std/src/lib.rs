@@ -101,15 +101,16 @@ mod server;
 mod shutdown;
 mod stream;
 
-pub use client::{CLOSE_FLUSH_TIMEOUT, Connection, TcpClient};
+pub use client::{Connection, TcpClient};
 pub use connect::IntoTcpStream;
-pub use server::{HANDLER_STOP_WAIT, TcpServer};
+pub use server::TcpServer;
 pub use shutdown::ShutdownHandle;
 pub use stream::{PacketSink, PacketStream};
 
 pub use netproto_core::framing;
 pub use netproto_core::options::{
-    Address, ClientOptions, ConnectionEvent, IntoAddress, RetryPolicy, ServerOptions, WhenFull,
+    Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress,
+    RetryPolicy, ServerOptions, WhenFull,
 };
 pub use netproto_core::serializer;
 #[cfg(feature = "tls")]

@@ -10,14 +10,13 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use async_io::{Async, Timer};
 use futures_lite::future;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup};
 use netproto_core::options::{
-    ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
+    ACCEPT_BACKOFF, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress, ServerOptions, WhenFull,
     is_transient_accept_error,
 };
 use netproto_core::{Error, Protocol};
@@ -27,10 +26,6 @@ use crate::client::{Connection, TcpClient};
 use crate::connect::resolve;
 use crate::io::Link;
 use crate::shutdown::{Shared, ShutdownHandle};
-
-/// How long handlers get to return after their connections were closed at
-/// the end of a shutdown's grace period, before they are dropped.
-pub const HANDLER_STOP_WAIT: Duration = Duration::from_secs(1);
 
 /// A server: listening sockets and the options every connection gets.
 ///

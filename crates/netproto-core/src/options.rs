@@ -578,6 +578,17 @@ pub fn is_transient_accept_error(err: &io::Error) -> bool {
 /// again.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// How long a client's `close` keeps writing what is still queued (a send
+/// in progress or cancelled, the TLS close_notify) before it shuts the
+/// socket down, in every driver.
+pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a server's handlers get to return after their connections were
+/// closed at the end of a shutdown's grace period, in every driver. Then
+/// `serve` stops waiting: the async drivers abort (or drop) the handler
+/// tasks; the sync driver cannot stop a thread, and returns without it.
+pub const HANDLER_STOP_WAIT: Duration = Duration::from_secs(5);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -183,8 +183,18 @@ impl<P: Protocol> TcpClient<P> {
         self.inner.send_eof()
     }
 
-    /// Close the connection. Idempotent. A `recv_packet` or `send_packet`
-    /// blocked in another thread returns [`Error::Closed`] promptly.
+    /// Close the connection: a `recv_packet` blocked in another thread
+    /// returns [`Error::Closed`] at once; what is still queued — a
+    /// `send_packet` in progress in another thread, the TLS close_notify —
+    /// is written for at most [`CLOSE_FLUSH_TIMEOUT`] (a send still blocked
+    /// on a peer that does not read then returns [`Error::Closed`]); then
+    /// the socket is shut down and [`ConnectionEvent::Disconnected`]
+    /// emitted. Idempotent; every later call of another method returns
+    /// [`Error::Closed`]. Dropping the last reference closes it too,
+    /// writing only what the socket takes without waiting.
+    ///
+    /// [`CLOSE_FLUSH_TIMEOUT`]: crate::CLOSE_FLUSH_TIMEOUT
+    /// [`ConnectionEvent::Disconnected`]: crate::ConnectionEvent::Disconnected
     pub fn close(&self) -> Result<(), Error> {
         self.inner.close();
         Ok(())

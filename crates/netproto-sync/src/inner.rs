@@ -4,17 +4,21 @@
 //! Locking: the receive half and the send half have their own locks, so one
 //! thread can block in `read` while another writes. The only place both are
 //! held is a receive that must flush TLS output (lock order: receive, then
-//! send). `close` never waits for either lock: it sets the closed flag and
-//! shuts the socket down, which wakes a blocked `read` or `write`.
+//! send). `close` never waits for the receive lock: it sets the closed flag
+//! and shuts the socket's read half down, which wakes a blocked `read`; it
+//! waits for the send lock (a send in progress finishes its packet) and
+//! writes what is queued for at most `CLOSE_FLUSH_TIMEOUT`, then shuts the
+//! socket down, which also ends a `write` still blocked.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
 use netproto_core::endpoint::{ConnectionEvents, RecvHalf, SendHalf};
+use netproto_core::options::CLOSE_FLUSH_TIMEOUT;
 use netproto_core::protocol::Protocol;
 
 /// Lock a mutex, going on after a panic in another thread (the halves stay
@@ -296,22 +300,46 @@ impl<P: Protocol> Inner<P> {
         }
     }
 
-    /// Close: wake whoever waits on the socket, send TLS close_notify if
-    /// that is possible without waiting, shut the socket down.
+    /// Close: wake a receive blocked in another thread at once, finish
+    /// writing what is queued (a send in progress, the TLS close_notify)
+    /// within [`CLOSE_FLUSH_TIMEOUT`], shut the socket down and report
+    /// `Disconnected`.
     pub(crate) fn close(&self) {
         if self.closed.swap(true, Ordering::SeqCst) {
             return;
         }
-        if let Ok(mut half) = self.send.try_lock() {
-            if !half.is_eof() {
+        // A blocked read returns at once and sees the closed flag; the
+        // write half stays open for the final flush.
+        let _ = self.stream.shutdown(Shutdown::Read);
+        let deadline = Instant::now() + CLOSE_FLUSH_TIMEOUT;
+        // A send in progress keeps the lock until its packet is written (or
+        // the socket is shut down below).
+        if let Some(mut half) = lock_until(&self.send, deadline) {
+            if self.write_until(&mut half, deadline) {
                 half.push_eof();
-                if half.has_pending() && self.stream.set_nonblocking(true).is_ok() {
-                    let _ = (&self.stream).write(half.pending());
-                }
+                self.write_until(&mut half, deadline);
             }
         }
         let _ = self.stream.shutdown(Shutdown::Both);
         self.events.disconnected();
+    }
+
+    /// Write what `half` holds, giving up at `deadline` or on any error;
+    /// whether everything was written.
+    fn write_until(&self, half: &mut SendHalf<P>, deadline: Instant) -> bool {
+        while half.has_pending() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.stream.set_write_timeout(Some(left)).is_err() {
+                return false;
+            }
+            match (&self.stream).write(half.pending()) {
+                Ok(0) => return false,
+                Ok(n) => half.advance(n),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+        true
     }
 
     /// Close at once, without writing what is queued (idle timeout, server
@@ -332,7 +360,36 @@ impl<P: Protocol> Inner<P> {
 }
 
 impl<P: Protocol> Drop for Inner<P> {
+    /// Dropping the last reference closes the connection, writing only
+    /// what the socket takes without waiting.
     fn drop(&mut self) {
-        self.close();
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let half = self.send.get_mut().unwrap_or_else(|p| p.into_inner());
+        half.push_eof();
+        if half.has_pending() && self.stream.set_nonblocking(true).is_ok() {
+            while half.has_pending() {
+                match (&self.stream).write(half.pending()) {
+                    Ok(n) if n > 0 => half.advance(n),
+                    _ => break,
+                }
+            }
+        }
+        let _ = self.stream.shutdown(Shutdown::Both);
+        self.events.disconnected();
+    }
+}
+
+/// Lock `mutex`, waiting at most until `deadline` (a std mutex has no timed
+/// lock: try, then sleep a millisecond).
+fn lock_until<T>(mutex: &Mutex<T>, deadline: Instant) -> Option<MutexGuard<'_, T>> {
+    loop {
+        match mutex.try_lock() {
+            Ok(guard) => return Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) if Instant::now() >= deadline => return None,
+            Err(TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(1)),
+        }
     }
 }

@@ -57,7 +57,8 @@ pub use client::TcpClient;
 pub use server::{Connection, ShutdownHandle, TcpServer};
 
 pub use netproto_core::options::{
-    Address, ClientOptions, ConnectionEvent, IntoAddress, RetryPolicy, ServerOptions, WhenFull,
+    Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress,
+    RetryPolicy, ServerOptions, WhenFull,
 };
 #[cfg(feature = "tls")]
 pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};

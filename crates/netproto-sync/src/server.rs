@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use netproto_core::Error;
 use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup};
 use netproto_core::options::{
-    ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
+    ACCEPT_BACKOFF, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress, ServerOptions, WhenFull,
     is_transient_accept_error,
 };
 use netproto_core::protocol::Protocol;
@@ -26,10 +26,6 @@ use crate::inner::{Inner, lock};
 /// A connection accepted by a [`TcpServer`]: the whole client API, plus its
 /// local and peer addresses.
 pub type Connection<P> = TcpClient<P>;
-
-/// How long `serve` still waits for handlers after it force-closed their
-/// connections at the end of the grace period.
-const AFTER_FORCE_CLOSE: Duration = Duration::from_secs(5);
 
 /// State shared by the server, its accept threads and shutdown handles.
 struct Shared {
@@ -253,7 +249,7 @@ impl<P: Protocol> TcpServer<P> {
             for inner in lock(&registry).values().filter_map(Weak::upgrade) {
                 inner.close_because(ConnectionEvents::SERVER_SHUT_DOWN);
             }
-            self.wait_idle(AFTER_FORCE_CLOSE);
+            self.wait_idle(HANDLER_STOP_WAIT);
         }
         match lock(&self.shared.state).fatal.take() {
             Some(err) => Err(err),
@@ -362,7 +358,8 @@ impl<P: Protocol> TcpServer<P> {
             let key = Arc::as_ptr(conn.inner()) as usize;
             lock(registry).insert(key, Arc::downgrade(conn.inner()));
             if self.shared.is_shutdown() {
-                conn.inner().close_because(ConnectionEvents::SERVER_SHUT_DOWN);
+                conn.inner()
+                    .close_because(ConnectionEvents::SERVER_SHUT_DOWN);
             }
             // A panicking handler ends its connection, not the server.
             let _ = catch_unwind(AssertUnwindSafe(|| handler(conn)));

@@ -9,17 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup, RecvHalf, SendHalf};
-use netproto_core::options::{ClientOptions, IntoAddress};
+use netproto_core::options::{CLOSE_FLUSH_TIMEOUT, ClientOptions, IntoAddress};
 use netproto_core::{Error, Protocol};
 use netproto_socket::SocketOptions;
 use tokio::net::TcpStream;
 use tokio::sync::{Mutex, Notify};
 
 use crate::{connect, socket};
-
-/// How long [`TcpClient::close`] keeps trying to write what is still queued
-/// (a cancelled send, the TLS close_notify) before it shuts the socket down.
-pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A TCP (or TLS) connection that sends and receives packets of protocol
 /// `P` on tokio.
@@ -150,6 +146,9 @@ impl<P: Protocol> TcpClient<P> {
     /// handshake under `options.handshake_timeout`, and emit
     /// [`ConnectionEvent::Connected`]. A returned client is connected.
     ///
+    /// [`ConnectionEvent::ConnectAttemptFailed`]: crate::ConnectionEvent::ConnectAttemptFailed
+    /// [`ConnectionEvent::Connected`]: crate::ConnectionEvent::Connected
+    ///
     /// Cancel safety: dropping the future abandons the attempt; nothing is
     /// left behind.
     pub async fn connect_with(
@@ -239,6 +238,8 @@ impl<P: Protocol> TcpClient<P> {
     /// [`ConnectionEvent::Disconnected`]. Idempotent; every later call of
     /// any other method returns [`Error::Closed`]. Dropping the client
     /// closes it too (writing only what the socket takes without waiting).
+    ///
+    /// [`ConnectionEvent::Disconnected`]: crate::ConnectionEvent::Disconnected
     ///
     /// Cancel safety: the connection is closed (and other tasks woken) as
     /// soon as the future is first polled; dropping it afterwards only

@@ -93,15 +93,16 @@ mod server;
 mod socket;
 mod stream;
 
-pub use client::{CLOSE_FLUSH_TIMEOUT, IntoTcpStream, TcpClient};
+pub use client::{IntoTcpStream, TcpClient};
 pub use netproto_core::options::{
-    Address, ClientOptions, ConnectionEvent, IntoAddress, RetryPolicy, ServerOptions, WhenFull,
+    Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress,
+    RetryPolicy, ServerOptions, WhenFull,
 };
 #[cfg(feature = "tls")]
 pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 pub use netproto_core::{self as core, Error, Protocol, StreamProtocol, framing, serializer};
 pub use netproto_socket::SocketOptions;
-pub use server::{Connection, HANDLER_STOP_WAIT, ShutdownHandle, TcpServer};
+pub use server::{Connection, ShutdownHandle, TcpServer};
 pub use stream::{PacketSink, PacketStream};
 
 #[cfg(test)]

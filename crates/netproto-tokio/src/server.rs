@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup};
 use netproto_core::options::{
-    ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
+    ACCEPT_BACKOFF, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress, ServerOptions, WhenFull,
     is_transient_accept_error,
 };
 use netproto_core::{Error, Protocol};
@@ -24,10 +24,6 @@ use tokio::task::AbortHandle;
 
 use crate::client::Shared;
 use crate::{TcpClient, connect};
-
-/// How long handlers get to return after their connections were closed at
-/// the end of a shutdown's grace period, before their tasks are aborted.
-pub const HANDLER_STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// A connection accepted by a [`TcpServer`]: the whole client API, with
 /// the server's options (idle timeout, buffer sizes, events) applied.

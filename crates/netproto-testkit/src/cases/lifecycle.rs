@@ -1,6 +1,7 @@
 //! Sending, half-close, close, sharing between tasks, and client plumbing
 //! (addresses, socket options, adopted streams, events): rules 5 to 8.
 
+use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -99,6 +100,67 @@ pub async fn never_reading_peer_blocks_sends<D: Driver>(t: Transport) {
     assert!(matches!(err, Error::Closed), "expected Closed, got {err:?}");
     go.send(()).unwrap();
     peer.join();
+}
+
+/// `close` finishes writing what is queued — here a packet whose send is in
+/// progress in another task, blocked on a peer that is not reading yet —
+/// within `CLOSE_FLUSH_TIMEOUT`, then ends the stream cleanly: the peer
+/// gets every frame whole, then EOF (TLS: close_notify).
+pub async fn close_finishes_a_send_in_progress<D: Driver>(t: Transport) {
+    const FRAME: usize = 1024 * 1024;
+    let (go, wait) = gate();
+    let peer = Peer::spawn(t, move |mut s| {
+        wait_gate(&wait);
+        let mut frames = 0u64;
+        loop {
+            let mut header = [0u8; 4];
+            // Nothing more at a frame boundary: the clean end. An EOF (or a
+            // TLS truncation) anywhere else fails the script.
+            if s.read(&mut header[..1])? == 0 {
+                return Ok(frames);
+            }
+            s.read_exact(&mut header[1..])?;
+            let body = s.read_n(u32::from_be_bytes(header) as usize)?;
+            assert!(body.len() == FRAME && body.iter().all(|&b| b == 0x5a));
+            frames += 1;
+        }
+    });
+    let client = Arc::new(connect_to::<D, _>(peer.address(), frames(), t).await);
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut sender = spawn::<D, _>({
+        let (client, sent) = (client.clone(), sent.clone());
+        async move {
+            let packet = vec![0x5a; FRAME];
+            while D::send_packet(&*client, &packet[..]).await.is_ok() {
+                sent.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    assert!(
+        within::<D, _>(Duration::from_millis(500), &mut sender)
+            .await
+            .is_none(),
+        "sending to a peer that does not read must block"
+    );
+    let mut closing = spawn::<D, _>({
+        let client = client.clone();
+        async move { D::close(&*client).await }
+    });
+    D::sleep(Duration::from_millis(100)).await;
+    go.send(()).unwrap();
+    within::<D, _>(PROMPTLY, &mut closing)
+        .await
+        .expect("close returns once the queue is written")
+        .unwrap();
+    within::<D, _>(PROMPTLY, &mut sender)
+        .await
+        .expect("the sender stops once the client is closed");
+    let received = peer.join();
+    let sent = sent.load(Ordering::SeqCst);
+    assert!(
+        received == sent || received == sent + 1,
+        "{sent} packets sent (and maybe one in progress), {received} received whole"
+    );
 }
 
 /// Rule 7: `close` from another task wakes a pending receive promptly with
