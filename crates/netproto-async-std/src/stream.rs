@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use futures_sink::Sink;
+use netproto_core::error::InStream;
 use netproto_core::{Error, Protocol};
 
 use crate::client::TcpClient;
@@ -140,14 +141,8 @@ impl<P: Protocol> Stream for PacketStream<'_, P> {
         });
         let result = ready!(receiving.as_mut().poll(cx));
         this.receiving = None;
-        Poll::Ready(match result {
-            Ok(packet) => Some(Ok(packet)),
-            Err(err) => {
-                let step = err.in_stream(this.timeout.is_some());
-                this.done = step.ends();
-                step.yields().then_some(Err(err))
-            }
-        })
+        let bounded = this.timeout.is_some();
+        Poll::Ready(InStream::item(result, bounded, &mut this.done))
     }
 }
 

@@ -360,6 +360,36 @@ pub enum InStream {
 }
 
 impl InStream {
+    /// The next item of a stream of received packets for the receive
+    /// `result` (`None`: the stream ends here), setting `*ended` once the
+    /// stream is over — the whole rule of [`Error::in_stream`] for a
+    /// driver's iterator or `Stream`.
+    ///
+    /// ```
+    /// use netproto_core::Error;
+    /// use netproto_core::error::InStream;
+    ///
+    /// let mut ended = false;
+    /// let peer = "127.0.0.1:9".parse().unwrap();
+    /// let item = InStream::item::<String>(Err(Error::ConnectionReset { peer }), true, &mut ended);
+    /// assert!(matches!(item, Some(Err(Error::ConnectionReset { .. }))));
+    /// assert!(ended);
+    /// ```
+    pub fn item<T>(
+        result: Result<T, Error>,
+        bounded: bool,
+        ended: &mut bool,
+    ) -> Option<Result<T, Error>> {
+        match result {
+            Ok(packet) => Some(Ok(packet)),
+            Err(err) => {
+                let step = err.in_stream(bounded);
+                *ended = step.ends();
+                step.yields().then_some(Err(err))
+            }
+        }
+    }
+
     /// Whether the error is yielded as a stream item.
     pub fn yields(self) -> bool {
         self != InStream::End
@@ -471,5 +501,13 @@ mod tests {
         assert!(InStream::Yield.yields() && !InStream::Yield.ends());
         assert!(InStream::YieldThenEnd.yields() && InStream::YieldThenEnd.ends());
         assert!(!InStream::End.yields() && InStream::End.ends());
+        let mut ended = false;
+        assert!(matches!(
+            InStream::item(Ok::<_, Error>(1), true, &mut ended),
+            Some(Ok(1))
+        ));
+        assert!(!ended);
+        assert!(InStream::item::<u8>(Err(timeout("receive")), true, &mut ended).is_none());
+        assert!(ended);
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use netproto_core::Error;
 use netproto_core::endpoint::ConnectionSetup;
+use netproto_core::error::InStream;
 use netproto_core::options::{Address, ClientOptions, IntoAddress};
 use netproto_core::protocol::Protocol;
 use netproto_socket::SocketOptions;
@@ -161,19 +162,12 @@ impl<P: Protocol> TcpClient<P> {
         &self,
         timeout: Duration,
     ) -> impl Iterator<Item = Result<P::Received, Error>> + '_ {
-        let mut done = false;
+        let mut ended = false;
         std::iter::from_fn(move || {
-            if done {
+            if ended {
                 return None;
             }
-            match self.recv_packet_timeout(timeout) {
-                Ok(packet) => Some(Ok(packet)),
-                Err(err) => {
-                    let step = err.in_stream(true);
-                    done = step.ends();
-                    step.yields().then_some(Err(err))
-                }
-            }
+            InStream::item(self.recv_packet_timeout(timeout), true, &mut ended)
         })
     }
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use futures_sink::Sink;
+use netproto_core::error::InStream;
 use netproto_core::{Error, Protocol};
 use tokio_util::sync::ReusableBoxFuture;
 
@@ -117,14 +118,8 @@ where
         }
         let result = ready!(this.next.poll(cx));
         this.next.set(next_packet(this.client, this.timeout));
-        Poll::Ready(match result {
-            Ok(packet) => Some(Ok(packet)),
-            Err(err) => {
-                let step = err.in_stream(this.timeout.is_some());
-                this.done = step.ends();
-                step.yields().then_some(Err(err))
-            }
-        })
+        let bounded = this.timeout.is_some();
+        Poll::Ready(InStream::item(result, bounded, &mut this.done))
     }
 }
 
