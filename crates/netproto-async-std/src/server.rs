@@ -6,13 +6,16 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use async_io::{Async, Timer};
 use futures_lite::future;
+use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup};
 use netproto_core::options::{
@@ -171,8 +174,11 @@ impl<P: Protocol> TcpServer<P> {
     ///
     /// The future is `Send` when the handler is `Sync`.
     ///
+    /// A handler that panics ends its own connection, not the server.
+    ///
     /// # Errors
-    /// An accept error that is not transient.
+    /// An accept error that is not transient (every connection is then
+    /// closed, as after a shutdown with no grace period).
     ///
     /// # Cancel safety
     /// Dropping the future stops serving and drops (closes) every
@@ -189,7 +195,7 @@ impl<P: Protocol> TcpServer<P> {
         let mut backoff: Option<Timer> = None;
         let limit = self.options.max_connections.unwrap_or(usize::MAX);
         let wait_when_full = self.options.when_full == WhenFull::Wait;
-        let deadline = loop {
+        let (deadline, outcome) = loop {
             let event = future::poll_fn(|cx| {
                 if let Poll::Ready(deadline) = self.shared.poll_requested(cx) {
                     return Poll::Ready(Event::Shutdown(deadline));
@@ -212,11 +218,15 @@ impl<P: Protocol> TcpServer<P> {
             })
             .await;
             match event {
-                Event::Shutdown(deadline) => break deadline,
+                Event::Shutdown(deadline) => break (deadline, Ok(())),
                 Event::Started(None) => {}
                 Event::Started(Some(connection)) => {
                     let entry = live.insert(connection.link());
-                    running.push(run_handler(handler(*connection), entry));
+                    // A handler that panics ends its connection, not `serve`.
+                    let handling = panic::catch_unwind(AssertUnwindSafe(|| handler(*connection)));
+                    if let Ok(handling) = handling {
+                        running.push(run_handler(handling, entry));
+                    }
                 }
                 Event::Accepted(Ok((stream, peer))) => {
                     if starting.len() + running.len() >= limit {
@@ -229,7 +239,12 @@ impl<P: Protocol> TcpServer<P> {
                 Event::Accepted(Err(err)) if is_transient_accept_error(&err) => {
                     backoff = Some(Timer::after(ACCEPT_BACKOFF));
                 }
-                Event::Accepted(Err(source)) => return Err(Error::Io { peer: None, source }),
+                Event::Accepted(Err(source)) => {
+                    // Close every connection, as after a shutdown with no
+                    // grace period, then report the error.
+                    let failed = Err(Error::Io { peer: None, source });
+                    break (Some(Instant::now()), failed);
+                }
             }
         };
         drop(listeners);
@@ -257,7 +272,7 @@ impl<P: Protocol> TcpServer<P> {
             })
             .await;
         }
-        Ok(())
+        outcome
     }
 
     /// The handshake of a connection `serve` accepted; `None` if it failed
@@ -297,7 +312,7 @@ impl<P: Protocol> fmt::Debug for TcpServer<P> {
 }
 
 enum Event<P: Protocol> {
-    Shutdown(Option<std::time::Instant>),
+    Shutdown(Option<Instant>),
     Started(Option<Box<Connection<P>>>),
     Accepted(io::Result<(TcpStream, SocketAddr)>),
 }
@@ -325,9 +340,10 @@ fn poll_accept(
 }
 
 /// Run a handler; its connection stays registered (closable by shutdown)
-/// until it returns.
+/// until it returns. A handler that panics ends there (its connection is
+/// dropped with it); `serve` goes on.
 async fn run_handler(handler: impl Future<Output = ()>, entry: Entry) {
-    handler.await;
+    let _ = AssertUnwindSafe(handler).catch_unwind().await;
     drop(entry);
 }
 

@@ -433,6 +433,31 @@ pub async fn server_idle_timeout_ends_packet_iteration<D: Driver>(t: Transport) 
     running.stop(Duration::from_secs(1)).await;
 }
 
+/// A handler that panics ends its own connection, not the server: the
+/// next client is served, and `serve` still returns cleanly on shutdown.
+pub async fn server_survives_a_panicking_handler<D: Driver>(t: Transport) {
+    let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let panicky = handler(move |conn: D::Client<Lines>| {
+        let panics = first.swap(false, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            if panics {
+                panic!("this handler panics on purpose (server_survives_a_panicking_handler)");
+            }
+            echo_lines::<D>(&conn).await;
+        }
+    });
+    let running = start::<D, _>(lines(), t.server_options(), panicky).await;
+    let address = running.addr().into_address().unwrap();
+    let doomed = connect_to::<D, _>(address.clone(), lines(), t).await;
+    let err = recv_err::<D, _>(&doomed, "the panicking handler's connection to end").await;
+    assert!(!err.is_recoverable(), "{err:?}");
+    D::close(&doomed).await.unwrap();
+    let next = connect_to::<D, _>(address, lines(), t).await;
+    exchange::<D>(&next, "still serving").await;
+    D::close(&next).await.unwrap();
+    running.stop(Duration::from_secs(1)).await;
+}
+
 /// Graceful shutdown: accepting stops (the listeners close), a handler
 /// finishes its conversation within the grace period, then `serve` returns.
 pub async fn server_graceful_shutdown<D: Driver>(t: Transport) {
