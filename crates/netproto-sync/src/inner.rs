@@ -140,6 +140,9 @@ impl<P: Protocol> Inner<P> {
                 return Err(Error::Closed);
             }
             if let Some(result) = state.half.next_packet() {
+                // A drained buffer is freed at once: a connection that is
+                // not receiving holds no receive buffer.
+                state.half.release_memory();
                 return result;
             }
             let wait = match deadline {

@@ -88,6 +88,11 @@ impl ShutdownHandle {
     pub fn shutdown(&self, grace: Duration) {
         self.shared.shutdown(grace);
     }
+
+    /// Whether shutdown was asked for.
+    pub fn is_shutdown(&self) -> bool {
+        self.shared.is_shutdown()
+    }
 }
 
 /// A TCP (or TLS) server for packets of protocol `P`.
@@ -167,8 +172,13 @@ impl<P: Protocol> TcpServer<P> {
     /// own loop. The connection limits are `serve`'s business; the idle
     /// timeout and the TCP and TLS options apply here too. A connection
     /// whose setup (TLS handshake) fails is reported as
-    /// [`ConnectionEvent::Rejected`] and returned as the error. After
-    /// shutdown: [`Error::Closed`].
+    /// [`ConnectionEvent::Rejected`] and returned as the error. An accept
+    /// error is returned as it is
+    /// ([`is_transient_accept_error`](netproto_core::options::is_transient_accept_error)
+    /// tells those worth retrying after [`ACCEPT_BACKOFF`]). After shutdown:
+    /// [`Error::Closed`].
+    ///
+    /// [`ACCEPT_BACKOFF`]: netproto_core::options::ACCEPT_BACKOFF
     pub fn accept(&self) -> Result<Connection<P>, Error> {
         let listeners = lock(&self.shared.state).listeners.clone();
         loop {
@@ -184,11 +194,12 @@ impl<P: Protocol> TcpServer<P> {
                 Ok(_) if self.shared.is_shutdown() => return Err(Error::Closed),
                 Ok((stream, peer)) => return self.establish(stream, peer),
                 Err(_) if self.shared.is_shutdown() => return Err(Error::Closed),
-                Err(err) if is_transient_accept_error(&err) => {
-                    if err.kind() != std::io::ErrorKind::WouldBlock {
-                        thread::sleep(ACCEPT_BACKOFF);
-                    }
-                }
+                // Nothing yet on any listener (accept_any polls), or a signal.
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) => {}
                 Err(source) => return Err(Error::Io { peer: None, source }),
             }
         }

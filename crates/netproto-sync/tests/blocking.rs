@@ -146,3 +146,14 @@ fn a_panicking_handler_does_not_stop_the_server() {
     shutdown.shutdown(Duration::from_secs(1));
     serving.join().unwrap().unwrap();
 }
+
+/// `ShutdownHandle::is_shutdown`, as in the async drivers.
+#[test]
+fn shutdown_handle_reports_shutdown() {
+    let server = TcpServer::bind("127.0.0.1:0", lines(), ServerOptions::default()).unwrap();
+    let handle = server.shutdown_handle();
+    assert!(!handle.is_shutdown());
+    handle.clone().shutdown(Duration::ZERO);
+    assert!(handle.is_shutdown());
+    assert!(matches!(server.accept(), Err(Error::Closed)));
+}
