@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_io::{Async, Timer};
 use async_lock::Mutex;
 use futures_lite::future;
-use netproto_core::endpoint::{ConnectionSetup, RecvHalf, SendHalf};
+use netproto_core::endpoint::{ConnectionSetup, RecvHalf, RecvLimit, SendHalf};
 use netproto_core::options::CLOSE_FLUSH_TIMEOUT;
 use netproto_core::{Error, Protocol};
 use netproto_socket::SocketOptions;
@@ -134,23 +134,25 @@ impl<P: Protocol> TcpClient<P> {
     /// [`Error::Closed`] once [`close`](TcpClient::close) was called (also
     /// from another task, which wakes this one at once).
     pub async fn recv_packet(&self) -> Result<P::Received, Error> {
-        let result = with_timeout(self.idle_timeout, self.receive(), |timeout| {
-            Error::Timeout {
-                operation: "idle",
-                timeout,
+        self.receive_within(RecvLimit::new(None, self.idle_timeout))
+            .await
+    }
+
+    /// Receive within `limit` (the caller's timeout or the idle timeout).
+    async fn receive_within(&self, limit: Option<RecvLimit>) -> Result<P::Received, Error> {
+        let result = match limit {
+            None => self.receive().await,
+            Some(limit) => {
+                let result =
+                    with_timeout(Some(limit.timeout), self.receive(), |_| limit.expired()).await;
+                if limit.idle && matches!(result, Err(Error::Timeout { .. })) {
+                    // The server closes an idle connection.
+                    self.link.events.note(&limit.expired());
+                    self.link.force_close();
+                }
+                result
             }
-        })
-        .await;
-        if let Err(
-            err @ Error::Timeout {
-                operation: "idle", ..
-            },
-        ) = &result
-        {
-            // The server closes an idle connection.
-            self.link.events.note(err);
-            self.link.force_close();
-        }
+        };
         self.note(&result);
         result
     }
@@ -196,13 +198,8 @@ impl<P: Protocol> TcpClient<P> {
     /// # Cancel safety
     /// As for `recv_packet`: dropping the future loses nothing.
     pub async fn recv_packet_timeout(&self, timeout: Duration) -> Result<P::Received, Error> {
-        with_timeout(Some(timeout), self.recv_packet(), |timeout| {
-            Error::Timeout {
-                operation: "receive",
-                timeout,
-            }
-        })
-        .await
+        self.receive_within(RecvLimit::new(Some(timeout), self.idle_timeout))
+            .await
     }
 
     /// Flush what is pending, end the stream (TLS close_notify), then shut

@@ -83,9 +83,11 @@ use crate::protocol::Protocol;
 use crate::tls::{SharedTls, TlsSession};
 
 mod events;
+mod limit;
 mod setup;
 
 pub use events::ConnectionEvents;
+pub use limit::RecvLimit;
 pub use setup::{ConnectionSetup, TlsRole};
 
 /// Buffer sizes and limits of one connection.

@@ -17,7 +17,7 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
-use netproto_core::endpoint::{ConnectionEvents, RecvHalf, SendHalf};
+use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup, RecvHalf, RecvLimit, SendHalf};
 use netproto_core::options::CLOSE_FLUSH_TIMEOUT;
 use netproto_core::protocol::Protocol;
 
@@ -50,32 +50,11 @@ pub(crate) struct Inner<P: Protocol> {
     pub(crate) max_recv_size: usize,
 }
 
-/// A deadline for one receive: when it passes, the error is
-/// `Timeout { operation, timeout }`.
-#[derive(Clone, Copy)]
-struct Deadline {
-    at: Instant,
-    timeout: Duration,
-    operation: &'static str,
-}
-
-impl Deadline {
-    fn new(timeout: Duration, operation: &'static str) -> Self {
-        Deadline {
-            at: Instant::now()
-                .checked_add(timeout)
-                .unwrap_or_else(far_future),
-            timeout,
-            operation,
-        }
-    }
-
-    fn error(&self) -> Error {
-        Error::Timeout {
-            operation: self.operation,
-            timeout: self.timeout,
-        }
-    }
+/// When a wait of `timeout` from now ends.
+fn deadline_after(timeout: Duration) -> Instant {
+    Instant::now()
+        .checked_add(timeout)
+        .unwrap_or_else(far_future)
 }
 
 fn far_future() -> Instant {
@@ -127,12 +106,8 @@ impl<P: Protocol> Inner<P> {
     }
 
     fn receive(&self, timeout: Option<Duration>) -> Result<P::Received, Error> {
-        let user = timeout.map(|t| Deadline::new(t, "receive"));
-        let idle = self.idle_timeout.map(|t| Deadline::new(t, "idle"));
-        let deadline = match (user, idle) {
-            (Some(u), Some(i)) => Some(if u.at <= i.at { u } else { i }),
-            (u, i) => u.or(i),
-        };
+        let limit = RecvLimit::new(timeout, self.idle_timeout)
+            .map(|limit| (limit, deadline_after(limit.timeout)));
         let mut state = lock(&self.recv);
         let mut attempted = false;
         loop {
@@ -145,14 +120,14 @@ impl<P: Protocol> Inner<P> {
                 state.half.release_memory();
                 return result;
             }
-            let wait = match deadline {
+            let wait = match limit {
                 None => None,
-                Some(d) => {
-                    let left = d.at.saturating_duration_since(Instant::now());
+                Some((limit, at)) => {
+                    let left = at.saturating_duration_since(Instant::now());
                     if left.is_zero() && attempted {
                         drop(state);
-                        let err = d.error();
-                        if d.operation == "idle" {
+                        let err = limit.expired();
+                        if limit.idle {
                             // The server closes an idle connection.
                             self.events.note(&err);
                             self.force_close();
@@ -254,7 +229,7 @@ impl<P: Protocol> Inner<P> {
 
     /// Run the TLS handshake (no-op for plain connections).
     pub(crate) fn handshake(&self, timeout: Option<Duration>) -> Result<(), Error> {
-        let deadline = timeout.map(|t| Deadline::new(t, "TLS handshake"));
+        let deadline = timeout.map(|timeout| (timeout, deadline_after(timeout)));
         loop {
             {
                 let mut send = lock(&self.send);
@@ -278,10 +253,10 @@ impl<P: Protocol> Inner<P> {
             }
             let wait = match deadline {
                 None => None,
-                Some(d) => {
-                    let left = d.at.saturating_duration_since(Instant::now());
+                Some((timeout, at)) => {
+                    let left = at.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        return Err(d.error());
+                        return Err(ConnectionSetup::handshake_timed_out(timeout));
                     }
                     Some(left)
                 }

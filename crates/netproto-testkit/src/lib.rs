@@ -283,6 +283,7 @@ macro_rules! __conformance_cases {
                 server_one_client_rejects_extras,
                 server_idle_timeout_drops_slowloris,
                 server_idle_timeout_ends_packet_iteration,
+                server_idle_timeout_wins_a_tie,
                 server_survives_a_panicking_handler,
                 server_graceful_shutdown,
                 server_shutdown_force_closes_after_grace,

@@ -9,7 +9,7 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use netproto_core::endpoint::{RecvHalf, SendHalf};
+use netproto_core::endpoint::{RecvHalf, RecvLimit, SendHalf};
 use netproto_core::{Error, Protocol};
 use tokio::net::TcpStream;
 
@@ -33,13 +33,8 @@ impl<P: Protocol> TcpClient<P> {
     /// byte read stays in the endpoint's buffer until a whole packet is
     /// taken out of it, and the next call returns that packet intact.
     pub async fn recv_packet(&self) -> Result<P::Received, Error> {
-        let Some(idle) = self.idle_timeout else {
-            return self.receive(false).await;
-        };
-        match tokio::time::timeout(idle, self.receive(false)).await {
-            Ok(result) => result,
-            Err(_) => Err(self.idle_expired(idle)),
-        }
+        self.receive_within(RecvLimit::new(None, self.idle_timeout))
+            .await
     }
 
     /// Like [`recv_packet`](TcpClient::recv_packet), giving up after
@@ -50,25 +45,26 @@ impl<P: Protocol> TcpClient<P> {
     ///
     /// Cancel safety: cancel safe, like `recv_packet`.
     pub async fn recv_packet_timeout(&self, timeout: Duration) -> Result<P::Received, Error> {
-        if let Some(idle) = self.idle_timeout.filter(|idle| *idle <= timeout) {
-            return match tokio::time::timeout(idle, self.receive(false)).await {
-                Ok(result) => result,
-                Err(_) => Err(self.idle_expired(idle)),
-            };
-        }
-        let expired = Error::Timeout {
-            operation: "receive",
-            timeout,
+        self.receive_within(RecvLimit::new(Some(timeout), self.idle_timeout))
+            .await
+    }
+
+    /// Receive within `limit` (the caller's timeout or the idle timeout).
+    async fn receive_within(&self, limit: Option<RecvLimit>) -> Result<P::Received, Error> {
+        let Some(limit) = limit else {
+            return self.receive(false).await;
         };
-        if timeout.is_zero() {
+        if limit.timeout.is_zero() && !limit.idle {
+            // Only what is buffered or readable without waiting.
             return self.receive(true).await.map_err(|err| match err {
-                Error::Timeout { .. } => expired,
+                Error::Timeout { .. } => limit.expired(),
                 other => other,
             });
         }
-        tokio::time::timeout(timeout, self.receive(false))
-            .await
-            .map_err(|_| expired)?
+        match tokio::time::timeout(limit.timeout, self.receive(false)).await {
+            Ok(result) => result,
+            Err(_) => Err(self.expired(limit)),
+        }
     }
 
     /// Send one packet; returns once every byte of it is handed to the
@@ -281,13 +277,14 @@ impl<P: Protocol> TcpClient<P> {
         }
     }
 
-    fn idle_expired(&self, idle: Duration) -> Error {
-        let err = Error::Timeout {
-            operation: "idle",
-            timeout: idle,
-        };
-        self.shared.events.note(&err);
-        self.shared.force_close();
+    /// A receive's `limit` has passed; the idle timeout closes the
+    /// connection.
+    fn expired(&self, limit: RecvLimit) -> Error {
+        let err = limit.expired();
+        if limit.idle {
+            self.shared.events.note(&err);
+            self.shared.force_close();
+        }
         err
     }
 

@@ -433,6 +433,49 @@ pub async fn server_idle_timeout_ends_packet_iteration<D: Driver>(t: Transport) 
     running.stop(Duration::from_secs(1)).await;
 }
 
+/// On a served connection, `recv_packet_timeout(t)` waits for the earlier
+/// of `t` and the idle timeout; on a tie the idle timeout decides (and
+/// closes the connection).
+pub async fn server_idle_timeout_wins_a_tie<D: Driver>(t: Transport) {
+    const IDLE: Duration = Duration::from_millis(300);
+    let errors = Recorded::default();
+    let options = t.server_options().idle_timeout(IDLE);
+    let waits = handler({
+        let errors = errors.clone();
+        move |conn: D::Client<Lines>| {
+            let errors = errors.clone();
+            async move {
+                let _ = D::send_packet(&conn, "ready").await;
+                let tie = D::recv_packet_timeout(&conn, IDLE).await;
+                errors.lock().unwrap().extend(tie.err());
+            }
+        }
+    });
+    let running = start::<D, _>(lines(), options, waits).await;
+    let client = connect_to::<D, _>(running.addr().into_address().unwrap(), lines(), t).await;
+    assert_eq!(recv_ok::<D, _>(&client, "ready").await, "ready");
+    let err = recv_err::<D, _>(&client, "the server closing the idle connection").await;
+    assert!(!err.is_recoverable(), "{err:?}");
+    let start = Instant::now();
+    while errors.lock().unwrap().is_empty() {
+        assert!(start.elapsed() < PROMPTLY, "the handler never finished");
+        D::sleep(Duration::from_millis(20)).await;
+    }
+    let recorded = std::mem::take(&mut *errors.lock().unwrap());
+    assert!(
+        matches!(
+            recorded.as_slice(),
+            [Error::Timeout {
+                operation: "idle",
+                ..
+            }]
+        ),
+        "{recorded:?}"
+    );
+    D::close(&client).await.unwrap();
+    running.stop(Duration::from_secs(1)).await;
+}
+
 /// A handler that panics ends its own connection, not the server: the
 /// next client is served, and `serve` still returns cleanly on shutdown.
 pub async fn server_survives_a_panicking_handler<D: Driver>(t: Transport) {
