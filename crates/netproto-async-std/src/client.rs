@@ -53,13 +53,7 @@ impl<P: Protocol> TcpClient<P> {
         protocol: P,
         setup: &ConnectionSetup,
     ) -> Result<Self, Error> {
-        let stream = socket.get_ref();
-        let io_error = |source| Error::Io { peer: None, source };
-        let peer = stream.peer_addr().map_err(io_error)?;
-        let local = stream.local_addr().map_err(io_error)?;
-        SocketOptions::new(stream)
-            .apply(setup.nodelay(), setup.keepalive())
-            .map_err(|err| Error::from_io(err, peer))?;
+        let (peer, local) = SocketOptions::new(socket.get_ref()).prepare(setup)?;
         let endpoint = setup.endpoint(protocol, peer)?;
         let (mut recv, mut send) = endpoint.split();
         let link = Arc::new(Link::new(socket, peer, setup.events(peer)));

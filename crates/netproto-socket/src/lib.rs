@@ -34,6 +34,8 @@ use std::time::Duration;
 pub use socket2;
 use socket2::{SockRef, TcpKeepalive};
 
+use netproto_core::Error;
+use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::options::ClientOptions;
 
 pub mod connect;
@@ -152,6 +154,22 @@ impl<'a> SocketOptions<'a> {
         }
     }
 
+    /// Ready a connected socket for a new connection: its peer's and its
+    /// own address, as `(peer, local)`, then TCP_NODELAY and keep-alive as
+    /// `setup` asks (what every driver does first when it sets a connection
+    /// up).
+    ///
+    /// Errors: [`Error::Io`] of kind `NotConnected` (naming no peer) for a
+    /// socket that is not connected; any other failure names the peer.
+    pub fn prepare(&self, setup: &ConnectionSetup) -> Result<(SocketAddr, SocketAddr), Error> {
+        let peer = socket_addr(self.sock.peer_addr())
+            .map_err(|source| Error::Io { peer: None, source })?;
+        let local = socket_addr(self.sock.local_addr()).map_err(|err| Error::from_io(err, peer))?;
+        self.apply(setup.nodelay(), setup.keepalive())
+            .map_err(|err| Error::from_io(err, peer))?;
+        Ok((peer, local))
+    }
+
     /// Apply a client's TCP options: TCP_NODELAY and keep-alive.
     pub fn apply_client(&self, options: &ClientOptions) -> io::Result<()> {
         self.apply(options.nodelay, options.keepalive)
@@ -175,6 +193,13 @@ impl<'a> SocketOptions<'a> {
             .as_socket()
             .is_some_and(|addr: SocketAddr| addr.is_ipv6()))
     }
+}
+
+/// An IP socket address out of socket2's address.
+fn socket_addr(addr: io::Result<socket2::SockAddr>) -> io::Result<SocketAddr> {
+    addr?
+        .as_socket()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IP socket"))
 }
 
 #[cfg(test)]
@@ -227,6 +252,33 @@ mod tests {
         let socket = SocketOptions::new(&client);
         socket.set_ttl(9).unwrap();
         assert_eq!(socket.ttl().unwrap(), 9);
+    }
+
+    #[test]
+    fn prepare_reads_addresses_and_applies_options() {
+        let (client, server) = pair();
+        let options = ClientOptions::default()
+            .nodelay(true)
+            .keepalive(Duration::from_secs(30));
+        let setup = ConnectionSetup::client(&options, None);
+        let (peer, local) = SocketOptions::new(&client).prepare(&setup).unwrap();
+        assert_eq!(
+            (peer, local),
+            (server.local_addr().unwrap(), client.local_addr().unwrap())
+        );
+        let socket = SocketOptions::new(&client);
+        assert!(socket.nodelay().unwrap());
+        assert_eq!(socket.keepalive().unwrap(), Some(Duration::from_secs(30)));
+
+        let unconnected: TcpStream =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+                .unwrap()
+                .into();
+        let err = SocketOptions::new(&unconnected)
+            .prepare(&setup)
+            .unwrap_err();
+        assert!(matches!(err, Error::Io { peer: None, .. }), "{err:?}");
+        assert_eq!(err.io_kind(), io::ErrorKind::NotConnected);
     }
 
     #[test]

@@ -100,18 +100,10 @@ impl<P: Protocol> TcpClient<P> {
         protocol: P,
         setup: &ConnectionSetup,
     ) -> Result<Self, Error> {
-        let peer = stream
-            .peer_addr()
-            .map_err(|source| Error::Io { peer: None, source })?;
+        let (peer, local) = SocketOptions::new(&stream).prepare(setup)?;
         // An adopted stream may have been switched to non-blocking mode.
         stream
             .set_nonblocking(false)
-            .map_err(|err| Error::from_io(err, peer))?;
-        let local = stream
-            .local_addr()
-            .map_err(|err| Error::from_io(err, peer))?;
-        SocketOptions::new(&stream)
-            .apply(setup.nodelay(), setup.keepalive())
             .map_err(|err| Error::from_io(err, peer))?;
         let endpoint = setup.endpoint(protocol, peer)?;
         let inner = Inner::new(

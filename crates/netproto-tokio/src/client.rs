@@ -188,16 +188,7 @@ impl<P: Protocol> TcpClient<P> {
         protocol: P,
         setup: &ConnectionSetup,
     ) -> Result<Self, Error> {
-        let peer = stream
-            .peer_addr()
-            .map_err(|source| Error::Io { peer: None, source })?;
-        let local = stream.local_addr().map_err(|source| Error::Io {
-            peer: Some(peer),
-            source,
-        })?;
-        SocketOptions::new(&stream)
-            .apply(setup.nodelay(), setup.keepalive())
-            .map_err(|err| Error::from_io(err, peer))?;
+        let (peer, local) = SocketOptions::new(&stream).prepare(setup)?;
         let endpoint = setup.endpoint(protocol, peer)?;
         let (recv, send) = endpoint.split();
         let handshaking = send.is_handshaking();
