@@ -227,12 +227,8 @@ pub(crate) async fn handshake<P: Protocol>(
             return Ok(());
         }
         read_once(link, recv).await?;
-        if recv.is_eof() {
-            // A TLS failure or the peer hanging up mid-handshake.
-            let err = match recv.next_packet() {
-                Some(Err(err)) => err,
-                _ => Error::ConnectionClosed { peer: link.peer },
-            };
+        if let Some(err) = recv.handshake_error() {
+            // Report it after sending the alert rustls queued.
             let _ = write_nowait(link, send);
             return Err(err);
         }

@@ -368,6 +368,21 @@ impl<P: Protocol> RecvHalf<P> {
         Error::from_io(err, self.peer)
     }
 
+    /// During the TLS handshake: once receiving has ended — a TLS failure
+    /// (a bad certificate, an alert, plain text from the peer) or the peer
+    /// hanging up — the error the handshake fails with; `None` while it can
+    /// go on. (Write what [`SendHalf::pull_tls`] queues first: rustls may
+    /// have an alert for the peer.)
+    pub fn handshake_error(&mut self) -> Option<Error> {
+        if !self.is_eof() {
+            return None;
+        }
+        Some(match self.next_packet() {
+            Some(Err(err)) => err,
+            _ => Error::ConnectionClosed { peer: self.peer },
+        })
+    }
+
     /// Whether TLS has output for the peer that the send half should flush.
     pub fn tls_wants_write(&self) -> bool {
         #[cfg(feature = "tls")]

@@ -138,13 +138,7 @@ impl<P: Protocol> Inner<P> {
                 }
             };
             attempted = true;
-            if state.read_timeout != wait {
-                self.stream
-                    .set_read_timeout(wait)
-                    .map_err(|err| Error::from_io(err, self.peer))?;
-                state.read_timeout = wait;
-            }
-            let n = match (&self.stream).read(state.half.read_buf()) {
+            let n = match self.read(&mut state, wait) {
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) if self.is_closed() => return Err(Error::Closed),
@@ -163,6 +157,16 @@ impl<P: Protocol> Inner<P> {
                 let _ = self.write_pending(&mut send);
             }
         }
+    }
+
+    /// One read into the receive half's read region, waiting at most `wait`
+    /// (`None`: as long as it takes). Commit what it returns.
+    fn read(&self, state: &mut RecvState<P>, wait: Option<Duration>) -> io::Result<usize> {
+        if state.read_timeout != wait {
+            self.stream.set_read_timeout(wait)?;
+            state.read_timeout = wait;
+        }
+        (&self.stream).read(state.half.read_buf())
     }
 
     /// Write everything the send half holds.
@@ -240,16 +244,12 @@ impl<P: Protocol> Inner<P> {
                 }
             }
             let mut state = lock(&self.recv);
-            if state.half.is_eof() {
-                // The handshake failed (or the peer left): report the TLS
-                // error after sending the alert rustls queued.
+            if let Some(err) = state.half.handshake_error() {
+                // Report it after sending the alert rustls queued.
                 let mut send = lock(&self.send);
                 send.pull_tls();
                 let _ = self.write_pending(&mut send);
-                return Err(match state.half.next_packet() {
-                    Some(Err(err)) => err,
-                    _ => Error::ConnectionClosed { peer: self.peer },
-                });
+                return Err(err);
             }
             let wait = match deadline {
                 None => None,
@@ -261,13 +261,7 @@ impl<P: Protocol> Inner<P> {
                     Some(left)
                 }
             };
-            if state.read_timeout != wait {
-                self.stream
-                    .set_read_timeout(wait)
-                    .map_err(|err| Error::from_io(err, self.peer))?;
-                state.read_timeout = wait;
-            }
-            let n = match (&self.stream).read(state.half.read_buf()) {
+            let n = match self.read(&mut state, wait) {
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted || is_timeout(&err) => {
                     continue;

@@ -150,22 +150,14 @@ impl<P: Protocol> TcpClient<P> {
             if recv.tls_wants_write() {
                 self.write_tls_output();
             }
-            let read = if nowait {
-                socket::read_now(&self.shared.stream, recv.read_buf())
-            } else {
-                self.wait_readable(recv).await?;
-                self.shared.stream.try_read(recv.read_buf())
-            };
-            match read {
+            if !nowait {
+                self.read_once(recv).await?;
+                continue;
+            }
+            match socket::read_now(&self.shared.stream, recv.read_buf()) {
                 Ok(n) => recv.commit(n)?,
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock && nowait => {
-                    return Err(would_wait());
-                }
-                Err(err)
-                    if matches!(
-                        err.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                    ) => {}
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Err(would_wait()),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) => return Err(recv.fail_io(err)),
             }
         }
@@ -253,27 +245,29 @@ impl<P: Protocol> TcpClient<P> {
             }
             let mut guard = self.or_closed(self.recv.lock()).await?;
             let recv: &mut RecvHalf<P> = &mut guard;
-            if recv.is_eof() {
-                // The peer closed or TLS failed mid-handshake (any alert was
-                // written by the flush above): report what the endpoint
-                // recorded.
-                return Err(match recv.next_packet() {
-                    Some(Err(err)) => err,
-                    _ => Error::ConnectionClosed {
-                        peer: self.shared.peer,
-                    },
-                });
+            if let Some(err) = recv.handshake_error() {
+                // Any alert for the peer was written by the flush above.
+                return Err(err);
             }
-            self.wait_readable(recv).await?;
-            match self.shared.stream.try_read(recv.read_buf()) {
-                Ok(n) => recv.commit(n)?,
-                Err(err)
-                    if matches!(
-                        err.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                    ) => {}
-                Err(err) => return Err(recv.fail_io(err)),
+            self.read_once(recv).await?;
+        }
+    }
+
+    /// Wait until the socket is readable, then read once into the receive
+    /// half (a spurious wake-up reads nothing).
+    async fn read_once(&self, recv: &mut RecvHalf<P>) -> Result<(), Error> {
+        self.wait_readable(recv).await?;
+        match self.shared.stream.try_read(recv.read_buf()) {
+            Ok(n) => recv.commit(n),
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(())
             }
+            Err(err) => Err(recv.fail_io(err)),
         }
     }
 

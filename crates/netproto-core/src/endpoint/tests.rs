@@ -262,3 +262,20 @@ fn a_socket_failure_is_sticky() {
     assert!(again.to_string().contains("no way"), "{again}");
     assert!(!again.is_recoverable());
 }
+
+#[test]
+fn a_handshake_ends_with_what_ended_receiving() {
+    let (mut recv, _) = lines();
+    assert!(recv.handshake_error().is_none());
+    eof(&mut recv);
+    assert!(matches!(
+        recv.handshake_error(),
+        Some(Error::ConnectionClosed { .. })
+    ));
+    let (mut recv, _) = lines();
+    let _ = recv.fail_io(io::ErrorKind::ConnectionReset.into());
+    assert!(matches!(
+        recv.handshake_error(),
+        Some(Error::ConnectionReset { .. })
+    ));
+}
