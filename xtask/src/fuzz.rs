@@ -310,7 +310,12 @@ fn fuzz_one(
         .status()
         .map_err(|e| format!("cannot start cargo fuzz run {target}: {e}"))?;
     let text = fs::read_to_string(&log).unwrap_or_default();
-    let new_artifacts: Vec<PathBuf> = files_in(&artifacts).difference(&before).cloned().collect();
+    // Inputs libFuzzer wrote this run: new files, and any it names in the
+    // log (an input found again has the same name as last time).
+    let mut new_artifacts: BTreeSet<PathBuf> =
+        files_in(&artifacts).difference(&before).cloned().collect();
+    new_artifacts.extend(written_units(&text));
+    let new_artifacts: Vec<PathBuf> = new_artifacts.into_iter().collect();
     let failure = (!status.success() && new_artifacts.is_empty()).then(|| {
         format!(
             "cargo fuzz run exited with {status} after {:.0} s",
@@ -342,6 +347,19 @@ fn final_stat(log: &str, name: &str) -> Option<u64> {
         .filter_map(|line| line.trim().strip_prefix("stat::")?.strip_prefix(name))
         .filter_map(|rest| rest.strip_prefix(':')?.trim().parse().ok())
         .next_back()
+}
+
+/// The inputs libFuzzer says it wrote (`... Test unit written to PATH`):
+/// crashes, leaks, timeouts, out-of-memory.
+fn written_units(log: &str) -> Vec<PathBuf> {
+    log.lines()
+        .filter_map(|line| {
+            line.split_once("Test unit written to ")
+                .map(|(_, path)| path.trim())
+        })
+        .filter(|path| !path.is_empty())
+        .map(PathBuf::from)
+        .collect()
 }
 
 /// Copy committed seeds into the working corpus (keeping files already
@@ -453,5 +471,18 @@ mod tests {
         assert_eq!(final_stat(log, "average_exec_per_sec"), Some(90));
         assert_eq!(final_stat(log, "peak_rss_mb"), None);
         assert_eq!(final_stat("", "average_exec_per_sec"), None);
+    }
+
+    #[test]
+    fn written_units_are_read_from_the_log() {
+        let log = "==1== ERROR: libFuzzer: deadly signal\n\
+                   MS: 1 ChangeBit-; base unit: 0000\n\
+                   artifact_prefix='/w/fuzz/artifacts/t/'; Test unit written to /w/fuzz/artifacts/t/crash-ab12\n\
+                   Base64: AQAAAAA=\n";
+        assert_eq!(
+            written_units(log),
+            [PathBuf::from("/w/fuzz/artifacts/t/crash-ab12")]
+        );
+        assert!(written_units("Done 10 runs in 1 second(s)").is_empty());
     }
 }
