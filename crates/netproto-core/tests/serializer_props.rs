@@ -218,6 +218,9 @@ proptest! {
             format.push_str(&format!("{}{}", f.count, f.code));
         }
         let values: Vec<StructValue> = fields.iter().flat_map(|f| f.values.clone()).collect();
+        // A format of zero bytes (such as "0s") is refused by design: a
+        // zero-size frame cannot be framed.
+        prop_assume!(fields.iter().any(|f| f.code != 's' || f.count > 0));
         let s = StructFormat::new(&format).unwrap();
         prop_assert_eq!(s.value_count(), values.len());
         let protocol = s.protocol();
