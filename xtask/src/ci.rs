@@ -53,6 +53,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
             ]))?;
         }
     }
+    // The fuzz workspace is separate; check its shared harness so an API
+    // change in the core cannot leave the fuzz targets behind unnoticed.
+    run_cmd(cargo().args([
+        "check",
+        "--quiet",
+        "--manifest-path",
+        "fuzz/Cargo.toml",
+        "--no-default-features",
+        "--all-targets",
+    ]))?;
     run_cmd(cargo().args(["test", "--workspace", "--all-features"]))?;
     run_cmd(
         cargo()
