@@ -55,19 +55,7 @@ impl<S: ?Sized, R> Cbor<S, R> {
     }
 }
 
-impl<S: ?Sized, R> Clone for Cbor<S, R> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<S: ?Sized, R> Copy for Cbor<S, R> {}
-
-impl<S: ?Sized, R> Default for Cbor<S, R> {
-    fn default() -> Self {
-        Cbor::new()
-    }
-}
+marker_serializer_impls!(Cbor);
 
 impl<S: ?Sized, R> fmt::Debug for Cbor<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

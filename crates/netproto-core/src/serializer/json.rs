@@ -152,19 +152,7 @@ where
     Json::new().lines()
 }
 
-impl<S: ?Sized, R> Clone for Json<S, R> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<S: ?Sized, R> Copy for Json<S, R> {}
-
-impl<S: ?Sized, R> Default for Json<S, R> {
-    fn default() -> Self {
-        Json::new()
-    }
-}
+marker_serializer_impls!(Json);
 
 impl<S: ?Sized, R> fmt::Debug for Json<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -136,6 +136,28 @@ use bytes::{Bytes, BytesMut};
 
 use crate::error::{DeserializeError, EncodeError};
 
+/// `Clone`, `Copy` and `Default` for a serializer that is a type marker
+/// `Name<S: ?Sized, R>` with a `const fn new()` (derives would demand
+/// `S: Sized + Clone`).
+#[cfg(any(feature = "json", feature = "cbor", feature = "msgpack"))]
+macro_rules! marker_serializer_impls {
+    ($name:ident) => {
+        impl<S: ?Sized, R> Clone for $name<S, R> {
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+
+        impl<S: ?Sized, R> Copy for $name<S, R> {}
+
+        impl<S: ?Sized, R> Default for $name<S, R> {
+            fn default() -> Self {
+                $name::new()
+            }
+        }
+    };
+}
+
 #[cfg(feature = "base64")]
 mod base64;
 mod binary_struct;

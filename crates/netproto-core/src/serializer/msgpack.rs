@@ -54,19 +54,7 @@ impl<S: ?Sized, R> MsgPack<S, R> {
     }
 }
 
-impl<S: ?Sized, R> Clone for MsgPack<S, R> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<S: ?Sized, R> Copy for MsgPack<S, R> {}
-
-impl<S: ?Sized, R> Default for MsgPack<S, R> {
-    fn default() -> Self {
-        MsgPack::new()
-    }
-}
+marker_serializer_impls!(MsgPack);
 
 impl<S: ?Sized, R> fmt::Debug for MsgPack<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
