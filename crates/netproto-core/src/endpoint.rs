@@ -149,6 +149,7 @@ impl<P: Protocol> Endpoint<P> {
                 buf: BytesMut::new(),
                 uncommitted: None,
                 max_recv_size: config.max_recv_size,
+                read_size: config.max_recv_size.min(MIN_READ_SIZE),
                 peer,
                 state: RecvState::Open,
                 #[cfg(feature = "tls")]
@@ -232,6 +233,23 @@ struct RecvTls {
     ciphertext: BytesMut,
 }
 
+/// The smallest read region (unless `max_recv_size` is smaller).
+const MIN_READ_SIZE: usize = 1024;
+
+/// The read region after a read of `n` bytes into a region of `size`
+/// bytes: twice as large after a full read, half as large after one that
+/// used less than a quarter, within `[MIN_READ_SIZE, max]`.
+fn next_read_size(size: usize, n: usize, max: usize) -> usize {
+    let min = max.min(MIN_READ_SIZE);
+    if n >= size {
+        size.saturating_mul(2).min(max)
+    } else if n > 0 && n < size / 4 {
+        (size / 2).max(min)
+    } else {
+        size
+    }
+}
+
 /// The receive side of an [`Endpoint`]: the receive buffer, the frame
 /// decoder and the end-of-stream state.
 pub struct RecvHalf<P: Protocol> {
@@ -241,6 +259,11 @@ pub struct RecvHalf<P: Protocol> {
     /// Length of the valid data while a read region is handed out.
     uncommitted: Option<usize>,
     max_recv_size: usize,
+    /// The size of the next read region: adapts between
+    /// 1 KiB and `max_recv_size` to what
+    /// reads return, so that small packets do not pay for zero-filling a
+    /// large region on every read.
+    read_size: usize,
     peer: SocketAddr,
     state: RecvState,
     #[cfg(feature = "tls")]
@@ -297,12 +320,17 @@ impl<P: Protocol> RecvHalf<P> {
         }
     }
 
-    /// Where the driver reads socket bytes into: at most `max_recv_size`
-    /// bytes, allocated on first use. Call [`commit`](RecvHalf::commit)
-    /// with the number of bytes read.
+    /// Where the driver reads socket bytes into, allocated on first use.
+    /// Call [`commit`](RecvHalf::commit) with the number of bytes read.
+    ///
+    /// The region holds at most `max_recv_size` bytes. Its size adapts to
+    /// the traffic: it doubles after a read that filled it and halves after
+    /// reads that used less than a quarter of it (never below 1 KiB), so a
+    /// connection exchanging small packets zero-fills a small region per
+    /// read and a bulk transfer quickly reads `max_recv_size` at a time.
     pub fn read_buf(&mut self) -> &mut [u8] {
         self.discard_uncommitted();
-        let max = self.max_recv_size;
+        let max = self.read_size;
         #[cfg(feature = "tls")]
         if let Some(tls) = &mut self.tls {
             tls.ciphertext.clear();
@@ -332,6 +360,7 @@ impl<P: Protocol> RecvHalf<P> {
         if let Some(tls) = &mut self.tls {
             self.buf.truncate(len);
             let n = n.min(tls.ciphertext.len());
+            self.read_size = next_read_size(self.read_size, n, self.max_recv_size);
             let outcome = tls
                 .session
                 .read_ciphertext(&tls.ciphertext[..n], &mut self.buf);
@@ -346,7 +375,8 @@ impl<P: Protocol> RecvHalf<P> {
             }
             return Ok(());
         }
-        let n = n.min(self.max_recv_size);
+        let n = n.min(self.read_size);
+        self.read_size = next_read_size(self.read_size, n, self.max_recv_size);
         self.buf.truncate(len + n);
         if n == 0 && matches!(self.state, RecvState::Open) {
             self.state = RecvState::Eof { truncated: false };

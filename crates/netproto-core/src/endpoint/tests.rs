@@ -59,6 +59,40 @@ fn an_abandoned_read_loses_nothing() {
 }
 
 #[test]
+fn read_region_grows_with_full_reads_and_shrinks_with_small_ones() {
+    let config = EndpointConfig::default().max_recv_size(16 * 1024);
+    let protocol = StreamProtocol::new(FixedSize::new(100), BytesSerializer);
+    let (mut recv, _) = Endpoint::new(protocol, peer(), &config).split();
+    // Bulk: every read fills its region; the region doubles up to the max.
+    let mut sizes = Vec::new();
+    let mut received = 0;
+    for _ in 0..8 {
+        let region = recv.read_buf();
+        sizes.push(region.len());
+        region.fill(7);
+        let n = region.len();
+        recv.commit(n).unwrap();
+        received += n;
+        while let Some(packet) = recv.next_packet() {
+            assert_eq!(packet.unwrap(), vec![7; 100]);
+        }
+    }
+    assert_eq!(sizes, [1024, 2048, 4096, 8192, 16384, 16384, 16384, 16384]);
+    assert_eq!(
+        recv.buffered(),
+        received % 100,
+        "nothing lost while growing"
+    );
+    // Small packets: reads of 100 bytes shrink the region back to 1 KiB.
+    let mut last = 0;
+    for _ in 0..8 {
+        last = recv.read_buf().len();
+        recv.commit(100).unwrap();
+    }
+    assert_eq!(last, 1024);
+}
+
+#[test]
 fn read_region_is_bounded_by_max_recv_size() {
     let (mut recv, _) = lines();
     assert_eq!(recv.read_buf().len(), 64);
