@@ -125,13 +125,17 @@ trait Cut {
     fn next_frame(&mut self, buf: &mut BytesMut) -> Option<usize>;
 }
 
-/// A netproto frame decoder.
+/// A netproto frame decoder, taking frames as the endpoint's receive path
+/// does: lent in place by `next_frame`, consumed when dropped.
 struct Ours<D>(D);
 
 impl<D: FrameDecoder> Cut for Ours<D> {
     fn next_frame(&mut self, buf: &mut BytesMut) -> Option<usize> {
-        let frame = self.0.decode(buf).expect("bench input is well formed")?;
-        Some(black_box(frame).len())
+        let frame = self
+            .0
+            .next_frame(buf)
+            .expect("bench input is well formed")?;
+        Some(black_box(&frame[..]).len())
     }
 }
 
@@ -353,11 +357,11 @@ where
     fn next_frame(&mut self, buf: &mut BytesMut) -> Option<usize> {
         let frame = self
             .decoder
-            .decode(buf)
+            .next_frame(buf)
             .expect("bench input is well formed")?;
         let packet = self
             .protocol
-            .decode(frame)
+            .decode_frame(frame)
             .expect("bench packets are valid");
         Some(black_box(packet).frame_len())
     }

@@ -283,19 +283,19 @@ impl<P: Protocol> RecvHalf<P> {
             RecvState::Eof { .. } => true,
             RecvState::Failed(terminal) => return Some(Err(self.terminal_error(terminal))),
         };
-        let decoded = if at_eof {
-            self.decoder.decode_eof(&mut self.buf)
-        } else {
-            self.decoder.decode(&mut self.buf)
+        // The frame is read in place; parsing it consumes it.
+        let decoded = {
+            let frame = if at_eof {
+                self.decoder.next_frame_eof(&mut self.buf)
+            } else {
+                self.decoder.next_frame(&mut self.buf)
+            };
+            frame.map(|frame| frame.map(|frame| self.protocol.decode_frame(frame)))
         };
         match decoded {
-            Ok(Some(frame)) => {
+            Ok(Some(packet)) => {
                 self.release_if_drained();
-                Some(
-                    self.protocol
-                        .decode(frame)
-                        .map_err(|source| Error::Deserialize { peer, source }),
-                )
+                Some(packet.map_err(|source| Error::Deserialize { peer, source }))
             }
             Ok(None) if at_eof => {
                 let terminal = match self.state {

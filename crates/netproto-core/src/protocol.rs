@@ -33,7 +33,7 @@ use std::marker::PhantomData;
 use bytes::{Bytes, BytesMut};
 
 use crate::error::{BoxError, DeserializeError, EncodeError};
-use crate::framing::{FrameDecoder, Framer};
+use crate::framing::{Frame, FrameDecoder, Framer};
 use crate::serializer::Serializer;
 
 /// How packets cross the wire, for one kind of connection.
@@ -58,6 +58,15 @@ pub trait Protocol: Clone + Send + Sync + 'static {
 
     /// Turn one received frame into a packet.
     fn decode(&self, frame: Bytes) -> Result<Self::Received, DeserializeError>;
+
+    /// Turn one received frame, lent in place by
+    /// [`FrameDecoder::next_frame`], into a packet: the receive path's fast
+    /// path, parsing without taking the frame out of the buffer. The default
+    /// takes it out ([`Frame::into_bytes`], no copy) and calls
+    /// [`decode`](Protocol::decode).
+    fn decode_frame(&self, frame: Frame<'_>) -> Result<Self::Received, DeserializeError> {
+        self.decode(frame.into_bytes())
+    }
 
     /// The largest frame this protocol accepts, in bytes.
     fn max_frame_length(&self) -> usize;
@@ -166,6 +175,10 @@ impl<F: Framer, S: Serializer> Protocol for StreamProtocol<F, S> {
         self.serializer.deserialize(frame)
     }
 
+    fn decode_frame(&self, frame: Frame<'_>) -> Result<S::Received, DeserializeError> {
+        self.serializer.deserialize_frame(frame)
+    }
+
     fn max_frame_length(&self) -> usize {
         self.framer.max_frame_length()
     }
@@ -229,6 +242,10 @@ where
     fn decode(&self, frame: Bytes) -> Result<P::Received, DeserializeError> {
         self.inner.decode(frame)
     }
+
+    fn decode_frame(&self, frame: Frame<'_>) -> Result<P::Received, DeserializeError> {
+        self.inner.decode_frame(frame)
+    }
 }
 
 /// A protocol whose sent packets are converted first, fallibly. See
@@ -277,6 +294,10 @@ where
     fn decode(&self, frame: Bytes) -> Result<P::Received, DeserializeError> {
         self.inner.decode(frame)
     }
+
+    fn decode_frame(&self, frame: Frame<'_>) -> Result<P::Received, DeserializeError> {
+        self.inner.decode_frame(frame)
+    }
 }
 
 /// A protocol whose received packets are converted. See
@@ -302,6 +323,10 @@ where
 
     fn decode(&self, frame: Bytes) -> Result<B, DeserializeError> {
         self.inner.decode(frame).map(&self.convert)
+    }
+
+    fn decode_frame(&self, frame: Frame<'_>) -> Result<B, DeserializeError> {
+        self.inner.decode_frame(frame).map(&self.convert)
     }
 }
 
@@ -334,6 +359,9 @@ where
         let value = self.inner.decode(frame)?;
         (self.convert)(value).map_err(|err| DeserializeError::new(kept, err))
     }
+
+    // `decode_frame` keeps the default: a failed conversion hands the frame
+    // to the caller, so the frame is taken out of the buffer first.
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Properties every framer keeps, checked with proptest:
 //!
 //! 1. any split of the input into reads yields the same frames (and errors)
-//!    as decoding it in one go;
+//!    as decoding it in one go, whether frames are lent in place
+//!    (`next_frame`) or split off (`decode`);
 //! 2. encode then decode is the identity;
 //! 3. frames over the limit are refused on encode and on decode, and while
 //!    decoding hostile input the buffer never grows past the limit plus one
@@ -55,7 +56,33 @@ struct Run {
 /// Drive `decoder` the way an endpoint does: append a read of the next size
 /// (cycling through `reads`), take every frame, go on after recoverable
 /// errors, stop at a fatal one; at the end of the input, call `decode_eof`.
-fn run<D: FrameDecoder>(mut decoder: D, input: &[u8], reads: &[usize]) -> Run {
+///
+/// Frames are taken as the endpoint takes them, lent in place by
+/// `next_frame` and consumed by dropping; [`one_shot`] splits them off with
+/// `decode`, so every "any split" property also checks the two paths agree.
+fn run<D: FrameDecoder>(decoder: D, input: &[u8], reads: &[usize]) -> Run {
+    run_with(decoder, input, reads, true)
+}
+
+/// Take the next frame, lent (`next_frame`) or split off (`decode`).
+fn take<D: FrameDecoder>(
+    decoder: &mut D,
+    buf: &mut BytesMut,
+    lend: bool,
+    eof: bool,
+) -> Result<Option<Bytes>, DecodeFailure> {
+    let copy = |frame: Option<netproto_core::framing::Frame<'_>>| {
+        frame.map(|frame| Bytes::copy_from_slice(&frame))
+    };
+    match (lend, eof) {
+        (true, false) => decoder.next_frame(buf).map(copy),
+        (true, true) => decoder.next_frame_eof(buf).map(copy),
+        (false, false) => decoder.decode(buf),
+        (false, true) => decoder.decode_eof(buf),
+    }
+}
+
+fn run_with<D: FrameDecoder>(mut decoder: D, input: &[u8], reads: &[usize], lend: bool) -> Run {
     let mut buf = BytesMut::new();
     let mut events = Vec::new();
     let mut max_buffered = 0;
@@ -67,7 +94,7 @@ fn run<D: FrameDecoder>(mut decoder: D, input: &[u8], reads: &[usize]) -> Run {
         rest = &rest[n..];
         max_buffered = max_buffered.max(buf.len());
         loop {
-            match decoder.decode(&mut buf) {
+            match take(&mut decoder, &mut buf, lend, false) {
                 Ok(Some(f)) => events.push(Event::Frame(f)),
                 Ok(None) => break,
                 Err(e) if e.recoverable => events.push(event(e)),
@@ -82,7 +109,7 @@ fn run<D: FrameDecoder>(mut decoder: D, input: &[u8], reads: &[usize]) -> Run {
         }
     }
     loop {
-        match decoder.decode_eof(&mut buf) {
+        match take(&mut decoder, &mut buf, lend, true) {
             Ok(Some(f)) => events.push(Event::Frame(f)),
             Ok(None) => break,
             Err(e) if e.recoverable => events.push(event(e)),
@@ -99,7 +126,7 @@ fn run<D: FrameDecoder>(mut decoder: D, input: &[u8], reads: &[usize]) -> Run {
 }
 
 fn one_shot<D: FrameDecoder>(decoder: D, input: &[u8]) -> Vec<Event> {
-    run(decoder, input, &[usize::MAX]).events
+    run_with(decoder, input, &[usize::MAX], false).events
 }
 
 fn reads() -> impl Strategy<Value = Vec<usize>> {

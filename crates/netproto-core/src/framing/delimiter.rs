@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memmem;
 
-use super::{DecodeFailure, FrameDecoder, Framer};
+use super::{DecodeFailure, Frame, FrameDecoder, Framer};
 use crate::error::{EncodeError, FramingError};
 
 /// Frames separated by a delimiter: LF by default, or CR, CRLF, or any
@@ -160,7 +160,13 @@ pub struct DelimiterDecoder {
 impl DelimiterDecoder {
     fn find(&mut self, src: &[u8]) -> Option<usize> {
         let start = self.searched.min(src.len());
-        let found = self.config.finder.find(&src[start..]).map(|i| start + i);
+        let haystack = &src[start..];
+        // One-byte delimiters (LF, CR) skip the substring searcher's dispatch.
+        let found = match self.config.delimiter[..] {
+            [byte] => memchr::memchr(byte, haystack),
+            _ => self.config.finder.find(haystack),
+        }
+        .map(|i| start + i);
         let dlen = self.config.delimiter.len();
         match found {
             Some(i) => {
@@ -180,6 +186,14 @@ impl DelimiterDecoder {
 
 impl FrameDecoder for DelimiterDecoder {
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure> {
+        Ok(self.next_frame(src)?.map(Frame::into_bytes))
+    }
+
+    #[inline]
+    fn next_frame<'a>(
+        &mut self,
+        src: &'a mut BytesMut,
+    ) -> Result<Option<Frame<'a>>, DecodeFailure> {
         let dlen = self.config.delimiter.len();
         let max = self.config.max_frame_length;
         loop {
@@ -212,11 +226,12 @@ impl FrameDecoder for DelimiterDecoder {
                 }
                 Some(i) => {
                     self.searched = 0;
-                    let mut frame = src.split_to(i + dlen);
-                    if !self.config.keep_delimiter {
-                        frame.truncate(i);
-                    }
-                    Ok(Some(frame.freeze()))
+                    let end = if self.config.keep_delimiter {
+                        i + dlen
+                    } else {
+                        i
+                    };
+                    Ok(Some(Frame::borrowed(src, 0, end, i + dlen)))
                 }
                 None if src.len() > max.saturating_add(dlen - 1) => {
                     // No delimiter can end a frame short enough any more.

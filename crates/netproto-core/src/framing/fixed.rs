@@ -2,7 +2,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::{DecodeFailure, FrameDecoder, Framer};
+use super::{DecodeFailure, Frame, FrameDecoder, Framer};
 use crate::error::EncodeError;
 
 /// Every frame is exactly `size` bytes, with no header or delimiter (the
@@ -84,10 +84,17 @@ pub struct FixedSizeDecoder {
 
 impl FrameDecoder for FixedSizeDecoder {
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure> {
+        Ok(self.next_frame(src)?.map(Frame::into_bytes))
+    }
+
+    fn next_frame<'a>(
+        &mut self,
+        src: &'a mut BytesMut,
+    ) -> Result<Option<Frame<'a>>, DecodeFailure> {
         if src.len() < self.size {
             return Ok(None);
         }
-        Ok(Some(src.split_to(self.size).freeze()))
+        Ok(Some(Frame::borrowed(src, 0, self.size, self.size)))
     }
 }
 

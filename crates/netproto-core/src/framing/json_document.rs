@@ -2,7 +2,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::{DecodeFailure, FrameDecoder, Framer};
+use super::{DecodeFailure, Frame, FrameDecoder, Framer};
 use crate::error::{EncodeError, FramingError};
 
 /// JSON documents with no separator between them, as EasyNetwork's
@@ -284,6 +284,13 @@ impl JsonDocumentDecoder {
 
 impl FrameDecoder for JsonDocumentDecoder {
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure> {
+        Ok(self.next_frame(src)?.map(Frame::into_bytes))
+    }
+
+    fn next_frame<'a>(
+        &mut self,
+        src: &'a mut BytesMut,
+    ) -> Result<Option<Frame<'a>>, DecodeFailure> {
         let max = self.max_frame_length;
         loop {
             if let Some(error) = &self.failed {
@@ -326,9 +333,8 @@ impl FrameDecoder for JsonDocumentDecoder {
                     }))
                 }
                 Some(end) => {
-                    let frame = src.split_to(end).freeze();
                     self.reset();
-                    Ok(Some(frame))
+                    Ok(Some(Frame::borrowed(src, 0, end, end)))
                 }
                 None if self.pos > max => {
                     let length = self.pos as u64;

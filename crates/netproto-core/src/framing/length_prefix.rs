@@ -16,9 +16,9 @@
 //! ever reserved for the length a header claims (tokio#333): the receive
 //! buffer grows only as bytes really arrive.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
-use super::{DecodeFailure, FrameDecoder, Framer};
+use super::{DecodeFailure, Frame, FrameDecoder, Framer};
 use crate::error::{EncodeError, FramingError};
 
 /// Width and encoding of a length header.
@@ -493,6 +493,13 @@ impl LengthPrefixDecoder {
 
 impl FrameDecoder for LengthPrefixDecoder {
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure> {
+        Ok(self.next_frame(src)?.map(Frame::into_bytes))
+    }
+
+    fn next_frame<'a>(
+        &mut self,
+        src: &'a mut BytesMut,
+    ) -> Result<Option<Frame<'a>>, DecodeFailure> {
         if let Some(error) = &self.failed {
             return Err(DecodeFailure::fatal(error.clone()));
         }
@@ -515,8 +522,12 @@ impl FrameDecoder for LengthPrefixDecoder {
             return Ok(None);
         }
         self.frame = None;
-        src.advance(skip);
-        Ok(Some(src.split_to(length).freeze()))
+        Ok(Some(Frame::borrowed(
+            src,
+            skip,
+            skip + length,
+            skip + length,
+        )))
     }
 
     /// Counts header bytes parsed: each header is read once, however many

@@ -4,8 +4,10 @@
 //! connection gets its own [`FrameDecoder`] from [`Framer::decoder`], which
 //! holds the incremental decoding state.
 //!
-//! Decoding takes a frame off the front of a [`BytesMut`] and returns it as
-//! [`Bytes`] without copying. When a frame is incomplete a decoder returns
+//! Decoding takes a frame off the front of a [`BytesMut`]:
+//! [`FrameDecoder::next_frame`] lends it in place as a [`Frame`] (consumed
+//! when dropped), and [`FrameDecoder::decode`] splits it off as [`Bytes`];
+//! neither copies. When a frame is incomplete a decoder returns
 //! `Ok(None)` and remembers how far it has looked, so bytes already examined
 //! are not scanned again when more arrive: a 16 MiB frame arriving in 1 KiB
 //! reads costs O(n), not O(n²).
@@ -29,12 +31,14 @@ use crate::error::{EncodeError, FramingError};
 
 mod delimiter;
 mod fixed;
+mod frame;
 mod json_document;
 mod length_prefix;
 mod raw;
 
 pub use delimiter::{Delimiter, DelimiterDecoder};
 pub use fixed::{FixedSize, FixedSizeDecoder};
+pub use frame::Frame;
 pub use json_document::{JsonDocument, JsonDocumentDecoder};
 pub use length_prefix::{LengthPrefix, LengthPrefixBuilder, LengthPrefixDecoder, LengthWidth};
 pub use raw::{Raw, RawDecoder};
@@ -126,6 +130,31 @@ pub trait FrameDecoder: Send + 'static {
                 pending: src.len(),
             })),
         }
+    }
+
+    /// Like [`decode`](FrameDecoder::decode), but lends the frame in place:
+    /// the returned [`Frame`] reads the bytes where they lie in `src`, and
+    /// dropping it advances `src` past the frame. This is the receive path's
+    /// fast path: a packet parsed from the frame's bytes costs no reference
+    /// count and no copy.
+    ///
+    /// The default wraps [`decode`](FrameDecoder::decode); the built-in
+    /// decoders that cut frames out of the buffer as they stand lend them.
+    fn next_frame<'a>(
+        &mut self,
+        src: &'a mut BytesMut,
+    ) -> Result<Option<Frame<'a>>, DecodeFailure> {
+        Ok(self.decode(src)?.map(Frame::owned))
+    }
+
+    /// [`decode_eof`](FrameDecoder::decode_eof) for
+    /// [`next_frame`](FrameDecoder::next_frame): the end-of-stream frame is
+    /// rare, so the default takes it as [`Bytes`].
+    fn next_frame_eof<'a>(
+        &mut self,
+        src: &'a mut BytesMut,
+    ) -> Result<Option<Frame<'a>>, DecodeFailure> {
+        Ok(self.decode_eof(src)?.map(Frame::owned))
     }
 
     /// How many bytes this decoder has examined so far (a scanning framer

@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::Serializer;
 use crate::error::{DeserializeError, EncodeError};
-use crate::framing::Delimiter;
+use crate::framing::{Delimiter, Frame};
 use crate::protocol::StreamProtocol;
 
 const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
@@ -134,14 +134,18 @@ impl<S: Serializer> Serializer for Base64<S> {
     }
 
     fn deserialize(&self, frame: Bytes) -> Result<S::Received, DeserializeError> {
-        let decoded = match self.engine().decode(&frame) {
+        self.deserialize_frame(Frame::owned(frame))
+    }
+
+    fn deserialize_frame(&self, frame: Frame<'_>) -> Result<S::Received, DeserializeError> {
+        let decoded = match self.engine().decode(&frame[..]) {
             Ok(decoded) => decoded,
-            Err(err) => return Err(DeserializeError::new(frame, err)),
+            Err(err) => return Err(DeserializeError::new(frame.into_bytes(), err)),
         };
         self.inner
             .deserialize(Bytes::from(decoded))
             .map_err(|mut err| {
-                err.frame = frame;
+                err.frame = frame.into_bytes();
                 err
             })
     }

@@ -5,9 +5,9 @@ use std::marker::PhantomData;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::Serializer;
+use super::{Serializer, parse_frame};
 use crate::error::{DeserializeError, EncodeError};
-use crate::framing::FixedSize;
+use crate::framing::{FixedSize, Frame};
 use crate::protocol::StreamProtocol;
 
 #[doc(hidden)]
@@ -360,7 +360,11 @@ impl<T: BinaryStruct + 'static> Serializer for FixedStruct<T> {
     }
 
     fn deserialize(&self, frame: Bytes) -> Result<T, DeserializeError> {
-        T::decode(self.order, &frame).map_err(|err| DeserializeError::new(frame, err))
+        self.deserialize_frame(Frame::owned(frame))
+    }
+
+    fn deserialize_frame(&self, frame: Frame<'_>) -> Result<T, DeserializeError> {
+        parse_frame(frame, |bytes| T::decode(self.order, bytes))
     }
 }
 

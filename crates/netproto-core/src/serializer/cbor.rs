@@ -7,8 +7,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Serializer, TrailingBytes};
-use crate::error::{DeserializeError, EncodeError};
+use super::{Serializer, TrailingBytes, parse_frame};
+use crate::error::{BoxError, DeserializeError, EncodeError};
+use crate::framing::Frame;
 
 /// Packets as CBOR items (RFC 8949): send `S`, receive `R` (both
 /// [`ciborium::Value`] by default, `R` defaults to `S`).
@@ -80,17 +81,19 @@ where
     }
 
     fn deserialize(&self, frame: Bytes) -> Result<R, DeserializeError> {
-        let mut rest: &[u8] = &frame;
-        let decoded =
-            ciborium::de::from_reader_with_recursion_limit(&mut rest, Self::RECURSION_LIMIT);
-        match decoded {
-            Ok(_) if !rest.is_empty() => {
-                let err = TrailingBytes(rest.len());
-                Err(DeserializeError::new(frame, err))
+        self.deserialize_frame(Frame::owned(frame))
+    }
+
+    fn deserialize_frame(&self, frame: Frame<'_>) -> Result<R, DeserializeError> {
+        parse_frame(frame, |mut rest: &[u8]| -> Result<R, BoxError> {
+            let value =
+                ciborium::de::from_reader_with_recursion_limit(&mut rest, Self::RECURSION_LIMIT)
+                    .map_err(|err| err.to_string())?;
+            match rest.len() {
+                0 => Ok(value),
+                left => Err(TrailingBytes(left).into()),
             }
-            Ok(value) => Ok(value),
-            Err(err) => Err(DeserializeError::new(frame, err.to_string())),
-        }
+        })
     }
 }
 

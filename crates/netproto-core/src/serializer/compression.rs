@@ -7,7 +7,7 @@ use flate2::{Compression, Decompress, FlushDecompress, Status};
 
 use super::Serializer;
 use crate::error::{DeserializeError, EncodeError};
-use crate::framing::Framer;
+use crate::framing::{Frame, Framer};
 use crate::protocol::StreamProtocol;
 
 /// The default bound on a decompressed packet: 8 MiB (the default maximum
@@ -101,12 +101,19 @@ macro_rules! compression_wrapper {
             }
 
             fn deserialize(&self, frame: Bytes) -> Result<S::Received, DeserializeError> {
+                self.deserialize_frame(Frame::owned(frame))
+            }
+
+            fn deserialize_frame(
+                &self,
+                frame: Frame<'_>,
+            ) -> Result<S::Received, DeserializeError> {
                 let raw = match decompress::<Self>(&frame, self.max_decompressed_length) {
                     Ok(raw) => raw,
-                    Err(err) => return Err(DeserializeError::new(frame, err)),
+                    Err(err) => return Err(DeserializeError::new(frame.into_bytes(), err)),
                 };
                 self.inner.deserialize(Bytes::from(raw)).map_err(|mut err| {
-                    err.frame = frame;
+                    err.frame = frame.into_bytes();
                     err
                 })
             }

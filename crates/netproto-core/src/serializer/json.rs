@@ -9,9 +9,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::ser::Formatter;
 
-use super::Serializer;
+use super::{Serializer, parse_frame};
 use crate::error::{DeserializeError, EncodeError};
-use crate::framing::{Delimiter, JsonDocument};
+use crate::framing::{Delimiter, Frame, JsonDocument};
 use crate::protocol::StreamProtocol;
 
 /// Packets as compact JSON documents: send `S`, receive `R` (both
@@ -183,7 +183,11 @@ where
     }
 
     fn deserialize(&self, frame: Bytes) -> Result<R, DeserializeError> {
-        serde_json::from_slice(&frame).map_err(|err| DeserializeError::new(frame, err))
+        self.deserialize_frame(Frame::owned(frame))
+    }
+
+    fn deserialize_frame(&self, frame: Frame<'_>) -> Result<R, DeserializeError> {
+        parse_frame(frame, |bytes| serde_json::from_slice(bytes))
     }
 }
 

@@ -134,7 +134,8 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::error::{DeserializeError, EncodeError};
+use crate::error::{BoxError, DeserializeError, EncodeError};
+use crate::framing::Frame;
 
 /// `Clone`, `Copy` and `Default` for a serializer that is a type marker
 /// `Name<S: ?Sized, R>` with a `const fn new()` (derives would demand
@@ -208,6 +209,27 @@ pub trait Serializer: Clone + Send + Sync + 'static {
 
     /// Turn one received frame into a packet.
     fn deserialize(&self, frame: Bytes) -> Result<Self::Received, DeserializeError>;
+
+    /// Turn one received frame, lent in place by the receive buffer, into a
+    /// packet. Serializers that parse the frame's bytes (text, JSON, CBOR,
+    /// structs) override it to read the frame where it lies; the default
+    /// takes the frame out of the buffer ([`Frame::into_bytes`], no copy)
+    /// and calls [`deserialize`](Serializer::deserialize).
+    fn deserialize_frame(&self, frame: Frame<'_>) -> Result<Self::Received, DeserializeError> {
+        self.deserialize(frame.into_bytes())
+    }
+}
+
+/// Parse `frame` in place; on failure the error carries the frame (taken
+/// out of the buffer without copying).
+pub(crate) fn parse_frame<T, E: Into<BoxError>>(
+    frame: Frame<'_>,
+    parse: impl FnOnce(&[u8]) -> Result<T, E>,
+) -> Result<T, DeserializeError> {
+    match parse(&frame) {
+        Ok(value) => Ok(value),
+        Err(err) => Err(DeserializeError::new(frame.into_bytes(), err)),
+    }
 }
 
 /// A frame held more than one item: `.0` bytes were left after the first.

@@ -7,8 +7,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Serializer, TrailingBytes};
-use crate::error::{DeserializeError, EncodeError};
+use super::{Serializer, TrailingBytes, parse_frame};
+use crate::error::{BoxError, DeserializeError, EncodeError};
+use crate::framing::Frame;
 
 /// Packets as MessagePack items: send `S`, receive `R` (both
 /// [`rmpv::Value`] by default, `R` defaults to `S`).
@@ -79,19 +80,20 @@ where
     }
 
     fn deserialize(&self, frame: Bytes) -> Result<R, DeserializeError> {
-        let mut rest: &[u8] = &frame;
-        let mut de = rmp_serde::Deserializer::new(&mut rest);
-        de.set_max_depth(Self::RECURSION_LIMIT);
-        let decoded = R::deserialize(&mut de);
-        drop(de);
-        match decoded {
-            Ok(_) if !rest.is_empty() => {
-                let err = TrailingBytes(rest.len());
-                Err(DeserializeError::new(frame, err))
+        self.deserialize_frame(Frame::owned(frame))
+    }
+
+    fn deserialize_frame(&self, frame: Frame<'_>) -> Result<R, DeserializeError> {
+        parse_frame(frame, |mut rest: &[u8]| -> Result<R, BoxError> {
+            let mut de = rmp_serde::Deserializer::new(&mut rest);
+            de.set_max_depth(Self::RECURSION_LIMIT);
+            let value = R::deserialize(&mut de)?;
+            drop(de);
+            match rest.len() {
+                0 => Ok(value),
+                left => Err(TrailingBytes(left).into()),
             }
-            Ok(value) => Ok(value),
-            Err(err) => Err(DeserializeError::new(frame, err)),
-        }
+        })
     }
 }
 

@@ -412,6 +412,8 @@ impl Serializer for StructFormat {
         })
     }
 
+    /// Keeps the default `deserialize_frame`: `s` and `p` fields are slices
+    /// of the frame's `Bytes`, not copies.
     fn deserialize(&self, frame: Bytes) -> Result<Vec<StructValue>, DeserializeError> {
         self.unpack(&frame)
             .map_err(|reason| DeserializeError::new(frame, reason))

@@ -2,8 +2,9 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::Serializer;
+use super::{Serializer, parse_frame};
 use crate::error::{DeserializeError, EncodeError};
+use crate::framing::Frame;
 
 /// Packets are UTF-8 strings: send `&str`, receive `String`.
 ///
@@ -32,9 +33,10 @@ impl Serializer for Utf8 {
     }
 
     fn deserialize(&self, frame: Bytes) -> Result<String, DeserializeError> {
-        match std::str::from_utf8(&frame) {
-            Ok(text) => Ok(text.to_owned()),
-            Err(err) => Err(DeserializeError::new(frame, err)),
-        }
+        self.deserialize_frame(Frame::owned(frame))
+    }
+
+    fn deserialize_frame(&self, frame: Frame<'_>) -> Result<String, DeserializeError> {
+        parse_frame(frame, |bytes| std::str::from_utf8(bytes).map(str::to_owned))
     }
 }
