@@ -339,7 +339,16 @@ impl<P: Protocol> RecvHalf<P> {
             return &mut tls.ciphertext[..];
         }
         let len = self.buf.len();
-        self.buf.resize(len + max, 0);
+        let room = self.buf.capacity() - len;
+        // Part of a frame larger than a read region is waiting: read into
+        // the room left rather than copy it into a bigger buffer (the
+        // decoder grows the buffer toward the frame's end in a few steps).
+        let region = if len >= max && (MIN_READ_SIZE..max).contains(&room) {
+            room
+        } else {
+            max
+        };
+        self.buf.resize(len + region, 0);
         self.uncommitted = Some(len);
         &mut self.buf[len..]
     }
@@ -375,8 +384,12 @@ impl<P: Protocol> RecvHalf<P> {
             }
             return Ok(());
         }
-        let n = n.min(self.read_size);
-        self.read_size = next_read_size(self.read_size, n, self.max_recv_size);
+        let region = self.buf.len() - len;
+        let n = n.min(region);
+        // A region cut short by the room left says nothing about the traffic.
+        if region == self.read_size {
+            self.read_size = next_read_size(self.read_size, n, self.max_recv_size);
+        }
         self.buf.truncate(len + n);
         if n == 0 && matches!(self.state, RecvState::Open) {
             self.state = RecvState::Eof { truncated: false };

@@ -697,3 +697,54 @@ fn a_header_claiming_4_gib_does_not_allocate() {
         assert_eq!(buf.capacity(), 1024, "{framer:?} reserved capacity");
     }
 }
+
+/// A big frame arriving in small reads: the decoder grows the buffer in a
+/// few large steps bounded by what has arrived (never by what the header
+/// claims), and the last step lands exactly on the frame's end.
+#[test]
+fn big_length_prefixed_frame_grows_the_buffer_in_few_bounded_steps() {
+    let framer = LengthPrefix::u32_be().max_frame_length(2 * BIG);
+    let mut wire = BytesMut::new();
+    framer.encode(&vec![7u8; BIG], &mut wire).unwrap();
+    let mut decoder = framer.decoder();
+    let mut buf = BytesMut::new();
+    let mut growths = 0;
+    let mut copied = 0;
+    for chunk in wire.chunks(1024) {
+        let before = buf.capacity();
+        buf.extend_from_slice(chunk);
+        assert!(
+            buf.capacity() == before || before < 1024,
+            "a read grew the buffer at {}",
+            buf.len()
+        );
+        let len = buf.len();
+        let frame = decoder
+            .next_frame(&mut buf)
+            .unwrap()
+            .map(|frame| frame.len());
+        match frame {
+            Some(frame_len) => {
+                assert_eq!(frame_len, BIG);
+                assert_eq!(len, wire.len(), "the frame is complete only at the end");
+            }
+            None => {
+                if buf.capacity() != before {
+                    growths += 1;
+                    copied += len;
+                }
+                assert!(
+                    buf.capacity() <= 8 * len,
+                    "{} bytes of capacity for {len} received",
+                    buf.capacity()
+                );
+                if len + 1024 >= wire.len() {
+                    assert_eq!(buf.capacity(), wire.len(), "the last step lands on the end");
+                }
+            }
+        }
+    }
+    assert!(buf.is_empty());
+    assert!(growths <= 10, "{growths} growths");
+    assert!(copied < BIG / 2, "{copied} bytes copied while growing");
+}

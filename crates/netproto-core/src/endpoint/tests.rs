@@ -92,6 +92,43 @@ fn read_region_grows_with_full_reads_and_shrinks_with_small_ones() {
     assert_eq!(last, 1024);
 }
 
+/// A frame much larger than a read arrives in full reads: the receive
+/// buffer grows in a few steps to exactly the frame's end (the decoder's
+/// growth), and no read region makes it copy the frame again.
+#[test]
+fn a_big_frame_grows_the_receive_buffer_in_few_steps() {
+    const BIG: usize = 4 * 1024 * 1024;
+    let config = EndpointConfig::default().max_recv_size(64 * 1024);
+    let framer = crate::framing::LengthPrefix::u32_be().max_frame_length(BIG);
+    let protocol = StreamProtocol::new(framer.clone(), BytesSerializer);
+    let (mut recv, _) = Endpoint::new(protocol, peer(), &config).split();
+    let payload: Vec<u8> = (0..BIG).map(|i| (i % 251) as u8).collect();
+    let mut wire = BytesMut::new();
+    framer.encode(&payload, &mut wire).unwrap();
+    let mut rest = &wire[..];
+    let mut growths = 0;
+    let mut largest = 0;
+    let mut packet = None;
+    while packet.is_none() {
+        let before = recv.buf.capacity();
+        let region = recv.read_buf();
+        let n = region.len().min(rest.len());
+        region[..n].copy_from_slice(&rest[..n]);
+        rest = &rest[n..];
+        recv.commit(n).unwrap();
+        largest = largest.max(recv.buf.capacity());
+        packet = recv.next_packet();
+        if packet.is_none() && recv.buf.capacity() != before {
+            growths += 1;
+            assert!(recv.buf.capacity() <= 8 * recv.buffered().max(64 * 1024));
+        }
+    }
+    assert_eq!(packet.unwrap().unwrap(), payload);
+    assert!(rest.is_empty());
+    assert!(growths <= 8, "{growths} growths for a {BIG}-byte frame");
+    assert_eq!(largest, wire.len(), "the buffer never outgrew the frame");
+}
+
 #[test]
 fn read_region_is_bounded_by_max_recv_size() {
     let (mut recv, _) = lines();

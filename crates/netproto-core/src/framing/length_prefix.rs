@@ -517,8 +517,8 @@ impl FrameDecoder for LengthPrefixDecoder {
                 }
             },
         };
-        // No reserve here: the buffer grows as bytes arrive (tokio#333).
         if src.len() < skip + length {
+            super::grow_toward(src, skip + length);
             return Ok(None);
         }
         self.frame = None;

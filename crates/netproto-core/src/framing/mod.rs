@@ -165,6 +165,44 @@ pub trait FrameDecoder: Send + 'static {
     }
 }
 
+/// How far [`grow_toward`] may grow a receive buffer, as a multiple of the
+/// bytes it holds.
+const GROWTH_FACTOR: usize = 4;
+
+/// Make room in `src` for an incomplete frame that ends at byte `end`,
+/// without trusting the header that announced `end`.
+///
+/// A buffer filled by small reads would otherwise grow by doubling, copying
+/// the frame received so far at every step and overshooting the end by up to
+/// 2× (a 16 MiB frame arriving in 1 KiB reads copied 32 MiB and left a
+/// 32 MiB buffer). Here, once the buffer is nearly full (less than an eighth
+/// of what it holds left free), its capacity jumps to [`GROWTH_FACTOR`] times
+/// the bytes actually received, or straight to `end` once that is within
+/// twice that reach, into a buffer of exactly that size: the copies add up
+/// to about a third of the frame and the last step lands on the frame's end.
+/// Capacity never exceeds `2 × GROWTH_FACTOR` times the bytes received, so a
+/// header claiming gigabytes allocates nothing a peer has not sent a
+/// fraction of.
+pub(crate) fn grow_toward(src: &mut BytesMut, end: usize) {
+    let len = src.len();
+    let room = src.capacity() - len;
+    if end <= src.capacity() || len == 0 || room > len / 8 {
+        return;
+    }
+    let reach = len.saturating_mul(GROWTH_FACTOR);
+    let target = if end <= reach.saturating_mul(2) {
+        end
+    } else {
+        reach
+    };
+    if target <= src.capacity() {
+        return;
+    }
+    let mut bigger = BytesMut::with_capacity(target);
+    bigger.extend_from_slice(src);
+    *src = bigger;
+}
+
 /// Decode every frame in `input` in one go (a helper for tests and tools).
 ///
 /// Stops at the first error and returns the frames found before it together
