@@ -12,6 +12,7 @@ use std::time::Duration;
 use netproto_core::endpoint::{RecvHalf, RecvLimit, SendHalf};
 use netproto_core::{Error, Protocol};
 use tokio::net::TcpStream;
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::client::{Sender, TcpClient};
 use crate::socket;
@@ -77,7 +78,7 @@ impl<P: Protocol> TcpClient<P> {
     /// `close` writes them first, so the byte stream stays intact.
     pub async fn send_packet(&self, packet: &P::Sent) -> Result<(), Error> {
         let sent = async {
-            let mut send = self.or_closed(self.send.lock()).await?;
+            let mut send = self.lock_or_closed(&self.send).await?;
             self.flush(&mut send.half, true).await?;
             send.half.push_packet(packet)?;
             self.flush(&mut send.half, true).await
@@ -90,7 +91,7 @@ impl<P: Protocol> TcpClient<P> {
     /// Cancel safety: cancel safe; what is not written yet stays queued.
     pub(crate) async fn flush_pending(&self) -> Result<(), Error> {
         let flushed = async {
-            let mut send = self.or_closed(self.send.lock()).await?;
+            let mut send = self.lock_or_closed(&self.send).await?;
             self.flush(&mut send.half, true).await
         };
         self.noted(flushed.await)
@@ -103,7 +104,7 @@ impl<P: Protocol> TcpClient<P> {
     /// Cancel safety: cancel safe; calling it again finishes the job.
     pub async fn send_eof(&self) -> Result<(), Error> {
         let ended = async {
-            let mut send = self.or_closed(self.send.lock()).await?;
+            let mut send = self.lock_or_closed(&self.send).await?;
             self.flush(&mut send.half, true).await?;
             send.half.push_eof();
             self.flush(&mut send.half, true).await?;
@@ -133,7 +134,7 @@ impl<P: Protocol> TcpClient<P> {
         let mut guard = if nowait {
             self.recv.try_lock().map_err(|_| would_wait())?
         } else {
-            self.or_closed(self.recv.lock()).await?
+            self.lock_or_closed(&self.recv).await?
         };
         let recv: &mut RecvHalf<P> = &mut guard;
         loop {
@@ -237,13 +238,13 @@ impl<P: Protocol> TcpClient<P> {
     pub(crate) async fn handshake(&self) -> Result<(), Error> {
         loop {
             {
-                let mut send = self.or_closed(self.send.lock()).await?;
+                let mut send = self.lock_or_closed(&self.send).await?;
                 self.flush(&mut send.half, true).await?;
                 if !send.half.is_handshaking() {
                     return Ok(());
                 }
             }
-            let mut guard = self.or_closed(self.recv.lock()).await?;
+            let mut guard = self.lock_or_closed(&self.recv).await?;
             let recv: &mut RecvHalf<P> = &mut guard;
             if let Some(err) = recv.handshake_error() {
                 // Any alert for the peer was written by the flush above.
@@ -253,21 +254,34 @@ impl<P: Protocol> TcpClient<P> {
         }
     }
 
-    /// Wait until the socket is readable, then read once into the receive
-    /// half (a spurious wake-up reads nothing).
+    /// Read once into the receive half, waiting for the socket only when it
+    /// has nothing to give now (tokio answers `try_read` from its readiness
+    /// state without a system call when the socket is known to be empty).
     async fn read_once(&self, recv: &mut RecvHalf<P>) -> Result<(), Error> {
-        self.wait_readable(recv).await?;
-        match self.shared.stream.try_read(recv.read_buf()) {
-            Ok(n) => recv.commit(n),
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) =>
-            {
-                Ok(())
+        loop {
+            match self.shared.stream.try_read(recv.read_buf()) {
+                Ok(n) => return recv.commit(n),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.wait_readable(recv).await?;
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(recv.fail_io(err)),
             }
-            Err(err) => Err(recv.fail_io(err)),
+        }
+    }
+
+    /// Lock `mutex`; when another call holds it, wait for it unless or
+    /// until the connection is closed. The uncontended case (one caller,
+    /// the common one) costs a compare-and-swap, not a close-signal
+    /// registration.
+    pub(crate) async fn lock_or_closed<'a, T>(
+        &self,
+        mutex: &'a Mutex<T>,
+    ) -> Result<MutexGuard<'a, T>, Error> {
+        match mutex.try_lock() {
+            Ok(_) if self.shared.is_closed() => Err(Error::Closed),
+            Ok(guard) => Ok(guard),
+            Err(_) => self.or_closed(mutex.lock()).await,
         }
     }
 
