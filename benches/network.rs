@@ -964,8 +964,154 @@ mod async_std_rt {
     }
 }
 
+/// The TLS data path without sockets, on one thread: netproto's endpoint
+/// pump against rustls alone, so the CPU cost of the pump is measured apart
+/// from scheduling and the kernel.
+///
+/// An iteration is one 64 KiB packet, length-prefixed, encrypted by the
+/// client and decrypted by the server; the ciphertext crosses in 16 KiB
+/// reads (netproto's default `max_recv_size`). netproto: `push_packet`,
+/// `pending`/`advance` into the server's `read_buf`/`commit`, then
+/// `next_packet`. rustls: the client's `writer()` and `write_tls` into a
+/// `Vec` standing for the socket, the server's `read_tls` (16 KiB at a time),
+/// `process_new_packets` and `reader()` into a receive buffer, then the
+/// length prefix taken off by hand.
+#[cfg(feature = "tls")]
+mod tls_memory {
+    use std::io::{Read, Write};
+
+    use netproto_core::StreamProtocol;
+    use netproto_core::endpoint::{Endpoint, EndpointConfig, RecvHalf, SendHalf};
+    use netproto_core::framing::LengthPrefix;
+    use netproto_core::serializer::BytesSerializer;
+    use netproto_core::tls::TlsSession;
+    use tokio_rustls::rustls::{ClientConnection, ServerConnection};
+
+    use super::*;
+
+    type Packets = StreamProtocol<LengthPrefix, BytesSerializer>;
+
+    /// Reads of the moved ciphertext.
+    const READ: usize = 16 * 1024;
+
+    struct Side {
+        recv: RecvHalf<Packets>,
+        send: SendHalf<Packets>,
+    }
+
+    fn side(session: TlsSession) -> Side {
+        let protocol = StreamProtocol::new(LengthPrefix::u32_be(), BytesSerializer);
+        let peer = "127.0.0.1:9".parse().unwrap();
+        let (recv, send) =
+            Endpoint::with_tls(protocol, peer, &EndpointConfig::default(), session).split();
+        Side { recv, send }
+    }
+
+    /// Move what `from` has pending into `to`'s read regions.
+    fn transfer(from: &mut Side, to: &mut Side) -> usize {
+        from.send.pull_tls();
+        let mut moved = 0;
+        while from.send.has_pending() {
+            let region = to.recv.read_buf();
+            let n = region.len().min(from.send.pending().len());
+            region[..n].copy_from_slice(&from.send.pending()[..n]);
+            to.recv.commit(n).expect("commit");
+            from.send.advance(n);
+            moved += n;
+        }
+        moved
+    }
+
+    fn endpoints() -> (Side, Side) {
+        let certs = netproto_testkit::certs::test_certs();
+        let mut client = side(certs.client_config().session("localhost").unwrap());
+        let mut server = side(certs.server_config().session().unwrap());
+        for _ in 0..10 {
+            let moved = transfer(&mut client, &mut server) + transfer(&mut server, &mut client);
+            if moved == 0 && !client.send.is_handshaking() && !server.send.is_handshaking() {
+                return (client, server);
+            }
+        }
+        panic!("no handshake");
+    }
+
+    fn connections() -> (ClientConnection, ServerConnection) {
+        let certs = netproto_testkit::certs::test_certs();
+        let mut client = ClientConnection::new(
+            certs.client_config().config().clone(),
+            "localhost".try_into().unwrap(),
+        )
+        .unwrap();
+        let mut server = ServerConnection::new(certs.server_config().config().clone()).unwrap();
+        // As netproto does: its own send buffer is the bound.
+        client.set_buffer_limit(None);
+        while client.is_handshaking() || server.is_handshaking() {
+            let mut wire = Vec::new();
+            client.write_tls(&mut wire).unwrap();
+            server.read_tls(&mut &wire[..]).unwrap();
+            server.process_new_packets().unwrap();
+            wire.clear();
+            server.write_tls(&mut wire).unwrap();
+            client.read_tls(&mut &wire[..]).unwrap();
+            client.process_new_packets().unwrap();
+        }
+        (client, server)
+    }
+
+    pub(crate) fn bench(c: &mut Criterion) {
+        let payload = vec![0x5a; BULK_SIZE];
+        let mut group = c.benchmark_group("tls_memory/bulk");
+        group.throughput(Throughput::Bytes(BULK_SIZE as u64));
+        let param = Scenario::Bulk.param();
+
+        let (mut client, mut server) = endpoints();
+        group.bench_function(BenchmarkId::new("netproto", &param), |b| {
+            b.iter(|| {
+                client.send.push_packet(&payload).expect("push");
+                transfer(&mut client, &mut server);
+                let packet = server.recv.next_packet().expect("a packet").expect("valid");
+                assert_eq!(packet.len(), BULK_SIZE);
+            })
+        });
+
+        let (mut client, mut server) = connections();
+        let mut wire = Vec::new();
+        let mut frame = Vec::with_capacity(4 + BULK_SIZE);
+        let mut received = Vec::new();
+        group.bench_function(BenchmarkId::new("rustls", &param), |b| {
+            b.iter(|| {
+                frame.clear();
+                frame.extend_from_slice(&(BULK_SIZE as u32).to_be_bytes());
+                frame.extend_from_slice(&payload);
+                client.writer().write_all(&frame).unwrap();
+                wire.clear();
+                while client.wants_write() {
+                    client.write_tls(&mut wire).unwrap();
+                }
+                received.clear();
+                for chunk in wire.chunks(READ) {
+                    let mut chunk = chunk;
+                    while !chunk.is_empty() {
+                        server.read_tls(&mut chunk).unwrap();
+                        let state = server.process_new_packets().unwrap();
+                        let start = received.len();
+                        received.resize(start + state.plaintext_bytes_to_read(), 0);
+                        server.reader().read_exact(&mut received[start..]).unwrap();
+                    }
+                }
+                let length = u32::from_be_bytes(received[..4].try_into().unwrap()) as usize;
+                assert_eq!(length, BULK_SIZE);
+                assert_eq!(received.len(), 4 + length);
+            })
+        });
+        group.finish();
+    }
+}
+
 /// Every network bench whose feature is on.
 fn network(c: &mut Criterion) {
+    #[cfg(feature = "tls")]
+    tls_memory::bench(c);
     sync::baseline(c);
     #[cfg(feature = "tls")]
     sync::tls_baseline(c);

@@ -230,6 +230,9 @@ enum Terminal {
 #[derive(Debug)]
 struct RecvTls {
     session: SharedTls,
+    /// The ciphertext read region. It keeps its length (and its stale
+    /// bytes, never read: only the `n` bytes a read committed are) from one
+    /// read to the next, so handing it out costs no zero-filling.
     ciphertext: BytesMut,
 }
 
@@ -333,8 +336,9 @@ impl<P: Protocol> RecvHalf<P> {
         let max = self.read_size;
         #[cfg(feature = "tls")]
         if let Some(tls) = &mut self.tls {
-            tls.ciphertext.clear();
-            tls.ciphertext.resize(max, 0);
+            if tls.ciphertext.len() != max {
+                tls.ciphertext.resize(max, 0);
+            }
             self.uncommitted = Some(self.buf.len());
             return &mut tls.ciphertext[..];
         }
@@ -373,7 +377,6 @@ impl<P: Protocol> RecvHalf<P> {
             let outcome = tls
                 .session
                 .read_ciphertext(&tls.ciphertext[..n], &mut self.buf);
-            tls.ciphertext.clear();
             if matches!(self.state, RecvState::Open) {
                 match outcome {
                     Err(err) => self.state = RecvState::Failed(Terminal::Tls(err)),
@@ -471,10 +474,6 @@ impl<P: Protocol> RecvHalf<P> {
     fn discard_uncommitted(&mut self) {
         if let Some(len) = self.uncommitted.take() {
             self.buf.truncate(len);
-            #[cfg(feature = "tls")]
-            if let Some(tls) = &mut self.tls {
-                tls.ciphertext.clear();
-            }
         }
     }
 

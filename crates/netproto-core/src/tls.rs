@@ -15,7 +15,7 @@
 //! `rustls::ServerConfig`). Both use the `ring` crypto provider.
 
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{BufMut, BytesMut};
@@ -280,10 +280,18 @@ impl TlsSession {
             let state = self.conn.process_new_packets()?;
             let available = state.plaintext_bytes_to_read();
             if available > 0 {
-                let start = plaintext.len();
-                plaintext.resize(start + available, 0);
-                let n = read_fully(&mut self.conn.reader(), &mut plaintext[start..]);
-                plaintext.truncate(start + n);
+                // Copy the plaintext chunk by chunk, without zero-filling
+                // a region for it first.
+                plaintext.reserve(available);
+                let mut reader = self.conn.reader();
+                while let Ok(chunk) = reader.fill_buf() {
+                    if chunk.is_empty() {
+                        break;
+                    }
+                    let n = chunk.len();
+                    plaintext.extend_from_slice(chunk);
+                    reader.consume(n);
+                }
             }
             if data.is_empty() {
                 return Ok(state.peer_has_closed());
@@ -317,17 +325,6 @@ impl TlsSession {
         self.conn.send_close_notify();
         self.write_output(out);
     }
-}
-
-fn read_fully(reader: &mut impl Read, buf: &mut [u8]) -> usize {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => filled += n,
-        }
-    }
-    filled
 }
 
 /// A [`TlsSession`] shared by the two halves of an endpoint.
