@@ -64,6 +64,7 @@ pub trait Protocol: Clone + Send + Sync + 'static {
     /// path, parsing without taking the frame out of the buffer. The default
     /// takes it out ([`Frame::into_bytes`], no copy) and calls
     /// [`decode`](Protocol::decode).
+    #[inline]
     fn decode_frame(&self, frame: Frame<'_>) -> Result<Self::Received, DeserializeError> {
         self.decode(frame.into_bytes())
     }
@@ -175,6 +176,7 @@ impl<F: Framer, S: Serializer> Protocol for StreamProtocol<F, S> {
         self.serializer.deserialize(frame)
     }
 
+    #[inline]
     fn decode_frame(&self, frame: Frame<'_>) -> Result<S::Received, DeserializeError> {
         self.serializer.deserialize_frame(frame)
     }
@@ -243,6 +245,7 @@ where
         self.inner.decode(frame)
     }
 
+    #[inline]
     fn decode_frame(&self, frame: Frame<'_>) -> Result<P::Received, DeserializeError> {
         self.inner.decode_frame(frame)
     }
@@ -295,6 +298,7 @@ where
         self.inner.decode(frame)
     }
 
+    #[inline]
     fn decode_frame(&self, frame: Frame<'_>) -> Result<P::Received, DeserializeError> {
         self.inner.decode_frame(frame)
     }
@@ -325,6 +329,7 @@ where
         self.inner.decode(frame).map(&self.convert)
     }
 
+    #[inline]
     fn decode_frame(&self, frame: Frame<'_>) -> Result<B, DeserializeError> {
         self.inner.decode_frame(frame).map(&self.convert)
     }

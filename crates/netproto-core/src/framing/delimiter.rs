@@ -158,6 +158,8 @@ pub struct DelimiterDecoder {
 }
 
 impl DelimiterDecoder {
+    /// Search `src` for the delimiter from where the last search stopped.
+    #[inline(always)]
     fn find(&mut self, src: &[u8]) -> Option<usize> {
         let start = self.searched.min(src.len());
         let haystack = &src[start..];
@@ -165,16 +167,15 @@ impl DelimiterDecoder {
         let found = match self.config.delimiter[..] {
             [byte] => memchr::memchr(byte, haystack),
             _ => self.config.finder.find(haystack),
-        }
-        .map(|i| start + i);
+        };
         let dlen = self.config.delimiter.len();
         match found {
             Some(i) => {
-                self.examined += (i + dlen - start) as u64;
-                Some(i)
+                self.examined += (i + dlen) as u64;
+                Some(start + i)
             }
             None => {
-                self.examined += (src.len() - start) as u64;
+                self.examined += haystack.len() as u64;
                 // A delimiter may straddle the end: look again at its first
                 // `dlen - 1` bytes when more arrive.
                 self.searched = src.len().saturating_sub(dlen - 1);
@@ -182,28 +183,40 @@ impl DelimiterDecoder {
             }
         }
     }
-}
 
-impl FrameDecoder for DelimiterDecoder {
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure> {
-        Ok(self.next_frame(src)?.map(Frame::into_bytes))
+    /// The frame ending at the delimiter found at `i`.
+    #[inline]
+    fn frame_at<'a>(&mut self, src: &'a mut BytesMut, i: usize) -> Frame<'a> {
+        let dlen = self.config.delimiter.len();
+        self.searched = 0;
+        let end = if self.config.keep_delimiter {
+            i + dlen
+        } else {
+            i
+        };
+        Frame::borrowed(src, 0, end, i + dlen)
     }
 
-    #[inline]
-    fn next_frame<'a>(
+    /// Everything but a well-sized frame found while not discarding: an
+    /// incomplete frame, an oversized one, or a discard in progress. Kept
+    /// out of line so the common path inlines into its caller.
+    #[cold]
+    #[inline(never)]
+    fn next_frame_slow<'a>(
         &mut self,
         src: &'a mut BytesMut,
+        mut found: Option<usize>,
     ) -> Result<Option<Frame<'a>>, DecodeFailure> {
         let dlen = self.config.delimiter.len();
         let max = self.config.max_frame_length;
         loop {
-            let found = self.find(src);
             if self.discarding {
                 match found {
                     Some(i) => {
                         src.advance(i + dlen);
                         self.discarding = false;
                         self.searched = 0;
+                        found = self.find(src);
                         continue;
                     }
                     None => {
@@ -224,15 +237,7 @@ impl FrameDecoder for DelimiterDecoder {
                         limit: max,
                     }))
                 }
-                Some(i) => {
-                    self.searched = 0;
-                    let end = if self.config.keep_delimiter {
-                        i + dlen
-                    } else {
-                        i
-                    };
-                    Ok(Some(Frame::borrowed(src, 0, end, i + dlen)))
-                }
+                Some(i) => Ok(Some(self.frame_at(src, i))),
                 None if src.len() > max.saturating_add(dlen - 1) => {
                     // No delimiter can end a frame short enough any more.
                     let length = src.len() as u64;
@@ -247,6 +252,26 @@ impl FrameDecoder for DelimiterDecoder {
                 }
                 None => Ok(None),
             };
+        }
+    }
+}
+
+impl FrameDecoder for DelimiterDecoder {
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure> {
+        Ok(self.next_frame(src)?.map(Frame::into_bytes))
+    }
+
+    #[inline(always)]
+    fn next_frame<'a>(
+        &mut self,
+        src: &'a mut BytesMut,
+    ) -> Result<Option<Frame<'a>>, DecodeFailure> {
+        let found = self.find(src);
+        match found {
+            Some(i) if !self.discarding && i <= self.config.max_frame_length => {
+                Ok(Some(self.frame_at(src, i)))
+            }
+            _ => self.next_frame_slow(src, found),
         }
     }
 

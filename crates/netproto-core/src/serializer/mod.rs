@@ -222,6 +222,7 @@ pub trait Serializer: Clone + Send + Sync + 'static {
 
 /// Parse `frame` in place; on failure the error carries the frame (taken
 /// out of the buffer without copying).
+#[inline]
 pub(crate) fn parse_frame<T, E: Into<BoxError>>(
     frame: Frame<'_>,
     parse: impl FnOnce(&[u8]) -> Result<T, E>,

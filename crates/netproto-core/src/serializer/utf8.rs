@@ -36,6 +36,7 @@ impl Serializer for Utf8 {
         self.deserialize_frame(Frame::owned(frame))
     }
 
+    #[inline]
     fn deserialize_frame(&self, frame: Frame<'_>) -> Result<String, DeserializeError> {
         parse_frame(frame, |bytes| std::str::from_utf8(bytes).map(str::to_owned))
     }
