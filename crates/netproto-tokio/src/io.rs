@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use netproto_core::endpoint::{RecvHalf, RecvLimit, SendHalf};
 use netproto_core::{Error, Protocol};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -255,11 +256,11 @@ impl<P: Protocol> TcpClient<P> {
     }
 
     /// Read once into the receive half, waiting for the socket only when it
-    /// has nothing to give now (tokio answers `try_read` from its readiness
-    /// state without a system call when the socket is known to be empty).
+    /// has nothing to give now (tokio answers from its readiness state
+    /// without a system call when the socket is known to be empty).
     async fn read_once(&self, recv: &mut RecvHalf<P>) -> Result<(), Error> {
         loop {
-            match self.shared.stream.try_read(recv.read_buf()) {
+            match read_draining(&self.shared.stream, recv.read_buf()) {
                 Ok(n) => return recv.commit(n),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.wait_readable(recv).await?;
@@ -318,6 +319,33 @@ fn would_wait() -> Error {
     Error::Timeout {
         operation: "receive",
         timeout: Duration::ZERO,
+    }
+}
+
+/// One read into `buf` if tokio has seen the socket readable.
+///
+/// A read that comes back shorter than `buf` emptied the socket's receive
+/// queue, so tokio is told to forget the readiness it saw (with epoll's edge
+/// triggering, new data brings a new event): the next read then waits for
+/// the reactor instead of making a system call only to hear "would block".
+/// tokio's own `AsyncRead` for `TcpStream` does the same; `try_read` does
+/// not, which cost one extra `recv` per packet in request/response traffic.
+/// The readiness cleared is the one seen *before* the read, so an event that
+/// arrives during it is kept.
+fn read_draining(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    let len = buf.len();
+    let mut short = None;
+    let read = stream.try_io(Interest::READABLE, || {
+        let n = socket::read_now(stream, buf)?;
+        if n > 0 && n < len {
+            short = Some(n);
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    });
+    match short {
+        Some(n) => Ok(n),
+        None => read,
     }
 }
 
