@@ -198,9 +198,9 @@ pub(crate) fn grow_toward(src: &mut BytesMut, end: usize) {
     if target <= src.capacity() {
         return;
     }
-    let mut bigger = BytesMut::with_capacity(target);
-    bigger.extend_from_slice(src);
-    *src = bigger;
+    // `reserve`, not a new buffer: the allocator may grow the allocation
+    // in place or remap its pages rather than copy what has arrived.
+    src.reserve(target - len);
 }
 
 /// Decode every frame in `input` in one go (a helper for tests and tools).
