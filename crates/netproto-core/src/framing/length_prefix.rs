@@ -16,7 +16,7 @@
 //! ever reserved for the length a header claims (tokio#333): the receive
 //! buffer grows only as bytes really arrive.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{DecodeFailure, Frame, FrameDecoder, Framer};
 use crate::error::{EncodeError, FramingError};
@@ -347,13 +347,14 @@ impl Framer for LengthPrefix {
     /// A varint header gets one byte up front; when the length needs more,
     /// the payload is moved up with one `copy_within` (a memmove of the
     /// payload, for frames of 128 bytes or more).
+    #[inline]
     fn encode_with<F>(&self, dst: &mut BytesMut, write: F) -> Result<(), EncodeError>
     where
         F: FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
     {
         let start = dst.len();
         let payload_start = start + self.skip_before_payload();
-        dst.resize(payload_start, 0);
+        dst.put_bytes(0, payload_start - start);
         let result = write(dst).and_then(|()| {
             let frame_len = dst.len().checked_sub(payload_start).ok_or_else(|| {
                 EncodeError::serialize("the payload writer removed bytes from the send buffer")
