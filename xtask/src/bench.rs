@@ -1,10 +1,17 @@
-//! `cargo xtask bench [--net] [--full] [FILTER]`: run the criterion benches,
-//! then print one table of netproto against its baselines.
+//! `cargo xtask bench [--net] [--full] [--rounds N] [FILTER]`: run the
+//! criterion benches, then print one table of netproto against its
+//! baselines.
 //!
 //! * Parser benches (`benches/parsers.rs`) always run; `--net` adds the
 //!   loopback network benches (`benches/network.rs`).
 //! * Quick mode by default (short warm-up and measurement, 10 samples: a few
 //!   minutes on two cores); `--full` uses criterion's default sampling.
+//! * Rounds: the network benches run [`NETWORK_ROUNDS`] times by default
+//!   and the parser benches once; `--rounds N` sets both. Criterion runs
+//!   netproto and its baseline one after the other, so a burst of other
+//!   work on a shared machine lands on one of them; with several rounds
+//!   each row reports the round with the median ratio, and the spread of
+//!   the ratio over the rounds.
 //! * `FILTER` is passed to criterion (a regular expression on bench ids).
 //!
 //! The table is built from criterion's own files,
@@ -46,25 +53,53 @@ const QUICK: &[&str] = &[
 const PARSER_FEATURES: &str = "json";
 const NETWORK_FEATURES: &str = "sync,tokio,async-std,tls";
 
+/// Rounds of the network benches unless `--rounds` says otherwise: a
+/// round of them takes under a minute in quick mode, and loopback round
+/// trips are what a busy machine disturbs most (one round's ratio swung
+/// from 0.75 to 0.94 here while the median held).
+const NETWORK_ROUNDS: usize = 5;
+
+const USAGE: &str = "usage: cargo xtask bench [--net] [--full] [--rounds N] [FILTER]";
+
 struct Options {
     net: bool,
     full: bool,
+    /// `--rounds N`: rounds of every bench target.
+    rounds: Option<usize>,
     filter: Option<String>,
+}
+
+impl Options {
+    fn parser_rounds(&self) -> usize {
+        self.rounds.unwrap_or(1)
+    }
+
+    fn network_rounds(&self) -> usize {
+        self.rounds.unwrap_or(NETWORK_ROUNDS)
+    }
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
         net: false,
         full: false,
+        rounds: None,
         filter: None,
     };
-    for arg in args {
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--net" => options.net = true,
             "--full" => options.full = true,
-            "-h" | "--help" => {
-                return Err("usage: cargo xtask bench [--net] [--full] [FILTER]".to_owned());
+            "--rounds" => {
+                let rounds = args
+                    .next()
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| format!("--rounds needs a positive count\n{USAGE}"))?;
+                options.rounds = Some(rounds);
             }
+            "-h" | "--help" => return Err(USAGE.to_owned()),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             filter if options.filter.is_none() => options.filter = Some(filter.to_owned()),
             extra => return Err(format!("only one FILTER is allowed (got {extra:?} too)")),
@@ -76,32 +111,65 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
 pub fn run(args: &[String]) -> Result<(), String> {
     let options = parse_args(args)?;
     let load_before = load_average();
-    // Criterion's files written from now on belong to this run (with a
-    // margin for coarse file-system timestamps).
-    let started = SystemTime::now() - Duration::from_secs(2);
-    run_bench("parsers", PARSER_FEATURES, &options)?;
+    let criterion = target_dir().join("criterion");
+    let mut rows = rounds_of(
+        "parsers",
+        PARSER_FEATURES,
+        options.parser_rounds(),
+        &options,
+    )?;
     if options.net {
-        run_bench("network", NETWORK_FEATURES, &options)?;
+        rows.extend(rounds_of(
+            "network",
+            NETWORK_FEATURES,
+            options.network_rounds(),
+            &options,
+        )?);
     }
-
-    let target = target_dir();
-    let results = collect(&target.join("criterion"), started)?;
-    if results.is_empty() {
+    if rows.is_empty() {
         return Err("no criterion results from this run (does the filter match any bench?)".into());
     }
-    let rows = pair(&results);
+    rows.sort_by_key(row_key);
     let table = render(&rows);
     println!("\n{table}");
     let load = format!("{load_before} before, {} after", load_average());
     let report = report(&options, &table, &rows, &load);
-    let path = target.join("bench-report.md");
+    let path = target_dir().join("bench-report.md");
     fs::write(&path, report).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("report: {}", path.display());
     println!(
         "criterion's HTML report: {}",
-        target.join("criterion/report/index.html").display()
+        criterion.join("report/index.html").display()
     );
     Ok(())
+}
+
+/// Run bench target `bench` `rounds` times; its rows, each the median
+/// round's when there are several.
+fn rounds_of(
+    bench: &str,
+    features: &str,
+    rounds: usize,
+    options: &Options,
+) -> Result<Vec<Row>, String> {
+    let criterion = target_dir().join("criterion");
+    let mut all = Vec::new();
+    for round in 1..=rounds {
+        if rounds > 1 {
+            println!("\n==> {bench} benches, round {round} of {rounds}");
+        }
+        // Criterion's files written from now on belong to this round (with
+        // a margin for coarse file-system timestamps; a file of the round
+        // before that falls in the margin is one this round rewrites).
+        let started = SystemTime::now() - Duration::from_secs(2);
+        run_bench(bench, features, options)?;
+        let results: Vec<Measured> = collect(&criterion, started)?
+            .into_iter()
+            .filter(|m| m.target_is(bench))
+            .collect();
+        all.push(pair(&results));
+    }
+    Ok(median_rows(all))
 }
 
 fn run_bench(bench: &str, features: &str, options: &Options) -> Result<(), String> {
@@ -161,6 +229,15 @@ impl Measured {
 
     fn is_subject(&self) -> bool {
         self.function.starts_with("netproto")
+    }
+
+    /// Whether this result comes from bench target `bench` (`parsers` or
+    /// `network`), told by its group: the network groups are the loopback
+    /// scenarios and the in-memory TLS pump.
+    fn target_is(&self, bench: &str) -> bool {
+        let family = self.group.split('/').next().unwrap_or("");
+        let network = ["echo_1client", "echo_8clients", "bulk", "tls_memory"].contains(&family);
+        network == (bench == "network")
     }
 }
 
@@ -284,6 +361,9 @@ struct Row {
     subject: Measured,
     baseline: Option<Measured>,
     goal: Option<f64>,
+    /// Over several rounds: the lowest and highest ratio, and how many
+    /// rounds measured this row.
+    spread: Option<(f64, f64, usize)>,
 }
 
 impl Row {
@@ -312,6 +392,7 @@ fn pair(results: &[Measured]) -> Vec<Row> {
                 subject: subject.clone(),
                 baseline: None,
                 goal: None,
+                spread: None,
             });
         }
         for baseline in baselines {
@@ -319,10 +400,59 @@ fn pair(results: &[Measured]) -> Vec<Row> {
                 subject: subject.clone(),
                 baseline: Some(baseline.clone()),
                 goal: goal(subject, baseline),
+                spread: None,
             });
         }
     }
     rows
+}
+
+/// What identifies a row from one round to the next: group, size,
+/// implementation, baseline.
+type RowKey = (String, (u64, String), String, String);
+
+/// A row's key, in table order.
+fn row_key(row: &Row) -> RowKey {
+    let s = &row.subject;
+    let baseline = row.baseline.as_ref().map_or("", |b| b.function.as_str());
+    (
+        s.group.clone(),
+        size_key(&s.param),
+        s.function.clone(),
+        baseline.to_owned(),
+    )
+}
+
+/// Fold the rows of several rounds into one row each: the round with the
+/// median ratio (the median time, for a row without a baseline; the lower
+/// middle one for an even count), with the ratio's spread.
+fn median_rows(rounds: Vec<Vec<Row>>) -> Vec<Row> {
+    if rounds.len() == 1 {
+        return rounds.into_iter().next().unwrap_or_default();
+    }
+    let mut by_key: Vec<(RowKey, Vec<Row>)> = Vec::new();
+    for row in rounds.into_iter().flatten() {
+        let key = row_key(&row);
+        match by_key.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, rows)) => rows.push(row),
+            None => by_key.push((key, vec![row])),
+        }
+    }
+    by_key
+        .into_iter()
+        .filter_map(|(_, mut rows)| {
+            // Ordered by ratio, or by time when there is no baseline.
+            let score = |r: &Row| r.ratio().unwrap_or(1.0 / r.subject.mean_ns);
+            rows.sort_by(|a, b| score(a).total_cmp(&score(b)));
+            let spread = match (rows.first()?.ratio(), rows.last()?.ratio()) {
+                (Some(low), Some(high)) => Some((low, high, rows.len())),
+                _ => None,
+            };
+            let mut median = rows.swap_remove((rows.len() - 1) / 2);
+            median.spread = spread;
+            Some(median)
+        })
+        .collect()
 }
 
 /// The goals of issue 7, reported against (never asserted).
@@ -397,9 +527,11 @@ fn render(rows: &[Row]) -> String {
             Some(b) => (b.function.clone(), human_bytes(b.bytes_per_sec())),
             None => ("—".to_owned(), "—".to_owned()),
         };
-        let ratio = row
-            .ratio()
-            .map_or_else(|| "—".to_owned(), |r| format!("{r:.2}×"));
+        let ratio = match (row.ratio(), row.spread) {
+            (None, _) => "—".to_owned(),
+            (Some(r), None) => format!("{r:.2}×"),
+            (Some(r), Some((low, high, n))) => format!("{r:.2}× ({low:.2}–{high:.2}, {n} rounds)"),
+        };
         let goal = match (row.goal, row.met()) {
             (Some(goal), Some(true)) => format!("≥ {goal:.2}× met"),
             (Some(goal), _) => format!("≥ {goal:.2}× **missed**"),
@@ -480,11 +612,22 @@ fn report(options: &Options, table: &str, rows: &[Row], load: &str) -> String {
             .as_ref()
             .map_or_else(String::new, |f| format!(" {f}")),
     );
+    let _ = writeln!(
+        out,
+        "- rounds: parser benches {}{}",
+        options.parser_rounds(),
+        if options.net {
+            format!(", network benches {}", options.network_rounds())
+        } else {
+            String::new()
+        }
+    );
     let _ = writeln!(out, "- goals met: {met} of {}\n", with_goal.len());
     out.push_str(
         "Throughput is wire bytes per second; ratio = netproto throughput / baseline \
-         throughput, both measured in this run on identical input. Sizes are packet \
-         payloads; `× N` is the packets per iteration (packets/s derives from it). \
+         throughput, both measured in this run on identical input; with several rounds, \
+         a row is the round with the median ratio, followed by the lowest and highest \
+         ratio of the rounds. Sizes are packet payloads; `× N` is the packets per iteration (packets/s derives from it). \
          Criterion's HTML report, with plots, is in `target/criterion/report/index.html`.\n\n",
     );
     out.push_str(table);
@@ -528,6 +671,46 @@ mod tests {
         assert_eq!(rows[0].met(), Some(true));
         assert_eq!(rows[0].subject.packets(), Some(8192.0));
         assert!(size_key("16B x1") < size_key("1KiB x1"));
+        assert_eq!(rows[0].spread, None);
         assert!(size_key("64KiB x1") < size_key("1MiB x1"));
+    }
+
+    #[test]
+    fn several_rounds_report_the_median_ratio_and_its_spread() {
+        let r = |function: &str, mean_ns: f64| Measured {
+            group: "echo_1client/tokio".into(),
+            function: function.into(),
+            param: "128B x1".into(),
+            bytes: Some(128.0),
+            mean_ns,
+        };
+        // Ratios 0.5, 2.0 and 1.0 in three rounds.
+        let rounds = vec![
+            pair(&[r("netproto", 200.0), r("tokio Framed", 100.0)]),
+            pair(&[r("netproto", 50.0), r("tokio Framed", 100.0)]),
+            pair(&[r("netproto", 100.0), r("tokio Framed", 100.0)]),
+        ];
+        let rows = median_rows(rounds);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].ratio(), Some(1.0));
+        assert_eq!(rows[0].spread, Some((0.5, 2.0, 3)));
+        assert!(render(&rows).contains("1.00× (0.50–2.00, 3 rounds)"));
+        assert!(r("netproto", 1.0).target_is("network"));
+        assert!(!r("netproto", 1.0).target_is("parsers"));
+    }
+
+    #[test]
+    fn rounds_are_parsed() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let options = parse_args(&args(&["--net", "--rounds", "5", "echo"])).unwrap();
+        assert_eq!((options.parser_rounds(), options.network_rounds()), (5, 5));
+        assert_eq!(options.filter.as_deref(), Some("echo"));
+        let options = parse_args(&args(&["--net"])).unwrap();
+        assert_eq!(
+            (options.parser_rounds(), options.network_rounds()),
+            (1, NETWORK_ROUNDS)
+        );
+        assert!(parse_args(&args(&["--rounds", "0"])).is_err());
+        assert!(parse_args(&args(&["--rounds"])).is_err());
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo xtask ci                 fmt check, clippy -D warnings, feature checks, tests, docs
-//! cargo xtask bench [--net] [--full] [FILTER]   criterion benches and a ratio table
+//! cargo xtask bench [--net] [--full] [--rounds N] [FILTER]   criterion benches and a ratio table
 //! cargo xtask fuzz [--seconds N] [TARGET]       run the cargo-fuzz targets
 //! ```
 
@@ -26,7 +26,9 @@ fn main() -> ExitCode {
         _ => {
             eprintln!("usage: cargo xtask <ci|bench|fuzz> [options]");
             eprintln!("  ci                          fmt, clippy, feature checks, tests, docs");
-            eprintln!("  bench [--net] [--full] [F]  benches, then target/bench-report.md");
+            eprintln!(
+                "  bench [--net] [--full] [--rounds N] [F]  benches, then target/bench-report.md"
+            );
             eprintln!("  fuzz [--seconds N] [T]      each fuzz target for N seconds (default 30)");
             return if task == "help" || task == "--help" {
                 ExitCode::SUCCESS
