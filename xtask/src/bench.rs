@@ -13,6 +13,10 @@
 //!   each row reports the round with the median ratio, and the spread of
 //!   the ratio over the rounds.
 //! * `FILTER` is passed to criterion (a regular expression on bench ids).
+//! * With `--net` and no filter, the memory of idle connections is measured
+//!   too: netproto-tokio's `idle_connections` example (release build) holds
+//!   [`IDLE_PLAIN`] plain and [`IDLE_TLS`] TLS connections open on a
+//!   server and reports the heap and resident memory each costs.
 //!
 //! The table is built from criterion's own files,
 //! `target/criterion/<group>/<implementation>/<param>/new/{benchmark,estimates}.json`,
@@ -58,6 +62,13 @@ const NETWORK_FEATURES: &str = "sync,tokio,async-std,tls";
 /// trips are what a busy machine disturbs most (one round's ratio swung
 /// from 0.75 to 0.94 here while the median held).
 const NETWORK_ROUNDS: usize = 5;
+
+/// Idle connections held by the memory measurement, plain and TLS (each
+/// costs a file descriptor in the server and one in the client process).
+const IDLE_PLAIN: usize = 5000;
+const IDLE_TLS: usize = 1000;
+/// The tokio driver's goal for an idle plain connection's heap.
+const IDLE_HEAP_GOAL: f64 = 4096.0;
 
 const USAGE: &str = "usage: cargo xtask bench [--net] [--full] [--rounds N] [FILTER]";
 
@@ -130,7 +141,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err("no criterion results from this run (does the filter match any bench?)".into());
     }
     rows.sort_by_key(row_key);
-    let table = render(&rows);
+    let mut table = render(&rows);
+    if options.net && options.filter.is_none() {
+        let idle = [
+            idle_memory(IDLE_PLAIN, false)?,
+            idle_memory(IDLE_TLS, true)?,
+        ];
+        table.push('\n');
+        table.push_str(&render_idle(&idle));
+    }
     println!("\n{table}");
     let load = format!("{load_before} before, {} after", load_average());
     let report = report(&options, &table, &rows, &load);
@@ -484,6 +503,96 @@ fn goal(subject: &Measured, baseline: &Measured) -> Option<f64> {
     }
 }
 
+/// What one idle-connection measurement reported.
+struct IdleMemory {
+    tls: bool,
+    connections: usize,
+    /// Live heap bytes per connection.
+    heap: f64,
+    /// Resident set growth per connection, where `/proc` tells.
+    resident: Option<f64>,
+}
+
+/// Run the `idle_connections` example with `connections` connections and
+/// read the per-connection figures it prints.
+fn idle_memory(connections: usize, tls: bool) -> Result<IdleMemory, String> {
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "netproto-tokio",
+        "--features",
+        "tls",
+        "--example",
+        "idle_connections",
+        "--",
+    ]);
+    cmd.arg(connections.to_string());
+    if tls {
+        cmd.arg("--tls");
+    }
+    let shown = format!("{cmd:?}").replace('"', "");
+    eprintln!("\n==> {shown}");
+    let output = cmd
+        .current_dir(workspace_root())
+        .output()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{shown} failed with {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    parse_idle(&stdout, connections, tls)
+        .ok_or_else(|| format!("{shown} printed no per-connection heap figure"))
+}
+
+/// The figures of the `idle_connections` example's output.
+fn parse_idle(stdout: &str, connections: usize, tls: bool) -> Option<IdleMemory> {
+    let figure = |prefix: &str| {
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<f64>().ok())
+    };
+    Some(IdleMemory {
+        tls,
+        connections,
+        heap: figure("heap per idle connection: ")?,
+        resident: figure("resident memory per idle connection: "),
+    })
+}
+
+fn render_idle(idle: &[IdleMemory]) -> String {
+    let mut out = String::new();
+    out.push_str("| idle tokio server connections | connections | heap per connection | resident per connection | goal |\n");
+    out.push_str("|---|---:|---:|---:|---|\n");
+    for m in idle {
+        let goal = match (m.tls, m.heap <= IDLE_HEAP_GOAL) {
+            (true, _) => String::new(),
+            (false, true) => "≤ 4 KiB met".to_owned(),
+            (false, false) => "≤ 4 KiB **missed**".to_owned(),
+        };
+        let resident = m
+            .resident
+            .map_or_else(|| "—".to_owned(), |r| format!("{r:.0} B"));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.0} B | {resident} | {goal} |",
+            if m.tls { "TLS" } else { "plain" },
+            m.connections,
+            m.heap,
+        );
+    }
+    out
+}
+
 fn human(value: f64, unit: &str) -> String {
     let (scaled, prefix) = match value {
         v if v >= 1e9 => (v / 1e9, "G"),
@@ -697,6 +806,17 @@ mod tests {
         assert!(render(&rows).contains("1.00× (0.50–2.00, 3 rounds)"));
         assert!(r("netproto", 1.0).target_is("network"));
         assert!(!r("netproto", 1.0).target_is("parsers"));
+    }
+
+    #[test]
+    fn reads_the_idle_connection_figures() {
+        let stdout = "transport: Plain\nidle connections: 500\n\
+            heap per idle connection: 3108 bytes (live heap bytes, counting allocator)\n\
+            resident memory per idle connection: 3770 bytes (/proc/self/statm)\n";
+        let m = parse_idle(stdout, 500, false).unwrap();
+        assert_eq!((m.heap, m.resident), (3108.0, Some(3770.0)));
+        assert!(render_idle(&[m]).contains("| plain | 500 | 3108 B | 3770 B | ≤ 4 KiB met |"));
+        assert!(parse_idle("idle connections: 500\n", 500, false).is_none());
     }
 
     #[test]
