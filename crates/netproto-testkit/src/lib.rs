@@ -269,6 +269,7 @@ macro_rules! __conformance_cases {
                 send_eof_keeps_receiving,
                 never_reading_peer_blocks_sends,
                 close_wakes_blocked_recv,
+                close_wakes_recv_while_it_flushes,
                 close_finishes_a_send_in_progress,
                 concurrent_send_and_recv,
                 iter_received_packets_batches,

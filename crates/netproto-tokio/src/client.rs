@@ -77,11 +77,14 @@ impl Shared {
     }
 
     /// Mark the connection closed and wake every waiting task; false if it
-    /// was closed already.
+    /// was closed already. A task waiting for the socket to be readable is
+    /// woken by shutting the read half down (sending still works, for
+    /// `close`'s final flush); the others by the close signal.
     pub(crate) fn begin_close(&self) -> bool {
         if self.closed.swap(true, Ordering::AcqRel) {
             return false;
         }
+        let _ = socket::shutdown(&self.stream, Shutdown::Read);
         self.wake.notify_waiters();
         true
     }

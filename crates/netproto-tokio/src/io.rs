@@ -168,6 +168,13 @@ impl<P: Protocol> TcpClient<P> {
     /// Wait until the socket is readable (or the connection is closed). If
     /// it is not readable at once, free the receive buffer first, so an
     /// idle connection holds no buffer memory while it waits.
+    ///
+    /// Closing shuts the socket's read half down, which the reactor reports
+    /// as readable (epoll and kqueue both do), so on Unix this wait needs
+    /// no registration with the close signal: request/response traffic
+    /// waits here once per packet, and the registration cost about 2% of
+    /// an 8-client echo's throughput. The caller's loop sees the closed
+    /// flag after waking.
     async fn wait_readable(&self, recv: &mut RecvHalf<P>) -> Result<(), Error> {
         let mut readable = pin!(self.shared.stream.readable());
         let mut released = false;
@@ -179,9 +186,11 @@ impl<P: Protocol> TcpClient<P> {
             }
             poll
         });
-        self.or_closed(ready)
-            .await?
-            .map_err(|err| recv.fail_io(err))
+        #[cfg(unix)]
+        let ready = ready.await;
+        #[cfg(not(unix))]
+        let ready = self.or_closed(ready).await?;
+        ready.map_err(|err| recv.fail_io(err))
     }
 
     /// Write the send half's pending bytes until none are left.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use netproto_core::Error;
-use netproto_core::options::ConnectionEvent;
+use netproto_core::options::{CLOSE_FLUSH_TIMEOUT, ConnectionEvent};
 
 use super::*;
 use crate::peers::{Peer, PeerStream};
@@ -161,6 +161,66 @@ pub async fn close_finishes_a_send_in_progress<D: Driver>(t: Transport) {
         received == sent || received == sent + 1,
         "{sent} packets sent (and maybe one in progress), {received} received whole"
     );
+}
+
+/// Rule 7 while `close` is still flushing: a receive pending in another
+/// task is woken with `Closed` at once, not when the final flush gives up
+/// on a peer that does not read (up to `CLOSE_FLUSH_TIMEOUT`).
+pub async fn close_wakes_recv_while_it_flushes<D: Driver>(t: Transport) {
+    let (go, wait) = gate();
+    let peer = Peer::spawn(t, move |_s| {
+        wait_gate(&wait);
+        Ok(())
+    });
+    let client = Arc::new(connect_to::<D, _>(peer.address(), frames(), t).await);
+    // Fill the socket: the send blocks with bytes still queued, which the
+    // final flush of `close` will try to write.
+    let mut sender = spawn::<D, _>({
+        let client = client.clone();
+        async move {
+            let packet = vec![0x5a; 64 * 1024];
+            loop {
+                if let Err(err) = D::send_packet(&*client, &packet[..]).await {
+                    return err;
+                }
+            }
+        }
+    });
+    assert!(
+        within::<D, _>(Duration::from_millis(700), &mut sender)
+            .await
+            .is_none(),
+        "sending to a peer that never reads must block"
+    );
+    let mut receiver = spawn::<D, _>({
+        let client = client.clone();
+        async move { D::recv_packet(&*client).await }
+    });
+    assert!(
+        within::<D, _>(Duration::from_millis(100), &mut receiver)
+            .await
+            .is_none(),
+        "nothing was sent: the receive must wait"
+    );
+    let mut closing = spawn::<D, _>({
+        let client = client.clone();
+        async move { D::close(&*client).await }
+    });
+    let result = within::<D, _>(CLOSE_FLUSH_TIMEOUT / 2, &mut receiver)
+        .await
+        .expect("close must wake a pending receive at once, not after its final flush");
+    assert!(matches!(result, Err(Error::Closed)), "{result:?}");
+    // The peer goes away: the flush fails and `close` returns.
+    go.send(()).unwrap();
+    peer.join();
+    within::<D, _>(PROMPTLY, &mut closing)
+        .await
+        .expect("close returns once the peer is gone")
+        .unwrap();
+    let err = within::<D, _>(PROMPTLY, &mut sender)
+        .await
+        .expect("close wakes the blocked send");
+    assert!(matches!(err, Error::Closed), "{err:?}");
 }
 
 /// Rule 7: `close` from another task wakes a pending receive promptly with
