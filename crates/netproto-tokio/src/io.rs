@@ -269,7 +269,7 @@ impl<P: Protocol> TcpClient<P> {
     /// without a system call when the socket is known to be empty).
     async fn read_once(&self, recv: &mut RecvHalf<P>) -> Result<(), Error> {
         loop {
-            match read_draining(&self.shared.stream, recv.read_buf()) {
+            match read_draining(&self.shared.stream, recv) {
                 Ok(n) => return recv.commit(n),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.wait_readable(recv).await?;
@@ -341,10 +341,14 @@ fn would_wait() -> Error {
 /// not, which cost one extra `recv` per packet in request/response traffic.
 /// The readiness cleared is the one seen *before* the read, so an event that
 /// arrives during it is kept.
-fn read_draining(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
-    let len = buf.len();
+fn read_draining<P: Protocol>(stream: &TcpStream, recv: &mut RecvHalf<P>) -> io::Result<usize> {
     let mut short = None;
+    // The read region is taken only once tokio has seen the socket
+    // readable: a receive that is going to wait allocates nothing (the
+    // wait frees a drained buffer).
     let read = stream.try_io(Interest::READABLE, || {
+        let buf = recv.read_buf();
+        let len = buf.len();
         let n = socket::read_now(stream, buf)?;
         if n > 0 && n < len {
             short = Some(n);
