@@ -49,11 +49,14 @@ impl Link {
     }
 
     /// Mark the link closed and wake every task waiting to read or write
-    /// (they return [`Error::Closed`]); `true` the first time. The socket
-    /// stays open, so that `close` can still flush.
+    /// (they return [`Error::Closed`]); `true` the first time. A task
+    /// waiting for the socket to be readable is woken by shutting the read
+    /// half down; the others by the close event. Writing still works, so
+    /// that `close` can flush.
     pub(crate) fn begin_close(&self) -> bool {
         let first = !self.closed.swap(true, Ordering::AcqRel);
         if first {
+            let _ = self.socket.get_ref().shutdown(Shutdown::Read);
             self.closing.notify(usize::MAX);
         }
         first
@@ -193,8 +196,18 @@ pub(crate) async fn read_once<P: Protocol>(
             Ok(n) => return recv.commit(n),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 recv.release_memory();
-                let readable = link.or_closed(async { Ok(link.socket.readable().await) });
-                match readable.await? {
+                // Closing shuts the read half down, which the reactor
+                // reports as readable (epoll and kqueue both do): on Unix
+                // this wait, made once per packet by request/response
+                // traffic, needs no close-event listener; the loop sees
+                // the closed flag after waking.
+                #[cfg(unix)]
+                let readable = link.socket.readable().await;
+                #[cfg(not(unix))]
+                let readable = link
+                    .or_closed(async { Ok(link.socket.readable().await) })
+                    .await?;
+                match readable {
                     Ok(()) => continue,
                     Err(err) => err,
                 }
