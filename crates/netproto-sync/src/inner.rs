@@ -115,9 +115,11 @@ impl<P: Protocol> Inner<P> {
                 return Err(Error::Closed);
             }
             if let Some(result) = state.half.next_packet() {
-                // A drained buffer is freed at once: a connection that is
-                // not receiving holds no receive buffer.
-                state.half.release_memory();
+                // The buffer is kept for the next receive: a blocking read
+                // needs its region for the whole wait anyway, so freeing it
+                // here saved nothing while a thread waits, and cost an
+                // allocation and a free per packet. (The endpoint frees a
+                // drained buffer that grew large.)
                 return result;
             }
             let wait = match limit {
