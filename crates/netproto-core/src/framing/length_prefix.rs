@@ -421,6 +421,7 @@ pub struct LengthPrefixDecoder {
 impl LengthPrefixDecoder {
     /// Parse the header at the front of `src`: `Ok(Some((skip, len)))` once
     /// it is complete.
+    #[inline]
     fn parse_head(&mut self, src: &[u8]) -> Result<Option<(usize, usize)>, FramingError> {
         let cfg = &self.config;
         let offset = cfg.offset;
@@ -431,11 +432,13 @@ impl LengthPrefixDecoder {
                 }
                 let field = &src[offset..offset + w];
                 self.examined += w as u64;
-                let fold = |acc: u64, b: &u8| (acc << 8) | u64::from(*b);
+                let mut bytes = [0u8; 8];
                 let value = if cfg.big_endian {
-                    field.iter().fold(0, fold)
+                    bytes[8 - w..].copy_from_slice(field);
+                    u64::from_be_bytes(bytes)
                 } else {
-                    field.iter().rev().fold(0, fold)
+                    bytes[..w].copy_from_slice(field);
+                    u64::from_le_bytes(bytes)
                 };
                 (value, offset + w)
             }
@@ -497,6 +500,7 @@ impl FrameDecoder for LengthPrefixDecoder {
         Ok(self.next_frame(src)?.map(Frame::into_bytes))
     }
 
+    #[inline(always)]
     fn next_frame<'a>(
         &mut self,
         src: &'a mut BytesMut,
