@@ -331,15 +331,41 @@ fn would_wait() -> Error {
     }
 }
 
-/// One read into `buf` if tokio has seen the socket readable.
+/// Whether a short read proves the socket drained: with the edge-triggered
+/// selectors mio uses on these systems (epoll, kqueue), new data brings a
+/// new event. Not with level-triggered ones (Windows, or `poll` when mio is
+/// built with `mio_unsupported_force_poll_poll`), where forgetting the
+/// readiness could miss data; the same platforms as tokio's own
+/// `AsyncRead` for `TcpStream`.
+const SHORT_READ_DRAINS: bool = cfg!(all(
+    not(mio_unsupported_force_poll_poll),
+    any(
+        target_os = "android",
+        target_os = "illumos",
+        target_os = "linux",
+        target_os = "redox",
+        target_os = "dragonfly",
+        target_os = "freebsd",
+        target_os = "ios",
+        target_os = "macos",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "tvos",
+        target_os = "visionos",
+        target_os = "watchos",
+    )
+));
+
+/// One read into the receive half's read region if tokio has seen the
+/// socket readable.
 ///
-/// A read that comes back shorter than `buf` emptied the socket's receive
-/// queue, so tokio is told to forget the readiness it saw (with epoll's edge
-/// triggering, new data brings a new event): the next read then waits for
-/// the reactor instead of making a system call only to hear "would block".
-/// tokio's own `AsyncRead` for `TcpStream` does the same; `try_read` does
-/// not, which cost one extra `recv` per packet in request/response traffic.
-/// The readiness cleared is the one seen *before* the read, so an event that
+/// A read that comes back shorter than the region emptied the socket's
+/// receive queue, so tokio is told to forget the readiness it saw (where
+/// [`SHORT_READ_DRAINS`]): the next read then waits for the reactor instead
+/// of making a system call only to hear "would block". tokio's own
+/// `AsyncRead` for `TcpStream` does the same; `try_read` does not, which
+/// cost one extra `recv` per packet in request/response traffic. The
+/// readiness cleared is the one seen *before* the read, so an event that
 /// arrives during it is kept.
 fn read_draining<P: Protocol>(stream: &TcpStream, recv: &mut RecvHalf<P>) -> io::Result<usize> {
     let mut short = None;
@@ -350,7 +376,7 @@ fn read_draining<P: Protocol>(stream: &TcpStream, recv: &mut RecvHalf<P>) -> io:
         let buf = recv.read_buf();
         let len = buf.len();
         let n = socket::read_now(stream, buf)?;
-        if n > 0 && n < len {
+        if SHORT_READ_DRAINS && n > 0 && n < len {
             short = Some(n);
             return Err(io::ErrorKind::WouldBlock.into());
         }
