@@ -1009,17 +1009,7 @@ mod tls_memory {
 
     /// Move what `from` has pending into `to`'s read regions.
     fn transfer(from: &mut Side, to: &mut Side) -> usize {
-        from.send.pull_tls();
-        let mut moved = 0;
-        while from.send.has_pending() {
-            let region = to.recv.read_buf();
-            let n = region.len().min(from.send.pending().len());
-            region[..n].copy_from_slice(&from.send.pending()[..n]);
-            to.recv.commit(n).expect("commit");
-            from.send.advance(n);
-            moved += n;
-        }
-        moved
+        from.send.write_into(&mut to.recv)
     }
 
     fn endpoints() -> (Side, Side) {

@@ -84,6 +84,7 @@ use crate::tls::{SharedTls, TlsSession};
 
 mod events;
 mod limit;
+mod pipe;
 mod setup;
 
 pub use events::ConnectionEvents;

@@ -52,17 +52,7 @@ fn side(session: TlsSession, port: u16) -> Side {
 /// Move everything `from` has pending into `to`, in reads of at most
 /// `max_recv_size` bytes. Returns the number of bytes moved.
 fn transfer(from: &mut Side, to: &mut Side) -> usize {
-    from.send.pull_tls();
-    let mut moved = 0;
-    while from.send.has_pending() {
-        let region = to.recv.read_buf();
-        let n = region.len().min(from.send.pending().len());
-        region[..n].copy_from_slice(&from.send.pending()[..n]);
-        to.recv.commit(n).unwrap();
-        from.send.advance(n);
-        moved += n;
-    }
-    moved
+    from.send.write_into(&mut to.recv)
 }
 
 fn handshake(client: &mut Side, server: &mut Side) {
