@@ -1,9 +1,10 @@
+use std::io;
 use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
 
 use super::*;
-use crate::error::{DeserializeError, EncodeError};
+use crate::error::{DeserializeError, EncodeError, Error};
 use crate::framing::{DecodeFailure, Delimiter, FixedSize, FrameDecoder, Framer};
 use crate::protocol::StreamProtocol;
 use crate::serializer::{BytesSerializer, Utf8};
