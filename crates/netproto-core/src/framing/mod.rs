@@ -198,9 +198,13 @@ pub(crate) fn grow_toward(src: &mut BytesMut, end: usize) {
     if target <= src.capacity() {
         return;
     }
-    // `reserve`, not a new buffer: the allocator may grow the allocation
-    // in place or remap its pages rather than copy what has arrived.
-    src.reserve(target - len);
+    // Grown as a `Vec` (no copy to get there from a buffer nothing else
+    // shares), so the allocator can extend the allocation in place or remap
+    // its pages instead of copying what has arrived, and to exactly `target`
+    // (`BytesMut::reserve` may double instead).
+    let mut buffer = Vec::from(std::mem::take(src));
+    buffer.reserve_exact(target - len);
+    *src = BytesMut::from(Bytes::from(buffer));
 }
 
 /// Decode every frame in `input` in one go (a helper for tests and tools).

@@ -357,3 +357,49 @@ fn varint_with_num_skip_panics() {
         .num_skip(0)
         .build();
 }
+
+/// A big frame that starts after frames already taken from the same buffer
+/// (a consumed prefix ahead of it in the allocation): each growth step
+/// still lands at most 8x what the buffer holds, and the frame arrives
+/// whole.
+#[test]
+fn growth_after_consumed_frames_stays_bounded() {
+    const BIG: usize = 1 << 20;
+    let framer = LengthPrefix::u32_be().max_frame_length(2 * BIG);
+    let mut wire = BytesMut::new();
+    for small in 0..64u8 {
+        framer.encode(&[small; 100], &mut wire).unwrap();
+    }
+    framer.encode(&vec![7u8; BIG], &mut wire).unwrap();
+    let mut decoder = framer.decoder();
+    let mut buf = BytesMut::new();
+    // Taking back the room of consumed frames is no new memory; new memory
+    // (a capacity never seen before) stays within 8x what the buffer holds.
+    let mut largest = 0;
+    let (mut small, mut big) = (0, 0);
+    for chunk in wire.chunks(700) {
+        buf.extend_from_slice(chunk);
+        largest = largest.max(buf.capacity());
+        loop {
+            match decoder.decode(&mut buf).unwrap() {
+                Some(frame) if frame.len() == 100 => small += 1,
+                Some(frame) => {
+                    assert!(frame.iter().all(|&b| b == 7));
+                    big += 1;
+                }
+                None => {
+                    assert!(
+                        buf.capacity() <= largest || buf.capacity() <= 8 * buf.len(),
+                        "{} bytes of capacity for {} held",
+                        buf.capacity(),
+                        buf.len()
+                    );
+                    largest = largest.max(buf.capacity());
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!((small, big), (64, 1));
+    assert!(buf.is_empty());
+}
