@@ -173,12 +173,15 @@ pub async fn close_wakes_recv_while_it_flushes<D: Driver>(t: Transport) {
         Ok(())
     });
     let client = Arc::new(connect_to::<D, _>(peer.address(), frames(), t).await);
-    // Fill the socket: the send blocks with bytes still queued, which the
-    // final flush of `close` will try to write.
+    // Fill the socket: the send blocks with far more bytes still queued
+    // than the kernel can take (a small fixed send buffer, which also stops
+    // its autotuning, and 1 MiB packets), so the final flush of `close`
+    // blocks on them.
+    D::socket(&*client).set_send_buffer_size(16 * 1024).unwrap();
     let mut sender = spawn::<D, _>({
         let client = client.clone();
         async move {
-            let packet = vec![0x5a; 64 * 1024];
+            let packet = vec![0x5a; 1024 * 1024];
             loop {
                 if let Err(err) = D::send_packet(&*client, &packet[..]).await {
                     return err;
@@ -209,6 +212,10 @@ pub async fn close_wakes_recv_while_it_flushes<D: Driver>(t: Transport) {
     let result = within::<D, _>(CLOSE_FLUSH_TIMEOUT / 2, &mut receiver)
         .await
         .expect("close must wake a pending receive at once, not after its final flush");
+    assert!(
+        within::<D, _>(Duration::ZERO, &mut closing).await.is_none(),
+        "close's final flush must still be blocked here, or this case proves nothing"
+    );
     assert!(matches!(result, Err(Error::Closed)), "{result:?}");
     // The peer goes away: the flush fails and `close` returns.
     go.send(()).unwrap();
