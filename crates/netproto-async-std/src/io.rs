@@ -14,6 +14,7 @@ use event_listener::Event;
 use futures_lite::future;
 use netproto_core::endpoint::{ConnectionEvents, RecvHalf, SendHalf};
 use netproto_core::{Error, Protocol};
+use netproto_socket::STOP_READING_WAKES_READERS;
 
 /// The socket of one connection and its "closed locally" signal.
 ///
@@ -56,7 +57,7 @@ impl Link {
     pub(crate) fn begin_close(&self) -> bool {
         let first = !self.closed.swap(true, Ordering::AcqRel);
         if first {
-            let _ = self.socket.get_ref().shutdown(Shutdown::Read);
+            netproto_socket::stop_reading(self.socket.get_ref());
             self.closing.notify(usize::MAX);
         }
         first
@@ -196,17 +197,16 @@ pub(crate) async fn read_once<P: Protocol>(
             Ok(n) => return recv.commit(n),
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 recv.release_memory();
-                // Closing shuts the read half down, which the reactor
-                // reports as readable (epoll and kqueue both do): on Unix
-                // this wait, made once per packet by request/response
-                // traffic, needs no close-event listener; the loop sees
-                // the closed flag after waking.
-                #[cfg(unix)]
-                let readable = link.socket.readable().await;
-                #[cfg(not(unix))]
-                let readable = link
-                    .or_closed(async { Ok(link.socket.readable().await) })
-                    .await?;
+                // Closing starts with `stop_reading`, which wakes this wait
+                // where `STOP_READING_WAKES_READERS` (Unix): there it needs
+                // no close-event listener; the loop sees the closed flag
+                // after waking.
+                let readable = if STOP_READING_WAKES_READERS {
+                    link.socket.readable().await
+                } else {
+                    link.or_closed(async { Ok(link.socket.readable().await) })
+                        .await?
+                };
                 match readable {
                     Ok(()) => continue,
                     Err(err) => err,

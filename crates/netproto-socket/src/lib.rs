@@ -28,7 +28,7 @@
 //! ```
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Shutdown, SocketAddr};
 use std::time::Duration;
 
 pub use socket2;
@@ -40,6 +40,26 @@ use netproto_core::options::ClientOptions;
 
 pub mod connect;
 pub mod listener;
+
+/// Whether [`stop_reading`] wakes a task that waits in the reactor for the
+/// socket to become readable: epoll and kqueue report a shut-down read half
+/// as readable. Where it holds, the async drivers' readable wait (made once
+/// per packet by request/response traffic) needs no registration with the
+/// close signal, because every driver's `close` starts with
+/// [`stop_reading`].
+pub const STOP_READING_WAKES_READERS: bool = cfg!(unix);
+
+/// The first step of `close` in every driver: shut the socket's read half
+/// down, which wakes a read blocked or waiting on it (the caller's loop then
+/// sees its closed flag); the write half stays open for the final flush.
+/// Errors are ignored: a socket whose peer is gone has no reader left to
+/// wake.
+pub fn stop_reading<'a, S>(socket: &'a S)
+where
+    SockRef<'a>: From<&'a S>,
+{
+    let _ = SockRef::from(socket).shutdown(Shutdown::Read);
+}
 
 /// TCP options of one connected socket, borrowed from the stream that owns
 /// it.

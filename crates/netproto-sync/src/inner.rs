@@ -284,7 +284,7 @@ impl<P: Protocol> Inner<P> {
         }
         // A blocked read returns at once and sees the closed flag; the
         // write half stays open for the final flush.
-        let _ = self.stream.shutdown(Shutdown::Read);
+        netproto_socket::stop_reading(&self.stream);
         let deadline = Instant::now() + CLOSE_FLUSH_TIMEOUT;
         // A send in progress keeps the lock until its packet is written (or
         // the socket is shut down below).

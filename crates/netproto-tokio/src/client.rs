@@ -84,7 +84,7 @@ impl Shared {
         if self.closed.swap(true, Ordering::AcqRel) {
             return false;
         }
-        let _ = socket::shutdown(&self.stream, Shutdown::Read);
+        netproto_socket::stop_reading(&self.stream);
         self.wake.notify_waiters();
         true
     }

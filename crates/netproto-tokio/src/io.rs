@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use netproto_core::endpoint::{RecvHalf, RecvLimit, SendHalf};
 use netproto_core::{Error, Protocol};
+use netproto_socket::STOP_READING_WAKES_READERS;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::{Mutex, MutexGuard};
@@ -169,8 +170,8 @@ impl<P: Protocol> TcpClient<P> {
     /// it is not readable at once, free the receive buffer first, so an
     /// idle connection holds no buffer memory while it waits.
     ///
-    /// Closing shuts the socket's read half down, which the reactor reports
-    /// as readable (epoll and kqueue both do), so on Unix this wait needs
+    /// Closing starts with `netproto_socket::stop_reading`, which wakes this
+    /// wait where [`STOP_READING_WAKES_READERS`] (Unix), so there it needs
     /// no registration with the close signal: request/response traffic
     /// waits here once per packet, and the registration cost about 2% of
     /// an 8-client echo's throughput. The caller's loop sees the closed
@@ -186,10 +187,11 @@ impl<P: Protocol> TcpClient<P> {
             }
             poll
         });
-        #[cfg(unix)]
-        let ready = ready.await;
-        #[cfg(not(unix))]
-        let ready = self.or_closed(ready).await?;
+        let ready = if STOP_READING_WAKES_READERS {
+            ready.await
+        } else {
+            self.or_closed(ready).await?
+        };
         ready.map_err(|err| recv.fail_io(err))
     }
 
