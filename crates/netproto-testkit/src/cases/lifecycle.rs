@@ -58,6 +58,25 @@ pub async fn send_eof_keeps_receiving<D: Driver>(t: Transport) {
     D::close(&client).await.unwrap();
 }
 
+/// A task sending `size`-byte packets on `client` until a send fails,
+/// counting the bytes of completed sends in `sent`; its output is the error.
+fn send_until_error<D: Driver>(
+    client: &Arc<D::Client<Frames>>,
+    size: usize,
+    sent: &Arc<AtomicU64>,
+) -> Task<Error> {
+    let (client, sent) = (client.clone(), sent.clone());
+    spawn::<D, _>(async move {
+        let packet = vec![0x5a; size];
+        loop {
+            if let Err(err) = D::send_packet(&*client, &packet[..]).await {
+                return err;
+            }
+            sent.fetch_add(packet.len() as u64, Ordering::SeqCst);
+        }
+    })
+}
+
 /// Sends to a peer that never reads block once the kernel buffers are full
 /// (memory stays bounded), and `close` from elsewhere wakes the blocked send.
 pub async fn never_reading_peer_blocks_sends<D: Driver>(t: Transport) {
@@ -68,18 +87,7 @@ pub async fn never_reading_peer_blocks_sends<D: Driver>(t: Transport) {
     });
     let client = Arc::new(connect_to::<D, _>(peer.address(), frames(), t).await);
     let sent = Arc::new(AtomicU64::new(0));
-    let mut sender = spawn::<D, _>({
-        let (client, sent) = (client.clone(), sent.clone());
-        async move {
-            let packet = vec![0x5a; 64 * 1024];
-            loop {
-                if let Err(err) = D::send_packet(&*client, &packet[..]).await {
-                    return err;
-                }
-                sent.fetch_add(packet.len() as u64, Ordering::SeqCst);
-            }
-        }
-    });
+    let mut sender = send_until_error::<D>(&client, 64 * 1024, &sent);
     assert!(
         within::<D, _>(Duration::from_millis(700), &mut sender)
             .await
@@ -178,17 +186,7 @@ pub async fn close_wakes_recv_while_it_flushes<D: Driver>(t: Transport) {
     // its autotuning, and 1 MiB packets), so the final flush of `close`
     // blocks on them.
     D::socket(&*client).set_send_buffer_size(16 * 1024).unwrap();
-    let mut sender = spawn::<D, _>({
-        let client = client.clone();
-        async move {
-            let packet = vec![0x5a; 1024 * 1024];
-            loop {
-                if let Err(err) = D::send_packet(&*client, &packet[..]).await {
-                    return err;
-                }
-            }
-        }
-    });
+    let mut sender = send_until_error::<D>(&client, 1024 * 1024, &Arc::default());
     assert!(
         within::<D, _>(Duration::from_millis(700), &mut sender)
             .await
