@@ -114,7 +114,7 @@ impl<P: Protocol> TcpClient<P> {
     /// Receive the next packet. Bytes after it stay buffered for the next
     /// call. On a served connection with an idle timeout, a packet must
     /// complete within that timeout of the call, else the connection is
-    /// closed with `Error::Timeout { operation: "idle", .. }`.
+    /// closed with `Error::Timeout { kind: TimeoutKind::Idle, .. }`.
     ///
     /// # Cancel safety
     /// Dropping the future (for example in a `select`) loses nothing: every
@@ -184,7 +184,7 @@ impl<P: Protocol> TcpClient<P> {
     }
 
     /// Like [`recv_packet`](TcpClient::recv_packet), giving up after
-    /// `timeout` with `Error::Timeout { operation: "receive", .. }`; the
+    /// `timeout` with `Error::Timeout { kind: TimeoutKind::Receive, .. }`; the
     /// timeout loses nothing (a later call returns the packet whole).
     /// `Duration::ZERO` returns only a packet that is already buffered or
     /// readable without waiting.

@@ -194,7 +194,10 @@ pub(crate) async fn read_once<P: Protocol>(
         let read = Read::read(&mut link.socket.get_ref(), recv.read_buf());
         let failed = match read {
             Ok(_) if link.is_closed() => return Err(Error::Closed),
-            Ok(n) => return recv.commit(n),
+            Ok(n) => {
+                recv.commit(n);
+                return Ok(());
+            }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 recv.release_memory();
                 // Closing starts with `stop_reading`, which wakes this wait

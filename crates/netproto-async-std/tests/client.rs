@@ -56,7 +56,7 @@ fn dropped_recv_loses_no_byte() {
             matches!(
                 err,
                 Error::Timeout {
-                    operation: "receive",
+                    kind: netproto_core::error::TimeoutKind::Receive,
                     ..
                 }
             ),

@@ -64,7 +64,7 @@
 //! // A "socket read" that delivers two packets at once.
 //! let input = b"one\ntwo\n";
 //! recv.read_buf()[..input.len()].copy_from_slice(input);
-//! recv.commit(input.len()).unwrap();
+//! recv.commit(input.len());
 //! assert_eq!(recv.next_packet().unwrap().unwrap(), "one");
 //! assert_eq!(recv.next_packet().unwrap().unwrap(), "two");
 //! assert!(recv.next_packet().is_none()); // need more bytes

@@ -8,6 +8,7 @@
 //!   the connection (refused, timed out, reset, closed, TLS failure), each
 //!   naming the peer and the numbers a user can act on.
 
+use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -175,12 +176,15 @@ pub enum Error {
         #[source]
         last: Box<Error>,
     },
-    /// A receive (or send) did not complete within the caller's timeout.
-    /// Nothing was lost: buffered bytes stay for the next call.
-    #[error("{operation} timed out after {timeout:?}")]
+    /// An operation did not complete within its timeout. What that means
+    /// for the connection depends on the [`TimeoutKind`]: a receive or send
+    /// timeout loses nothing (buffered bytes stay for the next call); an
+    /// idle timeout closed a served connection; a handshake timeout ended
+    /// the connection's setup.
+    #[error("{kind} timed out after {timeout:?}")]
     Timeout {
-        /// `"receive"`, `"send"`, `"TLS handshake"`, ...
-        operation: &'static str,
+        /// What timed out.
+        kind: TimeoutKind,
         /// The timeout that expired.
         timeout: Duration,
     },
@@ -246,6 +250,16 @@ pub enum Error {
         #[source]
         source: TlsError,
     },
+    /// `close` had to give up on bytes that were queued for the peer: it
+    /// did not take them within the close timeout (or the connection
+    /// failed first). The connection is closed all the same.
+    #[error("closed the connection to {peer} with {bytes} queued bytes not delivered")]
+    Undelivered {
+        /// The peer.
+        peer: SocketAddr,
+        /// How many queued bytes were thrown away.
+        bytes: usize,
+    },
     /// A bad argument or configuration given by the caller.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -266,9 +280,11 @@ impl Error {
     /// True for timeouts, per-packet deserialize errors, encode errors and
     /// recoverable framing errors (a delimiter framer skipping an oversized
     /// line).
+    /// A served connection's idle timeout is not: it closed the connection.
     pub fn is_recoverable(&self) -> bool {
         match self {
-            Error::Timeout { .. } | Error::Deserialize { .. } | Error::Encode(_) => true,
+            Error::Timeout { kind, .. } => kind.is_recoverable(),
+            Error::Deserialize { .. } | Error::Encode(_) => true,
             Error::Framing { recoverable, .. } => *recoverable,
             _ => false,
         }
@@ -292,7 +308,9 @@ impl Error {
     /// use netproto_core::Error;
     /// use netproto_core::error::InStream;
     ///
-    /// let timeout = Error::Timeout { operation: "receive", timeout: Duration::ZERO };
+    /// use netproto_core::error::TimeoutKind;
+    ///
+    /// let timeout = Error::Timeout { kind: TimeoutKind::Receive, timeout: Duration::ZERO };
     /// assert_eq!(timeout.in_stream(true), InStream::End);
     /// let peer = "127.0.0.1:9".parse().unwrap();
     /// let closed = Error::ConnectionClosed { peer };
@@ -302,13 +320,53 @@ impl Error {
     pub fn in_stream(&self, bounded: bool) -> InStream {
         match self {
             Error::Timeout {
-                operation: "receive",
+                kind: TimeoutKind::Receive,
                 ..
             } if bounded => InStream::End,
             Error::Closed | Error::ConnectionClosed { .. } if !bounded => InStream::End,
             Error::Timeout { .. } => InStream::YieldThenEnd,
             err if err.is_recoverable() => InStream::Yield,
             _ => InStream::YieldThenEnd,
+        }
+    }
+
+    /// Whether the peer (or the network between us) caused this error: a
+    /// reset, a clean or unexpected close, a framing, packet or TLS
+    /// failure, a refused or timed-out connect, an idle or handshake
+    /// timeout. False for what happened on this side: a local `close`, a
+    /// caller's timeout, a packet that cannot be encoded, a bad
+    /// configuration.
+    ///
+    /// ```
+    /// use netproto_core::Error;
+    ///
+    /// let peer = "10.0.0.5:8080".parse().unwrap();
+    /// assert!(Error::ConnectionReset { peer }.is_peer_fault());
+    /// assert!(!Error::Closed.is_peer_fault());
+    /// ```
+    pub fn is_peer_fault(&self) -> bool {
+        match self {
+            Error::ConnectionRefused { .. }
+            | Error::ConnectTimeout { .. }
+            | Error::ConnectionReset { .. }
+            | Error::ConnectionClosed { .. }
+            | Error::UnexpectedEof { .. }
+            | Error::Framing { .. }
+            | Error::Deserialize { .. }
+            | Error::Tls { .. }
+            | Error::Undelivered { .. } => true,
+            Error::ConnectFailed { last, .. } => last.is_peer_fault(),
+            Error::Timeout { kind, .. } => {
+                matches!(kind, TimeoutKind::Idle | TimeoutKind::Handshake)
+            }
+            Error::Io { source, .. } => matches!(
+                source.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::TimedOut
+            ),
+            _ => false,
         }
     }
 
@@ -342,8 +400,43 @@ impl Error {
                 io::ErrorKind::InvalidData
             }
             Error::Encode(_) | Error::Config(_) => io::ErrorKind::InvalidInput,
+            Error::Undelivered { .. } => io::ErrorKind::WriteZero,
             Error::Io { source, .. } => source.kind(),
         }
+    }
+}
+
+/// What timed out, in an [`Error::Timeout`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// A receive waited longer than the caller's timeout; nothing was lost.
+    Receive,
+    /// A send waited longer than its timeout; the packet is queued whole or
+    /// not at all, and the connection stays usable.
+    Send,
+    /// The TLS handshake did not finish in time; the connection was closed.
+    Handshake,
+    /// A served connection completed no packet within the server's idle
+    /// timeout; the server closed it.
+    Idle,
+}
+
+impl TimeoutKind {
+    /// Whether the connection stays usable after this timeout.
+    pub fn is_recoverable(self) -> bool {
+        matches!(self, TimeoutKind::Receive | TimeoutKind::Send)
+    }
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Receive => "receive",
+            TimeoutKind::Send => "send",
+            TimeoutKind::Handshake => "TLS handshake",
+            TimeoutKind::Idle => "idle",
+        })
     }
 }
 
@@ -456,21 +549,24 @@ mod tests {
     #[test]
     fn recoverability() {
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        assert!(
-            Error::Timeout {
-                operation: "receive",
-                timeout: Duration::from_secs(1)
-            }
-            .is_recoverable()
-        );
+        let timeout = |kind| Error::Timeout {
+            kind,
+            timeout: Duration::from_secs(1),
+        };
+        assert!(timeout(TimeoutKind::Receive).is_recoverable());
+        assert!(timeout(TimeoutKind::Send).is_recoverable());
+        // The idle timeout closed the connection: the next receive is Closed.
+        assert!(!timeout(TimeoutKind::Idle).is_recoverable());
+        assert!(timeout(TimeoutKind::Idle).is_peer_fault());
+        assert!(!timeout(TimeoutKind::Receive).is_peer_fault());
         assert!(!Error::ConnectionClosed { peer }.is_recoverable());
     }
 
     #[test]
     fn stream_end_rules() {
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        let timeout = |operation| Error::Timeout {
-            operation,
+        let timeout = |kind| Error::Timeout {
+            kind,
             timeout: Duration::from_secs(1),
         };
         let bad_packet = Error::Deserialize {
@@ -482,11 +578,14 @@ mod tests {
             assert_eq!(bad_packet.in_stream(bounded), InStream::Yield);
             assert_eq!(reset.in_stream(bounded), InStream::YieldThenEnd);
             // A served connection's idle timeout closed it: say so.
-            assert_eq!(timeout("idle").in_stream(bounded), InStream::YieldThenEnd);
+            assert_eq!(
+                timeout(TimeoutKind::Idle).in_stream(bounded),
+                InStream::YieldThenEnd
+            );
         }
         // iter_received_packets: its own timeout ends it quietly; a close is
         // reported.
-        assert_eq!(timeout("receive").in_stream(true), InStream::End);
+        assert_eq!(timeout(TimeoutKind::Receive).in_stream(true), InStream::End);
         assert_eq!(
             Error::ConnectionClosed { peer }.in_stream(true),
             InStream::YieldThenEnd
@@ -507,7 +606,9 @@ mod tests {
             Some(Ok(1))
         ));
         assert!(!ended);
-        assert!(InStream::item::<u8>(Err(timeout("receive")), true, &mut ended).is_none());
+        assert!(
+            InStream::item::<u8>(Err(timeout(TimeoutKind::Receive)), true, &mut ended).is_none()
+        );
         assert!(ended);
     }
 }

@@ -12,16 +12,21 @@
 //! * [`serializer`] — frames to packets ([`serializer::Serializer`]).
 //! * [`protocol`] — a framer plus a serializer, with converters
 //!   ([`protocol::Protocol`]).
-//! * [`endpoint`] — the connection state machine the drivers run.
+//! * [`connection`] — the connection engine every driver runs: reads,
+//!   writes, deadlines, the close sequence, events and TLS, with the
+//!   socket and the clock passed in.
+//! * [`endpoint`] — the buffers and framing state the engine is built on,
+//!   and the setup of a connection from options.
 //! * [`options`] — client and server options shared by every driver.
 #![cfg_attr(feature = "tls", doc = "* [`tls`] — the TLS pump over rustls.")]
 //! * [`error`] — errors, split into the peer's fault and the caller's.
 //!
 //! The drivers (`netproto-sync`, `netproto-tokio`, `netproto-async-std`) only
-//! move bytes between a socket and an [`endpoint::Endpoint`].
+//! move bytes between a socket and a [`connection::Connection`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod connection;
 pub mod endpoint;
 pub mod error;
 pub mod framing;

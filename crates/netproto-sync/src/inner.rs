@@ -150,7 +150,7 @@ impl<P: Protocol> Inner<P> {
             if n == 0 && self.is_closed() {
                 return Err(Error::Closed);
             }
-            state.half.commit(n)?;
+            state.half.commit(n);
             if state.half.tls_wants_write() {
                 // A TLS alert or handshake message for the peer. A failure
                 // to write it shows up on the next send.
@@ -184,7 +184,7 @@ impl<P: Protocol> Inner<P> {
                 Err(err) if is_timeout(&err) => {
                     let timeout = self.stream.write_timeout().ok().flatten();
                     return Err(Error::Timeout {
-                        operation: "send",
+                        kind: netproto_core::error::TimeoutKind::Send,
                         timeout: timeout.unwrap_or_default(),
                     });
                 }
@@ -270,7 +270,7 @@ impl<P: Protocol> Inner<P> {
                 }
                 Err(err) => return Err(state.half.fail_io(err)),
             };
-            state.half.commit(n)?;
+            state.half.commit(n);
         }
     }
 

@@ -49,7 +49,7 @@ fn send_timeout_keeps_the_packet_whole() {
         matches!(
             err,
             Error::Timeout {
-                operation: "send",
+                kind: netproto_core::error::TimeoutKind::Send,
                 ..
             }
         ),

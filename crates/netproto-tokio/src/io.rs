@@ -28,7 +28,7 @@ impl<P: Protocol> TcpClient<P> {
     /// (reset, bad length header, TLS failure, EOF) are returned again by
     /// every later call. On a served connection with an idle timeout, a call
     /// that does not complete a packet within it fails with
-    /// [`Error::Timeout`] `{ operation: "idle", .. }` and closes the
+    /// [`Error::Timeout`] `{ kind: netproto_core::error::TimeoutKind::Idle, .. }` and closes the
     /// connection.
     ///
     /// Cancel safety: **cancel safe.** Dropping the future (in
@@ -41,7 +41,7 @@ impl<P: Protocol> TcpClient<P> {
     }
 
     /// Like [`recv_packet`](TcpClient::recv_packet), giving up after
-    /// `timeout` with [`Error::Timeout`] `{ operation: "receive", .. }`, which
+    /// `timeout` with [`Error::Timeout`] `{ kind: netproto_core::error::TimeoutKind::Receive, .. }`, which
     /// loses nothing: the next call returns the packet intact.
     /// `Duration::ZERO` returns only what is buffered or readable without
     /// waiting.
@@ -158,7 +158,7 @@ impl<P: Protocol> TcpClient<P> {
                 continue;
             }
             match socket::read_now(&self.shared.stream, recv.read_buf()) {
-                Ok(n) => recv.commit(n)?,
+                Ok(n) => recv.commit(n),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Err(would_wait()),
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) => return Err(recv.fail_io(err)),
@@ -272,7 +272,10 @@ impl<P: Protocol> TcpClient<P> {
     async fn read_once(&self, recv: &mut RecvHalf<P>) -> Result<(), Error> {
         loop {
             match read_draining(&self.shared.stream, recv) {
-                Ok(n) => return recv.commit(n),
+                Ok(n) => {
+                    recv.commit(n);
+                    return Ok(());
+                }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.wait_readable(recv).await?;
                 }
@@ -328,7 +331,7 @@ impl<P: Protocol> TcpClient<P> {
 
 fn would_wait() -> Error {
     Error::Timeout {
-        operation: "receive",
+        kind: netproto_core::error::TimeoutKind::Receive,
         timeout: Duration::ZERO,
     }
 }

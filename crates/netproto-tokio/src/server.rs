@@ -283,7 +283,7 @@ impl<P: Protocol> TcpServer<P> {
     /// stay in the backlog until a slot frees up; `Refuse` — and one-client
     /// mode — accepts and closes them at once, emitting `Rejected`),
     /// `idle_timeout` (each connection's `recv_packet` fails with
-    /// `Error::Timeout { operation: "idle", .. }` and closes the connection
+    /// `Error::Timeout { kind: TimeoutKind::Idle, .. }` and closes the connection
     /// when no packet completes within it, trickled bytes or not), and backs
     /// off [`ACCEPT_BACKOFF`] after transient accept errors (EMFILE, ...).
     /// An accepted connection whose setup (TLS handshake) fails is reported

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::error::Error;
+use crate::error::{Error, TimeoutKind};
 use crate::options::{ConnectionEvent, EventCallback};
 
 const NEW: u8 = 0;
@@ -145,7 +145,8 @@ fn ends_connection(err: &Error) -> bool {
         Error::Closed | Error::ConnectionClosed { .. } | Error::SendAfterEof => false,
         // The server closes an idle connection.
         Error::Timeout {
-            operation: "idle", ..
+            kind: TimeoutKind::Idle,
+            ..
         } => true,
         other => !other.is_recoverable(),
     }
@@ -197,7 +198,7 @@ mod tests {
         });
         events.note(&Error::Closed);
         events.note(&Error::Timeout {
-            operation: "receive",
+            kind: TimeoutKind::Receive,
             timeout: Duration::from_secs(1),
         });
         events.disconnected();
@@ -213,7 +214,7 @@ mod tests {
         let (events, seen) = recorder();
         events.connected("127.0.0.1:1".parse().unwrap());
         events.note(&Error::Timeout {
-            operation: "idle",
+            kind: TimeoutKind::Idle,
             timeout: Duration::from_millis(300),
         });
         events.note_reason(ConnectionEvents::SERVER_SHUT_DOWN);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::error::Error;
+use crate::error::{Error, TimeoutKind};
 
 /// How long one receive may wait, and what it means when that time has
 /// passed.
@@ -51,12 +51,16 @@ impl RecvLimit {
         }
     }
 
-    /// The error once the limit has passed: [`Error::Timeout`] with the
-    /// operation `"idle"` (the connection is then closed) or `"receive"`
-    /// (nothing is lost).
+    /// The error once the limit has passed: [`Error::Timeout`] of kind
+    /// [`TimeoutKind::Idle`] (the connection is then closed) or
+    /// [`TimeoutKind::Receive`] (nothing is lost).
     pub fn expired(&self) -> Error {
         Error::Timeout {
-            operation: if self.idle { "idle" } else { "receive" },
+            kind: if self.idle {
+                TimeoutKind::Idle
+            } else {
+                TimeoutKind::Receive
+            },
             timeout: self.timeout,
         }
     }
@@ -79,7 +83,7 @@ mod tests {
         assert!(matches!(
             receive,
             Error::Timeout {
-                operation: "receive",
+                kind: TimeoutKind::Receive,
                 ..
             }
         ));

@@ -30,8 +30,15 @@ enum Terminal {
     UnexpectedEof(usize),
     Closed,
     Tls(TlsError),
-    /// A socket error (kept as kind and message: `io::Error` is not `Clone`).
-    Io(io::ErrorKind, String),
+    /// A socket error. `io::Error` is not `Clone`: the first report hands
+    /// out the error itself, later ones a copy rebuilt from the OS error
+    /// code (same kind, code and message) or, without one, from the kind
+    /// and message.
+    Io {
+        kind: io::ErrorKind,
+        os_code: Option<i32>,
+        message: String,
+    },
 }
 
 #[cfg(feature = "tls")]
@@ -192,14 +199,16 @@ impl<P: Protocol> RecvHalf<P> {
     /// `n` bytes were read into [`read_buf`](RecvHalf::read_buf); `0` means
     /// the peer closed its write half.
     ///
-    /// Errors only when no read region was handed out (a driver bug). TLS
-    /// failures are reported by [`next_packet`](RecvHalf::next_packet) after
-    /// the packets that arrived before them.
-    pub fn commit(&mut self, n: usize) -> Result<(), Error> {
+    /// TLS failures are reported by [`next_packet`](RecvHalf::next_packet)
+    /// after the packets that arrived before them.
+    ///
+    /// # Panics
+    /// If no read region was handed out since the last commit: a driver
+    /// that commits bytes it never read has a bug, and going on would make
+    /// up data.
+    pub fn commit(&mut self, n: usize) {
         let Some(len) = self.uncommitted.take() else {
-            return Err(Error::Config(
-                "commit called without a read_buf region".to_owned(),
-            ));
+            panic!("RecvHalf::commit called without a read_buf region");
         };
         #[cfg(feature = "tls")]
         if let Some(tls) = &mut self.tls {
@@ -217,7 +226,7 @@ impl<P: Protocol> RecvHalf<P> {
                     Ok(false) => {}
                 }
             }
-            return Ok(());
+            return;
         }
         let region = self.buf.len() - len;
         let n = n.min(region);
@@ -229,7 +238,6 @@ impl<P: Protocol> RecvHalf<P> {
         if n == 0 && matches!(self.state, RecvState::Open) {
             self.state = RecvState::Eof { truncated: false };
         }
-        Ok(())
     }
 
     /// Reading from the socket failed with `err` for good (reset, broken
@@ -241,7 +249,11 @@ impl<P: Protocol> RecvHalf<P> {
     pub fn fail_io(&mut self, err: io::Error) -> Error {
         self.discard_uncommitted();
         if !matches!(self.state, RecvState::Failed(_)) {
-            self.state = RecvState::Failed(Terminal::Io(err.kind(), err.to_string()));
+            self.state = RecvState::Failed(Terminal::Io {
+                kind: err.kind(),
+                os_code: err.raw_os_error(),
+                message: err.to_string(),
+            });
         }
         Error::from_io(err, self.peer)
     }
@@ -338,8 +350,16 @@ impl<P: Protocol> RecvHalf<P> {
                 peer,
                 source: error.clone(),
             },
-            Terminal::Io(kind, message) => {
-                Error::from_io(io::Error::new(*kind, message.clone()), peer)
+            Terminal::Io {
+                kind,
+                os_code,
+                message,
+            } => {
+                let err = match os_code {
+                    Some(code) => io::Error::from_raw_os_error(*code),
+                    None => io::Error::new(*kind, message.clone()),
+                };
+                Error::from_io(err, peer)
             }
         }
     }

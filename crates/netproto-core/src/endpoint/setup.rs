@@ -7,8 +7,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::{ConnectionEvents, Endpoint, EndpointConfig};
+use crate::connection::Connection;
 use crate::error::Error;
-use crate::options::{ClientOptions, ConnectionEvent, EventCallback, ServerOptions};
+use crate::options::{
+    CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, EventCallback, ServerOptions,
+};
 use crate::protocol::Protocol;
 #[cfg(feature = "tls")]
 use crate::tls::{TlsClientConfig, TlsServerConfig};
@@ -154,6 +157,29 @@ impl ConnectionSetup {
         }
     }
 
+    /// The connection engine for a connected socket between `local` and
+    /// `peer`: plain, or over a new TLS session when the TLS role says so
+    /// (run [`Connection::handshake`](crate::connection::Connection::handshake)
+    /// either way: it reports `Connected`).
+    ///
+    /// Errors: [`Error::Tls`] when the session cannot be created (an
+    /// invalid server name).
+    pub fn connection<P: Protocol>(
+        &self,
+        protocol: P,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Result<Connection<P>, Error> {
+        Ok(Connection::from_endpoint(
+            self.endpoint(protocol, peer)?,
+            local,
+            self.events(peer),
+            self.idle_timeout,
+            self.handshake_timeout,
+            CLOSE_FLUSH_TIMEOUT,
+        ))
+    }
+
     /// Buffer sizes and limits.
     pub fn endpoint_config(&self) -> &EndpointConfig {
         &self.endpoint
@@ -177,7 +203,7 @@ impl ConnectionSetup {
     /// The error for a TLS handshake that did not finish within `timeout`.
     pub fn handshake_timed_out(timeout: Duration) -> Error {
         Error::Timeout {
-            operation: "TLS handshake",
+            kind: crate::error::TimeoutKind::Handshake,
             timeout,
         }
     }

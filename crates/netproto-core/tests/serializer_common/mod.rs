@@ -52,7 +52,7 @@ pub fn receive_all<P: Protocol>(
                     .min(wire.len() - pos);
                 buf[..n].copy_from_slice(&wire[pos..pos + n]);
                 pos += n;
-                recv.commit(n).unwrap();
+                recv.commit(n);
             }
         }
     }

@@ -203,7 +203,7 @@ pub fn assert_timeout(err: &Error) {
         matches!(
             err,
             Error::Timeout {
-                operation: "receive",
+                kind: netproto_core::error::TimeoutKind::Receive,
                 ..
             }
         ),

@@ -364,7 +364,7 @@ pub async fn server_idle_timeout_drops_slowloris<D: Driver>(t: Transport) {
         matches!(
             recorded.as_slice(),
             [Error::Timeout {
-                operation: "idle",
+                kind: netproto_core::error::TimeoutKind::Idle,
                 ..
             }]
         ),
@@ -411,7 +411,7 @@ pub async fn server_idle_timeout_ends_packet_iteration<D: Driver>(t: Transport) 
             [
                 Ok(line),
                 Err(Error::Timeout {
-                    operation: "idle",
+                    kind: netproto_core::error::TimeoutKind::Idle,
                     ..
                 })
             ] if line == "only"
@@ -466,7 +466,7 @@ pub async fn server_idle_timeout_wins_a_tie<D: Driver>(t: Transport) {
         matches!(
             recorded.as_slice(),
             [Error::Timeout {
-                operation: "idle",
+                kind: netproto_core::error::TimeoutKind::Idle,
                 ..
             }]
         ),

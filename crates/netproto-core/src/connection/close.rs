@@ -1,0 +1,140 @@
+//! The close sequence: `close`, a dropped connection, a server closing a
+//! connection.
+
+use std::net::Shutdown;
+use std::time::{Duration, Instant};
+
+use super::ops::Flushed;
+use super::{Connection, LOCK_RETRY, Step, Transport, left, lock};
+use crate::error::Error;
+use crate::protocol::Protocol;
+
+/// A `close` in progress (made by [`Connection::start_close`]).
+#[derive(Debug)]
+pub struct Close {
+    deadline: Instant,
+    /// The end of the stream (TLS close_notify) is queued: what is still
+    /// pending after it is not the user's data.
+    eof_queued: bool,
+}
+
+impl<P: Protocol> Connection<P> {
+    /// Start closing: mark the connection closed and shut the socket's
+    /// read half down, which wakes a receive waiting in another thread or
+    /// task at once (it returns [`Error::Closed`]); writing stays possible
+    /// for the final flush. `None` if the connection was closed already
+    /// (closing is idempotent).
+    pub fn start_close<T: Transport + ?Sized>(&self, io: &T, now: Instant) -> Option<Close> {
+        if !self.mark_closed() {
+            return None;
+        }
+        let _ = io.shutdown(Shutdown::Read);
+        Some(Close {
+            deadline: now
+                .checked_add(self.close_timeout)
+                .unwrap_or(now + Duration::from_secs(3600)),
+            eof_queued: false,
+        })
+    }
+
+    /// Drive a close: write what is still queued (a send in progress or
+    /// cancelled, then the TLS close_notify) until the close timeout, shut
+    /// the socket down, and report `Disconnected`.
+    ///
+    /// `Ready(Err(Error::Undelivered { bytes, .. }))` when queued bytes had
+    /// to be given up — the peer did not take them in time, or the
+    /// connection failed first; the connection is closed all the same.
+    pub fn poll_close<T: Transport + ?Sized>(
+        &self,
+        op: &mut Close,
+        io: &T,
+        now: Instant,
+    ) -> Step<Result<(), Error>> {
+        // A send in progress elsewhere finishes writing its packet first.
+        let Some(mut send) = self.try_lock_send() else {
+            if now >= op.deadline {
+                return Step::Ready(self.finish_close(io, self.queued()));
+            }
+            return Step::Sleep((now + LOCK_RETRY).min(op.deadline));
+        };
+        loop {
+            let wait = left(Some(op.deadline), now);
+            match self.write_queued(&mut send, io, wait, false) {
+                Flushed::Done if op.eof_queued => {
+                    drop(send);
+                    return Step::Ready(self.finish_close(io, 0));
+                }
+                Flushed::Done => {
+                    send.half.push_eof();
+                    op.eof_queued = true;
+                }
+                Flushed::Blocked if now < op.deadline => return Step::Writable(Some(op.deadline)),
+                Flushed::Blocked | Flushed::Failed(_) => {
+                    let undelivered = if op.eof_queued {
+                        0
+                    } else {
+                        send.half.pending().len()
+                    };
+                    drop(send);
+                    return Step::Ready(self.finish_close(io, undelivered));
+                }
+            }
+        }
+    }
+
+    /// The end of every close: shut the socket down, report `Disconnected`
+    /// (with the bytes given up, if any) and say what was lost.
+    fn finish_close<T: Transport + ?Sized>(&self, io: &T, undelivered: usize) -> Result<(), Error> {
+        let _ = io.shutdown(Shutdown::Both);
+        let result = if undelivered > 0 {
+            let err = Error::Undelivered {
+                peer: self.peer,
+                bytes: undelivered,
+            };
+            self.events.note_reason(&err);
+            Err(err)
+        } else {
+            Ok(())
+        };
+        self.events.disconnected();
+        result
+    }
+
+    /// Close at once, for a connection dropped without `close`: queue the
+    /// end of the stream (TLS close_notify), write what the socket takes
+    /// without waiting, shut the socket down and report `Disconnected` —
+    /// with the number of queued bytes given up, if any. Does nothing if
+    /// the connection was closed already.
+    pub fn abort<T: Transport + ?Sized>(&self, io: &T) {
+        if !self.mark_closed() {
+            return;
+        }
+        let mut send = lock(&self.send);
+        let wait = Some(Duration::ZERO);
+        let mut undelivered = 0;
+        if let Flushed::Done = self.write_queued(&mut send, io, wait, false) {
+            send.half.push_eof();
+            let _ = self.write_queued(&mut send, io, wait, false);
+        } else {
+            undelivered = send.half.pending().len();
+        }
+        drop(send);
+        let _ = self.finish_close(io, undelivered);
+    }
+
+    /// Close at once without writing what is queued (a server shutting
+    /// down, an idle timeout), with `reason` for the `Disconnected` event
+    /// unless a reason is known already. Does nothing if the connection was
+    /// closed already; a receive or send waiting elsewhere returns
+    /// [`Error::Closed`].
+    pub fn force_close<T: Transport + ?Sized>(&self, io: &T, reason: Option<&str>) {
+        if !self.mark_closed() {
+            return;
+        }
+        if let Some(reason) = reason {
+            self.events.note_reason(reason);
+        }
+        let _ = io.shutdown(Shutdown::Both);
+        self.events.disconnected();
+    }
+}
