@@ -83,6 +83,11 @@ impl<'a> SocketOptions<'a> {
         }
     }
 
+    /// Options of the socket behind `sock`.
+    pub fn from_sock_ref(sock: SockRef<'a>) -> Self {
+        SocketOptions { sock }
+    }
+
     /// The socket2 view of the socket, for any option not covered here
     /// (raw get/set).
     pub fn sock_ref(&self) -> &SockRef<'a> {

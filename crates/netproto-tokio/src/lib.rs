@@ -52,48 +52,48 @@
 //! The API is the same in `netproto-sync` and `netproto-async-std`; see
 //! `docs/driver-api.md`. TLS needs the `tls` feature.
 //!
+//! # One implementation for every async runtime
+//!
+//! The client and server are `netproto-async`'s, instantiated for
+//! [`Tokio`]: `netproto-async-std` instantiates the very same code for
+//! async-io, so the two bindings have the same names, bounds, return types
+//! and behaviour by construction. Every decision a connection makes lives
+//! in the core's connection engine (`netproto_core::connection`).
+//!
 //! # Sharing and cancel safety
 //!
 //! [`TcpClient`] is `Send + Sync` and every method takes `&self`: put it in
 //! an `Arc` and one task may wait in `recv_packet` while others send. The
-//! receive and send halves each sit behind their own
-//! `tokio::sync::Mutex`; with TLS the session is shared through a short
-//! lock that is never held across an `.await`. [`TcpClient::close`] from
-//! any task wakes pending receives and sends at once with
-//! [`Error::Closed`].
+//! connection's state sits behind short locks that are never held across
+//! an `.await`. [`TcpClient::close`] from any task wakes a pending receive
+//! at once with [`Error::Closed`].
 //!
 //! Every async method documents its cancel safety. In short: a dropped
-//! `recv_packet` loses no byte (bytes stay in the endpoint until a whole
+//! `recv_packet` loses no byte (bytes stay in the engine until a whole
 //! packet is taken out), and a dropped `send_packet` has queued its packet
 //! whole or not at all; the next send, flush or close writes the rest.
 //!
 //! # Ecosystem
 //!
-//! [`TcpClient::stream`] and [`TcpClient::sink`] adapt a client to
+//! [`TcpClient::stream`](netproto_async::TcpClient::stream) and
+//! [`TcpClient::sink`](netproto_async::TcpClient::sink) adapt a client to
 //! `futures_core::Stream` / `futures_sink::Sink`. With the `codec`
 //! feature, `codec::ProtocolCodec` and `codec::FramerCodec` make the core's
 //! protocols and framers usable with `tokio_util::codec::Framed`.
 //!
 //! # Memory
 //!
-//! Receive buffers are lazy: a drained receive buffer is freed after each
-//! packet and before waiting for the socket, and a served connection's task
-//! holds only the handler's future once the connection is established. The
-//! `idle_connections` example measures an idle served connection (line
-//! protocol, one packet exchanged, then waiting in `recv_packet`): about
-//! 3.1 KiB of heap and 3.7 KiB resident per connection with 10,000
-//! connections; with TLS, rustls' session state brings it to about 12 KiB.
+//! Receive buffers are lazy: the receive buffer is freed whenever a
+//! receive waits for the socket with nothing buffered, and a served
+//! connection's task holds only the handler's future once the connection
+//! is established. The `idle_connections` example measures an idle served
+//! connection (line protocol, one packet exchanged, then waiting in
+//! `recv_packet`).
 
-mod client;
 #[cfg(feature = "codec")]
 pub mod codec;
-mod connect;
-mod io;
-mod server;
-mod socket;
-mod stream;
+mod runtime;
 
-pub use client::{IntoTcpStream, TcpClient};
 pub use netproto_core::options::{
     Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress,
     RetryPolicy, ServerOptions, WhenFull,
@@ -102,14 +102,34 @@ pub use netproto_core::options::{
 pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 pub use netproto_core::{self as core, Error, Protocol, StreamProtocol, framing, serializer};
 pub use netproto_socket::SocketOptions;
-pub use server::{Connection, ShutdownHandle, TcpServer};
-pub use stream::{PacketSink, PacketStream};
+pub use runtime::{Listener, Stream, Tokio};
+
+/// A TCP (or TLS) connection that sends and receives packets of protocol
+/// `P` on tokio: `netproto-async`'s client for [`Tokio`]. It adopts a
+/// tokio or std `TcpStream` in `from_stream`.
+pub type TcpClient<P> = netproto_async::TcpClient<Tokio, P>;
+
+/// A connection accepted by a [`TcpServer`]: the whole client API.
+pub type Connection<P> = netproto_async::Connection<Tokio, P>;
+
+/// A TCP (or TLS) server on tokio, a task per connection.
+pub type TcpServer<P> = netproto_async::TcpServer<Tokio, P>;
+
+/// Stops a [`TcpServer`] from any thread or task.
+pub type ShutdownHandle = netproto_async::ShutdownHandle<Tokio>;
+
+/// Received packets as a `Stream` ([`TcpClient::stream`](netproto_async::TcpClient::stream)).
+pub type PacketStream<'a, P> = netproto_async::PacketStream<'a, Tokio, P>;
+
+/// Packets to send as a `Sink` ([`TcpClient::sink`](netproto_async::TcpClient::sink)).
+pub type PacketSink<'a, P, Item> = netproto_async::PacketSink<'a, Tokio, P, Item>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_send<T: Send>() {}
 
     #[test]
     fn clients_servers_and_handles_are_shareable() {
@@ -117,7 +137,8 @@ mod tests {
         assert_send_sync::<TcpClient<Lines>>();
         assert_send_sync::<TcpServer<Lines>>();
         assert_send_sync::<ShutdownHandle>();
-        assert_send_sync::<PacketStream<'static, Lines>>();
-        assert_send_sync::<PacketSink<'static, Lines, String>>();
+        // The adapters move between threads with the task that owns them.
+        assert_send::<PacketStream<'static, Lines>>();
+        assert_send::<PacketSink<'static, Lines, String>>();
     }
 }

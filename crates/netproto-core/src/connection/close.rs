@@ -2,6 +2,7 @@
 //! connection.
 
 use std::net::Shutdown;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::ops::Flushed;
@@ -85,6 +86,9 @@ impl<P: Protocol> Connection<P> {
     /// The end of every close: shut the socket down, report `Disconnected`
     /// (with the bytes given up, if any) and say what was lost.
     fn finish_close<T: Transport + ?Sized>(&self, io: &T, undelivered: usize) -> Result<(), Error> {
+        if self.finished.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
         let _ = io.shutdown(Shutdown::Both);
         let result = if undelivered > 0 {
             let err = Error::Undelivered {
@@ -103,10 +107,12 @@ impl<P: Protocol> Connection<P> {
     /// Close at once, for a connection dropped without `close`: queue the
     /// end of the stream (TLS close_notify), write what the socket takes
     /// without waiting, shut the socket down and report `Disconnected` —
-    /// with the number of queued bytes given up, if any. Does nothing if
-    /// the connection was closed already.
+    /// with the number of queued bytes given up, if any. After a `close`
+    /// that was abandoned mid-way (a dropped future), it only finishes the
+    /// close: shut down, `Disconnected`.
     pub fn abort<T: Transport + ?Sized>(&self, io: &T) {
         if !self.mark_closed() {
+            let _ = self.finish_close(io, 0);
             return;
         }
         let mut send = lock(&self.send);
@@ -124,17 +130,14 @@ impl<P: Protocol> Connection<P> {
 
     /// Close at once without writing what is queued (a server shutting
     /// down, an idle timeout), with `reason` for the `Disconnected` event
-    /// unless a reason is known already. Does nothing if the connection was
-    /// closed already; a receive or send waiting elsewhere returns
+    /// unless a reason is known already. A `close` still flushing is cut
+    /// short; a receive or send waiting elsewhere returns
     /// [`Error::Closed`].
     pub fn force_close<T: Transport + ?Sized>(&self, io: &T, reason: Option<&str>) {
-        if !self.mark_closed() {
-            return;
-        }
+        self.mark_closed();
         if let Some(reason) = reason {
             self.events.note_reason(reason);
         }
-        let _ = io.shutdown(Shutdown::Both);
-        self.events.disconnected();
+        let _ = self.finish_close(io, 0);
     }
 }

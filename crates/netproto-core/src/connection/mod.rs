@@ -212,6 +212,9 @@ pub struct Connection<P: Protocol> {
     send: Mutex<Sender<P>>,
     /// Closed locally: by `close`, a drop, the server, an idle timeout.
     closed: AtomicBool,
+    /// The close sequence ended: the socket is shut down and
+    /// `Disconnected` reported.
+    finished: AtomicBool,
     /// Bytes queued for the socket (what a `close` that gives up reports).
     queued: AtomicUsize,
     events: ConnectionEvents,
@@ -242,6 +245,7 @@ impl<P: Protocol> Connection<P> {
                 write_shut: false,
             }),
             closed: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
             queued: AtomicUsize::new(0),
             events,
             local,

@@ -101,13 +101,25 @@ pub async fn never_reading_peer_blocks_sends<D: Driver>(t: Transport) {
         bytes < 64 * 1024 * 1024,
         "{bytes} bytes accepted by a peer that never reads"
     );
-    D::close(&client).await.unwrap();
+    let mut closing = spawn::<D, _>({
+        let client = client.clone();
+        async move { D::close(&*client).await }
+    });
     let err = within::<D, _>(PROMPTLY, &mut sender)
         .await
         .expect("close must wake a blocked send");
     assert!(matches!(err, Error::Closed), "expected Closed, got {err:?}");
+    // The peer goes away without reading: close gives up on what is
+    // queued and says how much.
     go.send(()).unwrap();
     peer.join();
+    let closed = within::<D, _>(PROMPTLY, &mut closing)
+        .await
+        .expect("close returns once the peer is gone");
+    assert!(
+        matches!(closed, Err(Error::Undelivered { bytes, .. }) if bytes > 0),
+        "{closed:?}"
+    );
 }
 
 /// `close` finishes writing what is queued — here a packet whose send is in
@@ -218,10 +230,13 @@ pub async fn close_wakes_recv_while_it_flushes<D: Driver>(t: Transport) {
     // The peer goes away: the flush fails and `close` returns.
     go.send(()).unwrap();
     peer.join();
-    within::<D, _>(PROMPTLY, &mut closing)
+    let closed = within::<D, _>(PROMPTLY, &mut closing)
         .await
-        .expect("close returns once the peer is gone")
-        .unwrap();
+        .expect("close returns once the peer is gone");
+    assert!(
+        matches!(closed, Err(Error::Undelivered { bytes, .. }) if bytes > 0),
+        "close must say what it gave up: {closed:?}"
+    );
     let err = within::<D, _>(PROMPTLY, &mut sender)
         .await
         .expect("close wakes the blocked send");

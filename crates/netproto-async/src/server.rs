@@ -5,12 +5,16 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
-use std::pin::pin;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use async_lock::{Semaphore, SemaphoreGuardArc};
+use event_listener::Event;
+use futures_util::FutureExt;
+use futures_util::future::{AbortHandle, Abortable};
 use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup};
 use netproto_core::options::{
     ACCEPT_BACKOFF, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress, ServerOptions, WhenFull,
@@ -18,42 +22,55 @@ use netproto_core::options::{
 };
 use netproto_core::{Error, Protocol};
 use netproto_socket::listener;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore, watch};
-use tokio::task::AbortHandle;
 
-use crate::client::Shared;
-use crate::{TcpClient, connect};
+use crate::client::TcpClient;
+use crate::connect;
+use crate::io::{Shared, first};
+use crate::rt::{AsyncListener, Runtime};
 
 /// A connection accepted by a [`TcpServer`]: the whole client API, with
 /// the server's options (idle timeout, buffer sizes, events) applied.
-pub type Connection<P> = TcpClient<P>;
+pub type Connection<R, P> = TcpClient<R, P>;
 
-/// A TCP (or TLS) server for protocol `P` on tokio.
+/// A TCP (or TLS) server for protocol `P` on runtime `R`.
 ///
-/// [`serve`](TcpServer::serve) runs a handler in its own task for each
-/// connection, within the limits of the [`ServerOptions`];
-/// [`accept`](TcpServer::accept) is the low-level alternative for running
-/// your own loop. A [`ShutdownHandle`] stops it gracefully.
-pub struct TcpServer<P: Protocol> {
+/// [`serve`](TcpServer::serve) runs a handler for each connection in a
+/// task of its own (on the runtime's worker threads, so a server uses
+/// every core and one slow handler stalls no other connection), within the
+/// limits of the [`ServerOptions`]; [`accept`](TcpServer::accept) is the
+/// low-level alternative for running your own loop. A [`ShutdownHandle`]
+/// stops it gracefully.
+pub struct TcpServer<R: Runtime, P: Protocol> {
     local_addrs: Vec<SocketAddr>,
     protocol: P,
     options: ServerOptions,
     setup: ConnectionSetup,
-    state: Arc<ServerState>,
+    state: Arc<ServerState<R>>,
     next_listener: AtomicUsize,
 }
 
+/// A connection as the server's registry sees it: something to close.
+trait ForceClose: Send + Sync {
+    fn close_because(&self, reason: &str);
+}
+
+impl<R: Runtime, P: Protocol> ForceClose for Shared<R, P> {
+    fn close_because(&self, reason: &str) {
+        self.force_close(Some(reason));
+    }
+}
+
 /// What the server shares with its shutdown handles and connection tasks.
-struct ServerState {
+struct ServerState<R: Runtime> {
     /// The listening sockets; taken (closed) by shutdown, so that new
     /// connections are refused rather than left in the backlog.
-    listeners: Mutex<Option<Vec<TcpListener>>>,
+    listeners: Mutex<Option<Vec<R::Listener>>>,
     /// `Some(grace)` once shutdown was asked for.
-    shutdown: watch::Sender<Option<Duration>>,
+    shutdown: Mutex<Option<Duration>>,
+    shutdown_requested: Event,
     registry: Mutex<Registry>,
     /// Signalled when the last connection task ends.
-    tasks_done: Notify,
+    tasks_done: Event,
     tasks: AtomicUsize,
 }
 
@@ -66,18 +83,47 @@ struct Registry {
     sweep_at: usize,
 }
 
+/// A registered connection, once it is established.
+type WeakConnection = Option<Weak<dyn ForceClose>>;
+
 struct Entry {
-    connection: Weak<Shared>,
+    connection: WeakConnection,
     task: Option<AbortHandle>,
 }
 
-impl ServerState {
-    fn register(&self, connection: Weak<Shared>) -> u64 {
-        let mut registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<R: Runtime> ServerState<R> {
+    fn grace(&self) -> Option<Duration> {
+        *lock(&self.shutdown)
+    }
+
+    /// Complete once shutdown is asked for, with the grace period.
+    async fn shutdown_requested(&self) -> Duration {
+        loop {
+            if let Some(grace) = self.grace() {
+                return grace;
+            }
+            let listener = self.shutdown_requested.listen();
+            if let Some(grace) = self.grace() {
+                return grace;
+            }
+            listener.await;
+        }
+    }
+
+    fn register(&self, connection: Weak<dyn ForceClose>) {
+        let mut registry = lock(&self.registry);
         if registry.entries.len() >= registry.sweep_at {
-            registry
-                .entries
-                .retain(|_, entry| entry.task.is_some() || entry.connection.strong_count() > 0);
+            registry.entries.retain(|_, entry| {
+                entry.task.is_some()
+                    || entry
+                        .connection
+                        .as_ref()
+                        .is_some_and(|c| c.strong_count() > 0)
+            });
             registry.sweep_at = (registry.entries.len() * 2).max(64);
         }
         registry.next_id += 1;
@@ -85,32 +131,27 @@ impl ServerState {
         registry.entries.insert(
             id,
             Entry {
-                connection,
+                connection: Some(connection),
                 task: None,
             },
         );
-        id
     }
 
     fn unregister(&self, id: u64) {
-        let mut registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
-        registry.entries.remove(&id);
+        lock(&self.registry).entries.remove(&id);
     }
 
     /// Close every connection at once (their handlers see `Error::Closed`);
     /// with `abort`, also stop the handler tasks.
     fn force_close_all(&self, abort: bool) {
-        let entries: Vec<(Weak<Shared>, Option<AbortHandle>)> = {
-            let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
-            registry
-                .entries
-                .values()
-                .map(|entry| (entry.connection.clone(), entry.task.clone()))
-                .collect()
-        };
+        let entries: Vec<(WeakConnection, Option<AbortHandle>)> = lock(&self.registry)
+            .entries
+            .values()
+            .map(|entry| (entry.connection.clone(), entry.task.clone()))
+            .collect();
         for (connection, task) in entries {
-            if let Some(shared) = connection.upgrade() {
-                shared.close_because(ConnectionEvents::SERVER_SHUT_DOWN);
+            if let Some(connection) = connection.and_then(|c| c.upgrade()) {
+                connection.close_because(ConnectionEvents::SERVER_SHUT_DOWN);
             }
             if let Some(task) = task.filter(|_| abort) {
                 task.abort();
@@ -120,73 +161,97 @@ impl ServerState {
 
     async fn wait_tasks_done(&self) {
         loop {
-            let mut done = pin!(self.tasks_done.notified());
-            done.as_mut().enable();
             if self.tasks.load(Ordering::Acquire) == 0 {
                 return;
             }
-            done.await;
+            let listener = self.tasks_done.listen();
+            if self.tasks.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            listener.await;
         }
+    }
+
+    /// Wait for the tasks to end, at most `limit`; whether they did.
+    async fn tasks_done_within(&self, limit: Duration) -> bool {
+        let Some(deadline) = Instant::now().checked_add(limit) else {
+            self.wait_tasks_done().await;
+            return true;
+        };
+        first(
+            async {
+                self.wait_tasks_done().await;
+                true
+            },
+            async {
+                R::sleep_until(deadline).await;
+                false
+            },
+        )
+        .await
     }
 }
 
 /// Counts a connection task; removes its registry entry when it ends
-/// (normally or aborted).
-struct TaskGuard {
-    state: Arc<ServerState>,
+/// (normally, by a panic in its handler, or aborted).
+struct TaskGuard<R: Runtime> {
+    state: Arc<ServerState<R>>,
     id: u64,
 }
 
-impl Drop for TaskGuard {
+impl<R: Runtime> Drop for TaskGuard<R> {
     fn drop(&mut self) {
         self.state.unregister(self.id);
         if self.state.tasks.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.state.tasks_done.notify_waiters();
+            self.state.tasks_done.notify(usize::MAX);
         }
     }
 }
 
 /// Stops a [`TcpServer`]: `Clone + Send + Sync`, usable from any thread or
 /// task.
-#[derive(Clone)]
-pub struct ShutdownHandle {
-    state: Arc<ServerState>,
+pub struct ShutdownHandle<R: Runtime> {
+    state: Arc<ServerState<R>>,
 }
 
-impl ShutdownHandle {
+impl<R: Runtime> Clone for ShutdownHandle<R> {
+    fn clone(&self) -> Self {
+        ShutdownHandle {
+            state: self.state.clone(),
+        }
+    }
+}
+
+impl<R: Runtime> ShutdownHandle<R> {
     /// Stop the server; returns at once. It stops accepting and closes the
     /// listening sockets (new connections are refused, not left in the
     /// backlog), lets the running handlers finish within `grace`, then
     /// closes the connections that remain (their handlers see
     /// [`Error::Closed`]; handlers still running [`HANDLER_STOP_WAIT`] later
-    /// are aborted). [`TcpServer::serve`] returns once that is done — as soon
-    /// as the handlers are finished. After shutdown,
+    /// are aborted). [`TcpServer::serve`] returns once that is done — as
+    /// soon as the handlers are finished. After shutdown,
     /// [`TcpServer::accept`] returns [`Error::Closed`]. A plain method: call
     /// it from anywhere. Only the first call's `grace` counts.
     pub fn shutdown(&self, grace: Duration) {
-        self.state.shutdown.send_if_modified(|current| {
-            if current.is_some() {
-                return false;
+        {
+            let mut shutdown = lock(&self.state.shutdown);
+            if shutdown.is_some() {
+                return;
             }
-            *current = Some(grace);
-            true
-        });
-        let listeners = self
-            .state
-            .listeners
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+            *shutdown = Some(grace);
+        }
+        let listeners = lock(&self.state.listeners).take();
         drop(listeners);
+        self.state.shutdown_requested.notify(usize::MAX);
     }
 
     /// Whether shutdown was asked for.
     pub fn is_shutdown(&self) -> bool {
-        self.state.shutdown.borrow().is_some()
+        self.state.grace().is_some()
     }
 }
 
-impl fmt::Debug for ShutdownHandle {
+impl<R: Runtime> fmt::Debug for ShutdownHandle<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShutdownHandle")
             .field("shutdown", &self.is_shutdown())
@@ -194,7 +259,10 @@ impl fmt::Debug for ShutdownHandle {
     }
 }
 
-impl<P: Protocol> TcpServer<P> {
+/// A slot under `max_connections`, held for the connection's life.
+type Slot = Option<SemaphoreGuardArc>;
+
+impl<R: Runtime, P: Protocol> TcpServer<R, P> {
     /// Bind `address` (a host name may resolve to several addresses: all
     /// are bound; port 0 picks a free port, see
     /// [`local_addrs`](TcpServer::local_addrs)).
@@ -218,11 +286,11 @@ impl<P: Protocol> TcpServer<P> {
     ) -> Result<Self, Error> {
         let mut resolved = Vec::new();
         for address in addresses {
-            resolved.extend(connect::resolve(&address.into_address()?).await?);
+            resolved.extend(connect::resolve::<R>(&address.into_address()?).await?);
         }
         let (listeners, local_addrs) = listener::bind_all(resolved, options.backlog, |l| {
             l.set_nonblocking(true)?;
-            TcpListener::from_std(l)
+            R::listener(l)
         })?;
         Ok(TcpServer {
             local_addrs,
@@ -231,9 +299,10 @@ impl<P: Protocol> TcpServer<P> {
             options,
             state: Arc::new(ServerState {
                 listeners: Mutex::new(Some(listeners)),
-                shutdown: watch::Sender::new(None),
+                shutdown: Mutex::new(None),
+                shutdown_requested: Event::new(),
                 registry: Mutex::new(Registry::default()),
-                tasks_done: Notify::new(),
+                tasks_done: Event::new(),
                 tasks: AtomicUsize::new(0),
             }),
             next_listener: AtomicUsize::new(0),
@@ -248,7 +317,7 @@ impl<P: Protocol> TcpServer<P> {
     /// A handle that stops [`serve`](TcpServer::serve) (and makes pending
     /// and later [`accept`](TcpServer::accept) calls fail with
     /// [`Error::Closed`]).
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
+    pub fn shutdown_handle(&self) -> ShutdownHandle<R> {
         ShutdownHandle {
             state: self.state.clone(),
         }
@@ -262,42 +331,45 @@ impl<P: Protocol> TcpServer<P> {
     ///
     /// Cancel safety: cancel safe while waiting for a connection; a future
     /// dropped during the TLS handshake drops that connection.
-    pub async fn accept(&self) -> Result<Connection<P>, Error> {
-        let mut shutdown = self.state.shutdown.subscribe();
-        let accepted = tokio::select! {
-            _ = shutdown.wait_for(Option::is_some) => return Err(Error::Closed),
-            accepted = self.accept_stream() => accepted,
-        };
+    pub async fn accept(&self) -> Result<Connection<R, P>, Error> {
+        let accepted = first(
+            async {
+                self.state.shutdown_requested().await;
+                Err(Error::Closed)
+            },
+            self.accept_stream(),
+        )
+        .await;
         let (stream, peer) = accepted?;
         let connection = TcpClient::establish(stream, self.protocol.clone(), &self.setup)
             .await
             .inspect_err(|err| self.setup.reject(peer, err))?;
-        self.state.register(Arc::downgrade(&connection.shared));
+        let weak: Weak<dyn ForceClose> = Arc::downgrade(&connection.shared) as _;
+        self.state.register(weak);
         Ok(connection)
     }
 
-    /// Serve every connection with `handler`, each in its own task, until
-    /// shutdown ([`shutdown_handle`](TcpServer::shutdown_handle)).
+    /// Serve every connection with `handler`, each in a task of its own,
+    /// until shutdown ([`shutdown_handle`](TcpServer::shutdown_handle)).
     ///
     /// Applies `max_connections` / `when_full` (`Wait`: further connections
     /// stay in the backlog until a slot frees up; `Refuse` — and one-client
     /// mode — accepts and closes them at once, emitting `Rejected`),
     /// `idle_timeout` (each connection's `recv_packet` fails with
-    /// `Error::Timeout { kind: TimeoutKind::Idle, .. }` and closes the connection
-    /// when no packet completes within it, trickled bytes or not), and backs
-    /// off [`ACCEPT_BACKOFF`] after transient accept errors (EMFILE, ...).
-    /// An accepted connection whose setup (TLS handshake) fails is reported
-    /// as `Rejected`. On a served connection, `recv_packet_timeout(t)` waits
-    /// for the earlier of `t` and the idle timeout.
-    /// Returns `Ok(())` after a shutdown, once every handler has finished or
-    /// been stopped; an accept error that is not transient closes every
-    /// connection and is returned.
+    /// [`Error::Timeout`] of kind `Idle` and closes the connection when no
+    /// packet completes within it, trickled bytes or not), and backs off
+    /// [`ACCEPT_BACKOFF`] after transient accept errors (EMFILE, ...). An
+    /// accepted connection whose setup (TLS handshake) fails is reported as
+    /// `Rejected`. A handler that panics ends its own connection, not the
+    /// server. Returns `Ok(())` after a shutdown, once every handler has
+    /// finished or been stopped; an accept error that is not transient
+    /// closes every connection and is returned.
     ///
     /// Cancel safety: dropping the future stops accepting; running handlers
-    /// go on in their tasks.
+    /// go on in their tasks, as after `accept`.
     pub async fn serve<H, Fut>(&self, handler: H) -> Result<(), Error>
     where
-        H: Fn(Connection<P>) -> Fut + Send + Sync + 'static,
+        H: Fn(Connection<R, P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let handler = Arc::new(handler);
@@ -305,56 +377,73 @@ impl<P: Protocol> TcpServer<P> {
             .options
             .max_connections
             .map(|max| (max, Arc::new(Semaphore::new(max))));
-        let mut shutdown = self.state.shutdown.subscribe();
-        let outcome = loop {
-            let mut permit = None;
+        let outcome: Result<(), Error> = loop {
+            let mut slot: Slot = None;
             if let (Some((_, slots)), WhenFull::Wait) = (&limit, self.options.when_full) {
-                tokio::select! {
-                    _ = shutdown.wait_for(Option::is_some) => break Ok(()),
-                    acquired = slots.clone().acquire_owned() => permit = acquired.ok(),
+                let acquired = first(
+                    async {
+                        self.state.shutdown_requested().await;
+                        None
+                    },
+                    async { Some(slots.acquire_arc().await) },
+                )
+                .await;
+                match acquired {
+                    Some(guard) => slot = Some(guard),
+                    None => break Ok(()),
                 }
             }
-            let accepted = tokio::select! {
-                _ = shutdown.wait_for(Option::is_some) => break Ok(()),
-                accepted = self.accept_stream() => accepted,
-            };
+            let accepted = first(
+                async {
+                    self.state.shutdown_requested().await;
+                    Err(Error::Closed)
+                },
+                self.accept_stream(),
+            )
+            .await;
             let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,
                 Err(Error::Closed) => break Ok(()),
                 Err(Error::Io { source, .. }) if is_transient_accept_error(&source) => {
-                    tokio::select! {
-                        _ = shutdown.wait_for(Option::is_some) => break Ok(()),
-                        _ = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+                    let resume = Instant::now() + ACCEPT_BACKOFF;
+                    let stop = first(
+                        async {
+                            self.state.shutdown_requested().await;
+                            true
+                        },
+                        async {
+                            R::sleep_until(resume).await;
+                            false
+                        },
+                    )
+                    .await;
+                    if stop {
+                        break Ok(());
                     }
+                    continue;
                 }
                 Err(err) => break Err(err),
             };
             if let (Some((max, slots)), WhenFull::Refuse) = (&limit, self.options.when_full) {
-                match slots.clone().try_acquire_owned() {
-                    Ok(acquired) => permit = Some(acquired),
-                    Err(_) => {
+                match slots.try_acquire_arc() {
+                    Some(guard) => slot = Some(guard),
+                    None => {
                         drop(stream);
                         self.options.emit(ConnectionEvent::server_full(peer, *max));
                         continue;
                     }
                 }
             }
-            self.spawn_connection(stream, permit, handler.clone());
+            self.spawn_connection(stream, slot, handler.clone());
         };
         let grace = match &outcome {
-            Ok(()) => shutdown.borrow().unwrap_or_default(),
+            Ok(()) => self.state.grace().unwrap_or_default(),
             Err(_) => Duration::ZERO,
         };
         let state = &self.state;
-        if tokio::time::timeout(grace, state.wait_tasks_done())
-            .await
-            .is_err()
-        {
+        if !state.tasks_done_within(grace).await {
             state.force_close_all(false);
-            if tokio::time::timeout(HANDLER_STOP_WAIT, state.wait_tasks_done())
-                .await
-                .is_err()
-            {
+            if !state.tasks_done_within(HANDLER_STOP_WAIT).await {
                 state.force_close_all(true);
                 state.wait_tasks_done().await;
             }
@@ -363,13 +452,9 @@ impl<P: Protocol> TcpServer<P> {
         outcome
     }
 
-    fn spawn_connection<H, Fut>(
-        &self,
-        stream: TcpStream,
-        permit: Option<tokio::sync::OwnedSemaphorePermit>,
-        handler: Arc<H>,
-    ) where
-        H: Fn(Connection<P>) -> Fut + Send + Sync + 'static,
+    fn spawn_connection<H, Fut>(&self, stream: R::Stream, slot: Slot, handler: Arc<H>)
+    where
+        H: Fn(Connection<R, P>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let state = self.state.clone();
@@ -378,31 +463,31 @@ impl<P: Protocol> TcpServer<P> {
         // an idle connection's task holds little more than the handler's
         // future.
         let start = Box::new((stream, self.protocol.clone(), self.setup.clone()));
-        // Hold the registry lock while spawning so the task's guard cannot
-        // remove the entry before it is filled in.
-        let mut registry = self
-            .state
-            .registry
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let (abort, registration) = AbortHandle::new_pair();
+        // Hold the registry lock while registering so the task's guard
+        // cannot remove the entry before it is filled in.
+        let mut registry = lock(&self.state.registry);
         registry.next_id += 1;
         let id = registry.next_id;
+        registry.entries.insert(
+            id,
+            Entry {
+                connection: None,
+                task: Some(abort),
+            },
+        );
         state.tasks.fetch_add(1, Ordering::AcqRel);
         let guard = TaskGuard {
             state: state.clone(),
             id,
         };
+        drop(registry);
         let task = async move {
             let _guard = guard;
-            let _permit = permit;
-            // Establishing (handshake included) runs in a boxed future that
-            // is freed once done, and the handler's future gets a box of its
-            // own: the task itself stays small, and an idle connection costs
-            // the handler's future plus a few pointers, not also the
-            // establishing state or a second copy of the connection.
+            let _slot = slot;
             let start = Box::pin(async move {
                 let (stream, protocol, setup) = *start;
-                let peer = stream.peer_addr().ok();
+                let peer = stream_peer::<R>(&stream);
                 let connection = match TcpClient::establish(stream, protocol, &setup).await {
                     Ok(connection) => connection,
                     Err(err) => {
@@ -412,41 +497,27 @@ impl<P: Protocol> TcpServer<P> {
                         return None;
                     }
                 };
-                if let Some(entry) = state
-                    .registry
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .entries
-                    .get_mut(&id)
-                {
-                    entry.connection = Arc::downgrade(&connection.shared);
+                if let Some(entry) = lock(&state.registry).entries.get_mut(&id) {
+                    let weak: Weak<dyn ForceClose> = Arc::downgrade(&connection.shared) as _;
+                    entry.connection = Some(weak);
                 }
                 Some(Box::pin(handler(connection)))
             });
             if let Some(handling) = start.await {
-                handling.await;
+                // A panicking handler ends its connection (dropped during
+                // the unwind), not the server or the runtime's thread.
+                let _ = AssertUnwindSafe(handling).catch_unwind().await;
             }
         };
-        let task = tokio::spawn(task);
-        registry.entries.insert(
-            id,
-            Entry {
-                connection: Weak::new(),
-                task: Some(task.abort_handle()),
-            },
-        );
+        R::spawn(Abortable::new(task, registration).map(|_| ()));
     }
 
     /// The next connection from any listener (`Error::Closed` once shutdown
     /// has closed them).
-    async fn accept_stream(&self) -> Result<(TcpStream, SocketAddr), Error> {
+    async fn accept_stream(&self) -> Result<(R::Stream, SocketAddr), Error> {
         let start = self.next_listener.fetch_add(1, Ordering::Relaxed);
         poll_fn(|cx| {
-            let listeners = self
-                .state
-                .listeners
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let listeners = lock(&self.state.listeners);
             let Some(listeners) = listeners.as_ref() else {
                 return Poll::Ready(Err(Error::Closed));
             };
@@ -462,7 +533,13 @@ impl<P: Protocol> TcpServer<P> {
     }
 }
 
-impl<P: Protocol> fmt::Debug for TcpServer<P> {
+/// The peer of an accepted stream, for a `Rejected` event.
+fn stream_peer<R: Runtime>(stream: &R::Stream) -> Option<SocketAddr> {
+    use crate::rt::AsyncStream;
+    stream.sock_ref().peer_addr().ok()?.as_socket()
+}
+
+impl<R: Runtime, P: Protocol> fmt::Debug for TcpServer<R, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TcpServer")
             .field("local_addrs", &self.local_addrs)

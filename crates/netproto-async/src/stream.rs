@@ -1,15 +1,16 @@
 //! `futures_core::Stream` and `futures_sink::Sink` over a client.
 //!
 //! The client's methods take `&self` so that several tasks can use one
-//! connection, so the adapters borrow it too: [`TcpClient::stream`] gives a
-//! [`PacketStream`] of received packets and [`TcpClient::sink`] a
-//! [`PacketSink`] for packets to send. Each adapter keeps the one operation
-//! it has in flight in a reusable box (one allocation for the adapter's
-//! life), and both can exist at once — one task reading the stream while
-//! another feeds the sink.
+//! connection, so the adapters borrow it: [`TcpClient::stream`] and
+//! [`TcpClient::iter_received_packets`] give a [`PacketStream`] of
+//! received packets and [`TcpClient::sink`] a [`PacketSink`] for packets to
+//! send. Each adapter keeps the one operation it has in flight; both can
+//! exist at once — one task reading the stream while another feeds the
+//! sink.
 
 use std::borrow::Borrow;
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -19,14 +20,13 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use netproto_core::error::InStream;
 use netproto_core::{Error, Protocol};
-use tokio_util::sync::ReusableBoxFuture;
 
-use crate::TcpClient;
+use crate::client::TcpClient;
+use crate::rt::Runtime;
 
-impl<P: Protocol> TcpClient<P>
-where
-    P::Received: Send,
-{
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+impl<R: Runtime, P: Protocol> TcpClient<R, P> {
     /// Received packets as a [`Stream`].
     ///
     /// Each item is what [`recv_packet`](TcpClient::recv_packet) returns.
@@ -38,24 +38,7 @@ where
     ///
     /// Cancel safety: dropping the stream, or a `next()` future, loses no
     /// byte (see `recv_packet`).
-    ///
-    /// ```no_run
-    /// # use netproto_tokio::{TcpClient, StreamProtocol};
-    /// # use netproto_tokio::framing::Delimiter;
-    /// # use netproto_tokio::serializer::Utf8;
-    /// use std::pin::pin;
-    /// use std::future::poll_fn;
-    /// use futures_core::Stream;
-    ///
-    /// # async fn run(client: TcpClient<StreamProtocol<Delimiter, Utf8>>) -> Result<(), netproto_tokio::Error> {
-    /// let mut packets = pin!(client.stream());
-    /// while let Some(line) = poll_fn(|cx| packets.as_mut().poll_next(cx)).await {
-    ///     println!("{}", line?);
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn stream(&self) -> PacketStream<'_, P> {
+    pub fn stream(&self) -> PacketStream<'_, R, P> {
         PacketStream::new(self, None)
     }
 
@@ -67,73 +50,10 @@ where
     ///
     /// Cancel safety: dropping the stream, or a `next()` future, loses no
     /// byte.
-    pub fn iter_received_packets(&self, timeout: Duration) -> PacketStream<'_, P> {
+    pub fn iter_received_packets(&self, timeout: Duration) -> PacketStream<'_, R, P> {
         PacketStream::new(self, Some(timeout))
     }
-}
 
-async fn next_packet<P: Protocol>(
-    client: &TcpClient<P>,
-    timeout: Option<Duration>,
-) -> Result<P::Received, Error> {
-    match timeout {
-        Some(timeout) => client.recv_packet_timeout(timeout).await,
-        None => client.recv_packet().await,
-    }
-}
-
-/// Received packets of a [`TcpClient`] as a [`Stream`]; made by
-/// [`TcpClient::stream`] and [`TcpClient::iter_received_packets`].
-pub struct PacketStream<'a, P: Protocol> {
-    client: &'a TcpClient<P>,
-    next: ReusableBoxFuture<'a, Result<P::Received, Error>>,
-    timeout: Option<Duration>,
-    done: bool,
-}
-
-impl<'a, P: Protocol> PacketStream<'a, P>
-where
-    P::Received: Send,
-{
-    fn new(client: &'a TcpClient<P>, timeout: Option<Duration>) -> Self {
-        PacketStream {
-            client,
-            next: ReusableBoxFuture::new(next_packet(client, timeout)),
-            timeout,
-            done: false,
-        }
-    }
-}
-
-impl<P: Protocol> Stream for PacketStream<'_, P>
-where
-    P::Received: Send,
-{
-    type Item = Result<P::Received, Error>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if this.done {
-            return Poll::Ready(None);
-        }
-        let result = ready!(this.next.poll(cx));
-        this.next.set(next_packet(this.client, this.timeout));
-        let bounded = this.timeout.is_some();
-        Poll::Ready(InStream::item(result, bounded, &mut this.done))
-    }
-}
-
-impl<P: Protocol> fmt::Debug for PacketStream<'_, P> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PacketStream")
-            .field("client", self.client)
-            .field("timeout", &self.timeout)
-            .field("done", &self.done)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<P: Protocol> TcpClient<P> {
     /// A [`Sink`] of packets to send: anything that borrows as `P::Sent`
     /// (a `String` or `&str` for a text protocol, `Vec<u8>` or `Bytes` for
     /// bytes).
@@ -147,7 +67,7 @@ impl<P: Protocol> TcpClient<P> {
     /// Cancel safety: dropping the sink with a send in flight is dropping a
     /// `send_packet` future: the packet was queued whole or not at all, and
     /// the next send, flush or `close` writes what remains.
-    pub fn sink<Item>(&self) -> PacketSink<'_, P, Item>
+    pub fn sink<Item>(&self) -> PacketSink<'_, R, P, Item>
     where
         Item: Borrow<P::Sent> + Send,
         P::Sent: Sync,
@@ -161,6 +81,63 @@ impl<P: Protocol> TcpClient<P> {
     }
 }
 
+/// Received packets of a [`TcpClient`] as a [`Stream`]; made by
+/// [`TcpClient::stream`] and [`TcpClient::iter_received_packets`].
+pub struct PacketStream<'a, R: Runtime, P: Protocol> {
+    client: &'a TcpClient<R, P>,
+    next: Option<BoxFuture<'a, Result<P::Received, Error>>>,
+    timeout: Option<Duration>,
+    done: bool,
+}
+
+impl<'a, R: Runtime, P: Protocol> PacketStream<'a, R, P> {
+    fn new(client: &'a TcpClient<R, P>, timeout: Option<Duration>) -> Self {
+        PacketStream {
+            client,
+            next: None,
+            timeout,
+            done: false,
+        }
+    }
+
+    fn receive(&self) -> BoxFuture<'a, Result<P::Received, Error>> {
+        let client = self.client;
+        match self.timeout {
+            Some(timeout) => Box::pin(client.recv_packet_timeout(timeout)),
+            None => Box::pin(client.recv_packet()),
+        }
+    }
+}
+
+impl<R: Runtime, P: Protocol> Stream for PacketStream<'_, R, P> {
+    type Item = Result<P::Received, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if this.next.is_none() {
+            this.next = Some(this.receive());
+        }
+        let next = this.next.as_mut().expect("set above");
+        let result = ready!(next.as_mut().poll(cx));
+        this.next = None;
+        let bounded = this.timeout.is_some();
+        Poll::Ready(InStream::item(result, bounded, &mut this.done))
+    }
+}
+
+impl<R: Runtime, P: Protocol> fmt::Debug for PacketStream<'_, R, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PacketStream")
+            .field("client", self.client)
+            .field("timeout", &self.timeout)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SinkOp {
     Send,
@@ -168,46 +145,38 @@ enum SinkOp {
     Eof,
 }
 
-async fn sink_op<P: Protocol, Item: Borrow<P::Sent>>(
-    client: &TcpClient<P>,
-    item: Option<Item>,
-    op: SinkOp,
-) -> Result<(), Error> {
-    match (op, item) {
-        (SinkOp::Send, Some(item)) => client.send_packet(item.borrow()).await,
-        (SinkOp::Eof, _) => client.send_eof().await,
-        _ => client.flush_pending().await,
-    }
-}
-
 /// Packets to send through a [`TcpClient`], as a [`Sink`]; made by
 /// [`TcpClient::sink`].
-pub struct PacketSink<'a, P: Protocol, Item> {
-    client: &'a TcpClient<P>,
-    in_flight: Option<ReusableBoxFuture<'a, Result<(), Error>>>,
+pub struct PacketSink<'a, R: Runtime, P: Protocol, Item> {
+    client: &'a TcpClient<R, P>,
+    in_flight: Option<BoxFuture<'a, Result<(), Error>>>,
     busy: Option<SinkOp>,
     _item: PhantomData<fn(Item)>,
 }
 
-impl<'a, P: Protocol, Item> PacketSink<'a, P, Item>
+impl<'a, R: Runtime, P: Protocol, Item> PacketSink<'a, R, P, Item>
 where
     Item: Borrow<P::Sent> + Send + 'a,
     P::Sent: Sync,
 {
     fn start(&mut self, op: SinkOp, item: Option<Item>) {
-        let fut = sink_op(self.client, item, op);
-        match &mut self.in_flight {
-            Some(in_flight) => in_flight.set(fut),
-            None => self.in_flight = Some(ReusableBoxFuture::new(fut)),
-        }
+        let client = self.client;
+        self.in_flight = Some(Box::pin(async move {
+            match (op, item) {
+                (SinkOp::Send, Some(item)) => client.send_packet(item.borrow()).await,
+                (SinkOp::Eof, _) => client.send_eof().await,
+                _ => client.flush_pending().await,
+            }
+        }));
         self.busy = Some(op);
     }
 
     fn drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         match (&mut self.in_flight, self.busy) {
             (Some(in_flight), Some(_)) => {
-                let result = ready!(in_flight.poll(cx));
+                let result = ready!(in_flight.as_mut().poll(cx));
                 self.busy = None;
+                self.in_flight = None;
                 Poll::Ready(result)
             }
             _ => Poll::Ready(Ok(())),
@@ -215,7 +184,7 @@ where
     }
 }
 
-impl<'a, P: Protocol, Item> Sink<Item> for PacketSink<'a, P, Item>
+impl<'a, R: Runtime, P: Protocol, Item> Sink<Item> for PacketSink<'a, R, P, Item>
 where
     Item: Borrow<P::Sent> + Send + 'a,
     P::Sent: Sync,
@@ -226,13 +195,14 @@ where
         self.get_mut().drive(cx)
     }
 
+    /// # Panics
+    /// If called before `poll_ready` returned `Ready` (the `Sink` contract).
     fn start_send(self: Pin<&mut Self>, item: Item) -> Result<(), Error> {
         let this = self.get_mut();
-        if this.busy.is_some() {
-            return Err(Error::Config(
-                "start_send called before poll_ready returned Ready".to_owned(),
-            ));
-        }
+        assert!(
+            this.busy.is_none(),
+            "PacketSink::start_send called before poll_ready returned Ready"
+        );
         this.start(SinkOp::Send, Some(item));
         Ok(())
     }
@@ -257,7 +227,7 @@ where
     }
 }
 
-impl<P: Protocol, Item> fmt::Debug for PacketSink<'_, P, Item> {
+impl<R: Runtime, P: Protocol, Item> fmt::Debug for PacketSink<'_, R, P, Item> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PacketSink")
             .field("client", self.client)

@@ -1,0 +1,253 @@
+//! [`TcpClient`]: one connection, shareable between tasks.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use netproto_core::connection::SendPacket;
+use netproto_core::endpoint::ConnectionSetup;
+use netproto_core::options::{ClientOptions, IntoAddress};
+use netproto_core::{Error, Protocol};
+use netproto_socket::SocketOptions;
+
+use crate::connect;
+use crate::io::Shared;
+use crate::rt::{AsyncStream, IntoStream, Runtime};
+
+/// A TCP (or TLS) connection that sends `P::Sent` packets and receives
+/// `P::Received` packets, on runtime `R`.
+///
+/// Every method takes `&self`: one task may wait in
+/// [`recv_packet`](TcpClient::recv_packet) while another calls
+/// [`send_packet`](TcpClient::send_packet) or [`close`](TcpClient::close)
+/// — share it with an `Arc` between spawned tasks, or by reference between
+/// futures joined in one task. The connection's state lives in the core's
+/// engine behind short locks that are never held across an `.await`.
+///
+/// A served connection ([`Connection`](crate::Connection)) is the same
+/// type. Dropping the client closes the connection, writing only what the
+/// socket takes without waiting.
+///
+/// # Cancel safety
+///
+/// Every async method is safe to drop mid-way (in a `select!`, under a
+/// timeout): a dropped `recv_packet` loses no byte — the next call returns
+/// the packet intact; a dropped `send_packet` has queued its packet whole
+/// or not at all, and the next send, `send_eof`, flush of the sink or
+/// `close` finishes writing it.
+pub struct TcpClient<R: Runtime, P: Protocol> {
+    pub(crate) shared: Arc<Shared<R, P>>,
+}
+
+impl<R: Runtime, P: Protocol> TcpClient<R, P> {
+    /// Connect to `address` with [`ClientOptions::default()`].
+    ///
+    /// Cancel safety: dropping the future abandons the attempt; nothing is
+    /// left behind.
+    pub async fn connect(address: impl IntoAddress, protocol: P) -> Result<Self, Error> {
+        Self::connect_with(address, protocol, ClientOptions::default()).await
+    }
+
+    /// Connect to `address`: resolve it ([`Error::Resolve`] names the host),
+    /// try every resolved address in turn under `options.connect_timeout`
+    /// ([`Error::ConnectTimeout`], [`Error::ConnectionRefused`]), retry per
+    /// `options.retry` (emitting `ConnectAttemptFailed`), wrap the last
+    /// error in [`Error::ConnectFailed`] when more than one attempt was
+    /// made, apply TCP_NODELAY and keep-alive, run the TLS handshake under
+    /// `options.handshake_timeout`, and emit `Connected`. A returned client
+    /// is connected.
+    ///
+    /// Cancel safety: dropping the future abandons the attempt; nothing is
+    /// left behind.
+    pub async fn connect_with(
+        address: impl IntoAddress,
+        protocol: P,
+        options: ClientOptions,
+    ) -> Result<Self, Error> {
+        let address = address.into_address()?;
+        let stream = connect::dial::<R>(&address, &options).await?;
+        let setup = ConnectionSetup::client(&options, Some(&address.host));
+        Self::establish(stream, protocol, &setup).await
+    }
+
+    /// Adopt an already-connected stream — the runtime's own stream types
+    /// or a `std::net::TcpStream` (see the binding's `IntoStream`
+    /// implementations); ownership passes to the client. A socket that is
+    /// not connected is refused with [`Error::Io`] of kind `NotConnected`.
+    /// With TLS, the server name is the override in `options.tls` or the
+    /// peer's IP address.
+    ///
+    /// Cancel safety: dropping the future (during the TLS handshake) drops
+    /// the stream.
+    pub async fn from_stream(
+        stream: impl IntoStream<R>,
+        protocol: P,
+        options: ClientOptions,
+    ) -> Result<Self, Error> {
+        let stream = stream
+            .into_stream()
+            .map_err(|source| Error::Io { peer: None, source })?;
+        Self::establish(stream, protocol, &ConnectionSetup::client(&options, None)).await
+    }
+
+    /// Set up a connected stream: TCP options, the engine, the TLS
+    /// handshake (which emits `Connected`).
+    pub(crate) async fn establish(
+        stream: R::Stream,
+        protocol: P,
+        setup: &ConnectionSetup,
+    ) -> Result<Self, Error> {
+        let (peer, local) = SocketOptions::from_sock_ref(stream.sock_ref()).prepare(setup)?;
+        let conn = setup.connection(protocol, peer, local)?;
+        let shared = Arc::new(Shared::new(conn, stream));
+        let mut handshake = shared.conn.handshake(Instant::now());
+        shared
+            .drive(|io, now| shared.conn.poll_handshake(&mut handshake, io, now))
+            .await?;
+        Ok(TcpClient { shared })
+    }
+
+    /// Send one packet; returns once every byte of it is handed to the
+    /// kernel. An [`Error::Encode`] means the packet was refused and nothing
+    /// was queued; the connection stays usable.
+    ///
+    /// Cancel safety: the packet is queued whole or not at all. A future
+    /// dropped after queuing leaves the packet's remaining bytes queued;
+    /// the next `send_packet`, `send_eof`, flush of the sink or `close`
+    /// writes them first, so the byte stream stays intact.
+    pub async fn send_packet(&self, packet: &P::Sent) -> Result<(), Error> {
+        let shared = &*self.shared;
+        let mut op = SendPacket::new(packet);
+        shared
+            .drive(|io, now| shared.conn.poll_send(&mut op, io, now))
+            .await
+    }
+
+    /// The next packet. Bytes after it stay buffered for the next call, so
+    /// a read that delivered three packets satisfies three calls.
+    ///
+    /// A frame that fails to deserialize is an error for that packet only
+    /// ([`Error::Deserialize`] carries the frame). Errors that end
+    /// receiving (reset, bad length header, TLS failure, EOF) are returned
+    /// again by every later call. On a served connection with an idle
+    /// timeout, a call that does not complete a packet within it fails with
+    /// [`Error::Timeout`] of kind `Idle` and closes the connection.
+    ///
+    /// Cancel safety: **cancel safe.** Every byte read stays in the
+    /// engine's buffer until a whole packet is taken out of it.
+    pub async fn recv_packet(&self) -> Result<P::Received, Error> {
+        self.receive(None).await
+    }
+
+    /// Like [`recv_packet`](TcpClient::recv_packet), giving up after
+    /// `timeout` with [`Error::Timeout`] of kind `Receive`, which loses
+    /// nothing: the next call returns the packet intact.
+    /// `Duration::ZERO` returns only what is buffered or readable without
+    /// waiting.
+    ///
+    /// Cancel safety: cancel safe, like `recv_packet`.
+    pub async fn recv_packet_timeout(&self, timeout: Duration) -> Result<P::Received, Error> {
+        self.receive(Some(timeout)).await
+    }
+
+    async fn receive(&self, timeout: Option<Duration>) -> Result<P::Received, Error> {
+        let shared = &*self.shared;
+        let mut op = shared.conn.recv(Instant::now(), timeout);
+        shared
+            .drive(|io, now| shared.conn.poll_recv(&mut op, io, now))
+            .await
+    }
+
+    /// Write anything a cancelled `send_packet` left queued.
+    ///
+    /// Cancel safety: cancel safe; what is not written yet stays queued.
+    pub(crate) async fn flush_pending(&self) -> Result<(), Error> {
+        let shared = &*self.shared;
+        shared
+            .drive(|io, now| shared.conn.poll_flush(io, now))
+            .await
+    }
+
+    /// Flush, send TLS close_notify, and shut down the write half: the peer
+    /// sees the end of the stream. Receiving keeps working; later sends
+    /// fail with [`Error::SendAfterEof`]. Calling it twice is harmless.
+    ///
+    /// Cancel safety: cancel safe; calling it again finishes the job.
+    pub async fn send_eof(&self) -> Result<(), Error> {
+        let shared = &*self.shared;
+        shared
+            .drive(|io, now| shared.conn.poll_send_eof(io, now))
+            .await
+    }
+
+    /// Close the connection: a task waiting in `recv_packet` returns
+    /// [`Error::Closed`] at once; what is still queued (a send in progress
+    /// or cancelled, the TLS close_notify) is written for at most the close
+    /// timeout ([`CLOSE_FLUSH_TIMEOUT`](netproto_core::options::CLOSE_FLUSH_TIMEOUT));
+    /// then the socket is shut down and `Disconnected` emitted. Returns
+    /// [`Error::Undelivered`] with the number of bytes given up when the
+    /// peer did not take them in time. Idempotent: a second call returns
+    /// `Ok(())` at once; every later call of another method returns
+    /// [`Error::Closed`].
+    ///
+    /// Cancel safety: the connection is closed (and other tasks woken) as
+    /// soon as the future is first polled; dropping it afterwards skips
+    /// the rest of the final flush, and dropping the client then shuts the
+    /// socket down.
+    pub async fn close(&self) -> Result<(), Error> {
+        let shared = &*self.shared;
+        let Some(mut op) = shared.conn.start_close(&shared.socket, Instant::now()) else {
+            return Ok(());
+        };
+        shared.notify_closed();
+        shared
+            .drive(|io, now| shared.conn.poll_close(&mut op, io, now))
+            .await
+    }
+
+    /// Whether [`close`](TcpClient::close) was called (or the server closed
+    /// this connection).
+    pub fn is_closed(&self) -> bool {
+        self.shared.conn.is_closed()
+    }
+
+    /// The local address of the connection.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.conn.local_addr()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.shared.conn.peer_addr()
+    }
+
+    /// The socket's TCP options: nodelay, keep-alive, linger, buffer
+    /// sizes, TTL, and [`SocketOptions::sock_ref`] (socket2) as the raw
+    /// escape hatch.
+    pub fn socket(&self) -> SocketOptions<'_> {
+        SocketOptions::from_sock_ref(self.shared.socket.0.sock_ref())
+    }
+
+    /// The most bytes one socket read asks for.
+    pub fn max_recv_size(&self) -> usize {
+        self.shared.conn.max_recv_size()
+    }
+}
+
+impl<R: Runtime, P: Protocol> Drop for TcpClient<R, P> {
+    fn drop(&mut self) {
+        self.shared.conn.abort(&self.shared.socket);
+        self.shared.notify_closed();
+    }
+}
+
+impl<R: Runtime, P: Protocol> fmt::Debug for TcpClient<R, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpClient")
+            .field("local", &self.local_addr())
+            .field("peer", &self.peer_addr())
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}

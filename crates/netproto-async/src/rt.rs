@@ -1,0 +1,79 @@
+//! The runtime abstraction: what the one async implementation needs from
+//! an async runtime — spawning, a timer, name resolution, connecting, and
+//! readiness-based sockets and listeners.
+//!
+//! `netproto-tokio` implements it for tokio and `netproto-async-std` for
+//! async-io (async-std and smol). Everything else — every loop, deadline
+//! and decision — is the same code for both.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use netproto_socket::socket2::SockRef;
+
+/// Which readiness to wait for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    /// The socket has bytes to read (or its read half is shut down).
+    Readable,
+    /// The socket takes bytes.
+    Writable,
+}
+
+/// An async runtime, as the client and server need it.
+pub trait Runtime: Send + Sync + Sized + 'static {
+    /// A connected TCP socket.
+    type Stream: AsyncStream;
+    /// A listening TCP socket.
+    type Listener: AsyncListener<Stream = Self::Stream>;
+
+    /// Run `task` concurrently, on the runtime's worker threads where it
+    /// has several. Its output is not awaited: the server tracks its tasks
+    /// itself.
+    fn spawn(task: impl Future<Output = ()> + Send + 'static);
+
+    /// Complete at `deadline` (at once if it has passed).
+    fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send;
+
+    /// Connect to `addr`.
+    fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+
+    /// Every address `host:port` resolves to (the system resolver, off the
+    /// reactor thread).
+    fn resolve(host: String, port: u16)
+    -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
+
+    /// Adopt a bound, listening std socket.
+    fn listener(listener: std::net::TcpListener) -> io::Result<Self::Listener>;
+}
+
+/// A connected, non-blocking TCP socket with readiness.
+pub trait AsyncStream: Send + Sync + 'static {
+    /// Complete once the socket is ready for `interest` (several tasks may
+    /// wait at once).
+    fn ready(&self, interest: Interest) -> impl Future<Output = io::Result<()>> + Send + '_;
+    /// Read what is there now, or `WouldBlock`.
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Write what the socket takes now, or `WouldBlock`.
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
+    /// The socket2 view of the socket: options, addresses, shutdown.
+    fn sock_ref(&self) -> SockRef<'_>;
+}
+
+/// A listening TCP socket.
+pub trait AsyncListener: Send + Sync + 'static {
+    /// The sockets it accepts.
+    type Stream;
+    /// Accept one connection, or register to be woken when one is there.
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Self::Stream, SocketAddr)>>;
+}
+
+/// A stream a client of runtime `R` can adopt (`from_stream`): the
+/// runtime's own stream types, and `std::net::TcpStream`.
+pub trait IntoStream<R: Runtime> {
+    /// The runtime's socket.
+    fn into_stream(self) -> io::Result<R::Stream>;
+}

@@ -1,0 +1,148 @@
+//! [`Tokio`]: the runtime abstraction of `netproto-async`, for tokio.
+
+use std::future::Future;
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use netproto_async::{AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
+use netproto_socket::socket2::{SockRef, Socket};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The tokio runtime, as `netproto-async` sees it: tasks are
+/// `tokio::spawn`ed (call from within a runtime), timers are tokio's, and
+/// sockets are `tokio::net`'s.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tokio;
+
+/// A tokio `TcpStream` as `netproto-async` drives it.
+#[derive(Debug)]
+pub struct Stream(TcpStream);
+
+/// A tokio `TcpListener` as `netproto-async` drives it.
+#[derive(Debug)]
+pub struct Listener(TcpListener);
+
+impl Runtime for Tokio {
+    type Stream = Stream;
+    type Listener = Listener;
+
+    fn spawn(task: impl Future<Output = ()> + Send + 'static) {
+        drop(tokio::spawn(task));
+    }
+
+    fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep_until(deadline.into())
+    }
+
+    async fn connect(addr: SocketAddr) -> io::Result<Stream> {
+        TcpStream::connect(addr).await.map(Stream)
+    }
+
+    async fn resolve(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
+        Ok(tokio::net::lookup_host((host.as_str(), port))
+            .await?
+            .collect())
+    }
+
+    fn listener(listener: std::net::TcpListener) -> io::Result<Listener> {
+        TcpListener::from_std(listener).map(Listener)
+    }
+}
+
+impl AsyncStream for Stream {
+    async fn ready(&self, interest: Interest) -> io::Result<()> {
+        match interest {
+            Interest::Readable => self.0.readable().await,
+            Interest::Writable => self.0.writable().await,
+        }
+    }
+
+    /// One read if tokio has seen the socket readable.
+    ///
+    /// A read that comes back shorter than the buffer emptied the socket's
+    /// receive queue, so tokio is told to forget the readiness it saw
+    /// (where [`SHORT_READ_DRAINS`]): the next read then waits for the
+    /// reactor instead of making a system call only to hear "would block".
+    /// tokio's own `AsyncRead` for `TcpStream` does the same; `try_read`
+    /// does not, which costs one extra `recv` per packet in
+    /// request/response traffic. The readiness cleared is the one seen
+    /// *before* the read, so an event that arrives during it is kept.
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let len = buf.len();
+        let mut short = None;
+        let read = self.0.try_io(tokio::io::Interest::READABLE, || {
+            let sock = SockRef::from(&self.0);
+            let mut sock: &Socket = &sock;
+            let n = sock.read(buf)?;
+            if SHORT_READ_DRAINS && n > 0 && n < len {
+                short = Some(n);
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        });
+        match short {
+            Some(n) => Ok(n),
+            None => read,
+        }
+    }
+
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.0.try_write(buf)
+    }
+
+    fn sock_ref(&self) -> SockRef<'_> {
+        SockRef::from(&self.0)
+    }
+}
+
+/// Whether a short read proves the socket drained: with the edge-triggered
+/// selectors mio uses on these systems (epoll, kqueue), new data brings a
+/// new event. Not with level-triggered ones (Windows, or `poll` when mio is
+/// built with `mio_unsupported_force_poll_poll`), where forgetting the
+/// readiness could miss data; the same platforms as tokio's own
+/// `AsyncRead` for `TcpStream`.
+const SHORT_READ_DRAINS: bool = cfg!(all(
+    not(mio_unsupported_force_poll_poll),
+    any(
+        target_os = "android",
+        target_os = "illumos",
+        target_os = "linux",
+        target_os = "redox",
+        target_os = "dragonfly",
+        target_os = "freebsd",
+        target_os = "ios",
+        target_os = "macos",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "tvos",
+        target_os = "visionos",
+        target_os = "watchos",
+    )
+));
+
+impl AsyncListener for Listener {
+    type Stream = Stream;
+
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Stream, SocketAddr)>> {
+        self.0
+            .poll_accept(cx)
+            .map_ok(|(stream, peer)| (Stream(stream), peer))
+    }
+}
+
+impl IntoStream<Tokio> for TcpStream {
+    fn into_stream(self) -> io::Result<Stream> {
+        Ok(Stream(self))
+    }
+}
+
+/// A connected std stream is made non-blocking and registered with the
+/// current tokio runtime.
+impl IntoStream<Tokio> for std::net::TcpStream {
+    fn into_stream(self) -> io::Result<Stream> {
+        self.set_nonblocking(true)?;
+        TcpStream::from_std(self).map(Stream)
+    }
+}
