@@ -57,13 +57,20 @@
 //! Under smol, the same code runs with `smol::block_on` and `smol::spawn`
 //! in place of async-std's `task::block_on` and `task::spawn`.
 //!
+//! # One implementation for every async runtime
+//!
+//! The client and server are `netproto-async`'s, instantiated for
+//! [`AsyncIo`]: `netproto-tokio` instantiates the very same code for tokio,
+//! so the two bindings have the same names, bounds, return types and
+//! behaviour by construction.
+//!
 //! # Sharing a client between tasks
 //!
 //! [`TcpClient`] is `Send + Sync` and every method takes `&self`: one task
-//! can wait in `recv_packet` while another sends (over TLS too). Receiving
-//! and sending sit behind separate async locks; the TLS session's own lock
-//! is held only for in-memory work. [`TcpClient::close`] from any task
-//! wakes a pending `recv_packet` at once with [`Error::Closed`].
+//! can wait in `recv_packet` while another sends (over TLS too). The
+//! connection's state sits behind short locks that are never held across
+//! an `.await`. [`TcpClient::close`](netproto_async::TcpClient::close) from
+//! any task wakes a pending `recv_packet` at once with [`Error::Closed`].
 //!
 //! # Cancel safety
 //!
@@ -72,40 +79,28 @@
 //! the packet intact; a dropped `send_packet` has queued its packet whole or
 //! not at all, and the next send, `send_eof` or `close` finishes writing it.
 //!
-//! # Streams and sinks
-//!
-//! [`TcpClient::stream`] and [`TcpClient::sink`] adapt a client to
-//! `futures_core::Stream` and `futures_sink::Sink`, borrowing it so that
-//! the client stays shareable; [`TcpClient::iter_received_packets`] is the
-//! bounded-wait stream every driver has.
-//!
 //! # Servers and executors
 //!
-//! [`TcpServer::serve`] runs each connection as a task inside the future
-//! it returns, so it works under any executor; see
-//! [How connections run](TcpServer#how-connections-run) for running
-//! connections on several threads.
+//! [`TcpServer::serve`](netproto_async::TcpServer::serve) runs each
+//! connection as a task of its own, so a server uses every worker thread
+//! and one slow handler stalls no other connection. Spawning needs an
+//! executor: with the default `async-std` feature the tasks run on
+//! async-std's, with the `smol` feature on smol's (`SMOL_THREADS` sets its
+//! thread count). Clients need no executor of their own and run under
+//! either `block_on`.
 //!
 //! # Adopting a stream
 //!
-//! [`TcpClient::from_stream`] takes a `std::net::TcpStream` or an
-//! `async_io::Async<std::net::TcpStream>`; [`IntoTcpStream`] shows how
-//! async-std's and smol's streams convert.
+//! `TcpClient::from_stream` takes a `std::net::TcpStream`, an
+//! `async_io::Async<std::net::TcpStream>`, async-std's `TcpStream` (with
+//! the `async-std` feature) or smol's (with `smol`), as they are.
+
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod client;
-mod connect;
-mod io;
-mod server;
-mod shutdown;
-mod stream;
+mod runtime;
 
-pub use client::{Connection, TcpClient};
-pub use connect::IntoTcpStream;
-pub use server::TcpServer;
-pub use shutdown::ShutdownHandle;
-pub use stream::{PacketSink, PacketStream};
+pub use runtime::{AsyncIo, Listener, Stream};
 
 pub use netproto_core::framing;
 pub use netproto_core::options::{
@@ -117,6 +112,25 @@ pub use netproto_core::serializer;
 pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 pub use netproto_core::{self as core, Error, Protocol, StreamProtocol};
 pub use netproto_socket::SocketOptions;
+
+/// A TCP (or TLS) connection that sends and receives packets of protocol
+/// `P` on async-io: `netproto-async`'s client for [`AsyncIo`].
+pub type TcpClient<P> = netproto_async::TcpClient<AsyncIo, P>;
+
+/// A connection accepted by a [`TcpServer`]: the whole client API.
+pub type Connection<P> = netproto_async::Connection<AsyncIo, P>;
+
+/// A TCP (or TLS) server on async-io, a task per connection.
+pub type TcpServer<P> = netproto_async::TcpServer<AsyncIo, P>;
+
+/// Stops a [`TcpServer`] from any thread or task.
+pub type ShutdownHandle = netproto_async::ShutdownHandle<AsyncIo>;
+
+/// Received packets as a `Stream` ([`TcpClient::stream`](netproto_async::TcpClient::stream)).
+pub type PacketStream<'a, P> = netproto_async::PacketStream<'a, AsyncIo, P>;
+
+/// Packets to send as a `Sink` ([`TcpClient::sink`](netproto_async::TcpClient::sink)).
+pub type PacketSink<'a, P, Item> = netproto_async::PacketSink<'a, AsyncIo, P, Item>;
 
 #[cfg(test)]
 mod tests {

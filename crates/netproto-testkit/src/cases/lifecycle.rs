@@ -109,15 +109,15 @@ pub async fn never_reading_peer_blocks_sends<D: Driver>(t: Transport) {
         .await
         .expect("close must wake a blocked send");
     assert!(matches!(err, Error::Closed), "expected Closed, got {err:?}");
-    // The peer goes away without reading: close gives up on what is
-    // queued and says how much.
+    // The peer goes away without reading: close returns, having written
+    // what the kernel still took, or saying how much it gave up.
     go.send(()).unwrap();
     peer.join();
     let closed = within::<D, _>(PROMPTLY, &mut closing)
         .await
         .expect("close returns once the peer is gone");
     assert!(
-        matches!(closed, Err(Error::Undelivered { bytes, .. }) if bytes > 0),
+        matches!(closed, Ok(()) | Err(Error::Undelivered { bytes: 1.., .. })),
         "{closed:?}"
     );
 }
