@@ -3,9 +3,10 @@
 use std::fmt;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use netproto_core::Error;
+use netproto_core::connection::SendPacket;
 use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::error::InStream;
 use netproto_core::options::{Address, ClientOptions, IntoAddress};
@@ -13,7 +14,7 @@ use netproto_core::protocol::Protocol;
 use netproto_socket::SocketOptions;
 use netproto_socket::connect::{ConnectAttempts, connect_error, resolve};
 
-use crate::inner::Inner;
+use crate::inner::{Blocking, Inner};
 
 /// A connection that sends and receives packets of protocol `P`, blocking
 /// the calling thread.
@@ -48,9 +49,9 @@ pub struct TcpClient<P: Protocol> {
 impl<P: Protocol> fmt::Debug for TcpClient<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TcpClient")
-            .field("local", &self.inner.local)
-            .field("peer", &self.inner.peer)
-            .field("closed", &self.inner.is_closed())
+            .field("local", &self.local_addr())
+            .field("peer", &self.peer_addr())
+            .field("closed", &self.is_closed())
             .finish()
     }
 }
@@ -105,16 +106,12 @@ impl<P: Protocol> TcpClient<P> {
         stream
             .set_nonblocking(false)
             .map_err(|err| Error::from_io(err, peer))?;
-        let endpoint = setup.endpoint(protocol, peer)?;
-        let inner = Inner::new(
-            stream,
-            endpoint.split(),
-            local,
-            setup.events(peer),
-            setup.idle_timeout(),
-        );
-        inner.handshake(setup.handshake_timeout())?;
-        inner.events.connected(local);
+        let inner = Inner {
+            conn: setup.connection(protocol, peer, local)?,
+            io: Blocking::new(stream),
+        };
+        let mut handshake = inner.conn.handshake(Instant::now());
+        inner.drive(|io, now| inner.conn.poll_handshake(&mut handshake, io, now))?;
         Ok(TcpClient {
             inner: Arc::new(inner),
         })
@@ -128,21 +125,29 @@ impl<P: Protocol> TcpClient<P> {
     /// the error is [`Error::Timeout`] and the packet stays queued whole: the
     /// next send finishes writing it first.
     pub fn send_packet(&self, packet: &P::Sent) -> Result<(), Error> {
-        self.inner.send(packet)
+        let inner = &*self.inner;
+        let mut op = SendPacket::new(packet);
+        inner.drive(|io, now| inner.conn.poll_send(&mut op, io, now))
     }
 
     /// The next packet, waiting as long as it takes (or, on a served
     /// connection, the server's idle timeout). Bytes after the packet stay
     /// buffered for the next call.
     pub fn recv_packet(&self) -> Result<P::Received, Error> {
-        self.inner.recv(None)
+        self.receive(None)
     }
 
     /// The next packet, waiting at most `timeout`. A timeout
     /// ([`Error::Timeout`]) loses nothing: the next call returns the packet
     /// intact once its bytes have arrived.
     pub fn recv_packet_timeout(&self, timeout: Duration) -> Result<P::Received, Error> {
-        self.inner.recv(Some(timeout))
+        self.receive(Some(timeout))
+    }
+
+    fn receive(&self, timeout: Option<Duration>) -> Result<P::Received, Error> {
+        let inner = &*self.inner;
+        let mut op = inner.conn.recv(Instant::now(), timeout);
+        inner.drive(|io, now| inner.conn.poll_recv(&mut op, io, now))
     }
 
     /// The packets that are buffered or arrive within `timeout` each, as an
@@ -166,7 +171,8 @@ impl<P: Protocol> TcpClient<P> {
     /// Flush, send TLS close_notify, and shut down the write half.
     /// Receiving keeps working; later sends fail with [`Error::SendAfterEof`].
     pub fn send_eof(&self) -> Result<(), Error> {
-        self.inner.send_eof()
+        let inner = &*self.inner;
+        inner.drive(|io, now| inner.conn.poll_send_eof(io, now))
     }
 
     /// Close the connection: a `recv_packet` blocked in another thread
@@ -175,42 +181,47 @@ impl<P: Protocol> TcpClient<P> {
     /// is written for at most [`CLOSE_FLUSH_TIMEOUT`] (a send still blocked
     /// on a peer that does not read then returns [`Error::Closed`]); then
     /// the socket is shut down and [`ConnectionEvent::Disconnected`]
-    /// emitted. Idempotent; every later call of another method returns
-    /// [`Error::Closed`]. Dropping the last reference closes it too,
-    /// writing only what the socket takes without waiting.
+    /// emitted. Returns [`Error::Undelivered`] with the number of bytes
+    /// given up when the peer did not take them in time. Idempotent: a
+    /// second call returns `Ok(())` at once; every later call of another
+    /// method returns [`Error::Closed`]. Dropping the last reference closes
+    /// it too, writing only what the socket takes without waiting.
     ///
     /// [`CLOSE_FLUSH_TIMEOUT`]: crate::CLOSE_FLUSH_TIMEOUT
     /// [`ConnectionEvent::Disconnected`]: crate::ConnectionEvent::Disconnected
     pub fn close(&self) -> Result<(), Error> {
-        self.inner.close();
-        Ok(())
+        let inner = &*self.inner;
+        let Some(mut op) = inner.conn.start_close(&inner.io, Instant::now()) else {
+            return Ok(());
+        };
+        inner.drive(|io, now| inner.conn.poll_close(&mut op, io, now))
     }
 
     /// Whether [`close`](TcpClient::close) was called (or a server closed
     /// this connection).
     pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
+        self.inner.conn.is_closed()
     }
 
     /// The local address.
     pub fn local_addr(&self) -> SocketAddr {
-        self.inner.local
+        self.inner.conn.local_addr()
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
-        self.inner.peer
+        self.inner.conn.peer_addr()
     }
 
     /// TCP options of the socket (nodelay, keep-alive, linger, buffer
     /// sizes, TTL, and `sock_ref()` for anything else).
     pub fn socket(&self) -> SocketOptions<'_> {
-        SocketOptions::new(&self.inner.stream)
+        SocketOptions::new(&self.inner.io.stream)
     }
 
     /// The most bytes one read asks for.
     pub fn max_recv_size(&self) -> usize {
-        self.inner.max_recv_size
+        self.inner.conn.max_recv_size()
     }
 
     /// The connection's shared state (for the server's bookkeeping).
