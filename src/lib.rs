@@ -13,8 +13,9 @@
 //! ```
 //!
 //! Everything right of "socket bytes" is the sans-IO [`core`]: [`framing`],
-//! [`serializer`]s, [`protocol`]s with converters, the connection state
-//! machine ([`endpoint`]) and the TLS pump. It never touches a socket, a
+//! [`serializer`]s, [`protocol`]s with converters, the connection engine
+//! (`core::connection`, which decides everything a connection does) and
+//! the TLS pump. It never touches a socket, a
 //! clock or a runtime; the drivers only move bytes between a socket and the
 //! core, so every runtime behaves the same: a receive that times out (or an
 //! async receive that is cancelled) loses nothing, a frame that does not
@@ -27,7 +28,8 @@
 //! |---|---|
 //! | `sync` (default) | `netproto::sync`: blocking clients and servers on `std::net`, a thread per connection |
 //! | `tokio` | `netproto::tokio`: the same API on tokio, plus `Stream`/`Sink` adapters |
-//! | `async-std` | `netproto::async_std`: the same API on async-io, under async-std's or smol's executor (async-std itself is discontinued upstream; smol is the way on) |
+//! | `async-std` | `netproto::async_std`: the same API on async-io, under async-std's or smol's executor; served connections run on async-std's executor (async-std itself is discontinued upstream; smol is the way on) |
+//! | `smol` | `netproto::async_std` with served connections on smol's executor |
 //! | `tls` | TLS 1.2/1.3 over rustls (ring provider) in every enabled driver |
 //! | `json` (default), `cbor`, `msgpack` | serializers for those formats, typed with serde or dynamic |
 //! | `base64`, `compression` | wrappers around any serializer (base64; zlib and gzip) |
@@ -161,8 +163,8 @@
 
 pub use netproto_core as core;
 pub use netproto_core::{
-    DeserializeError, EncodeError, Error, FramingError, Protocol, StreamProtocol, endpoint,
-    framing, options, protocol, serializer,
+    DeserializeError, EncodeError, Error, FramingError, Protocol, StreamProtocol, framing, options,
+    protocol, serializer,
 };
 
 #[cfg(feature = "tls")]

@@ -244,20 +244,38 @@ fn adopts_connected_streams() {
         peer.read_exact(&mut buf).unwrap();
         assert_eq!(&buf, b"std\n");
 
-        // The runtime's own stream, converted as the docs say.
+        // The runtime's own stream, as it is.
         let client = match runtime {
             common::Runtime::AsyncStd => {
                 let stream = async_std::net::TcpStream::connect(addr).await.unwrap();
-                let stream = TcpStream::try_from(stream).unwrap();
                 TcpClient::from_stream(stream, protocol.clone(), ClientOptions::default()).await
             }
             common::Runtime::Smol => {
                 let stream = smol::net::TcpStream::connect(addr).await.unwrap();
-                let stream = Arc::<async_io::Async<TcpStream>>::from(stream);
                 TcpClient::from_stream(stream, protocol.clone(), ClientOptions::default()).await
             }
         }
         .unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        peer.write_all(b"runtime\n").unwrap();
+        assert_eq!(client.recv_packet().await.unwrap(), "runtime");
+
+        // A stream still shared with a clone is refused, not taken apart.
+        let stream = async_std::net::TcpStream::connect(addr).await.unwrap();
+        let clone = stream.clone();
+        let err = TcpClient::from_stream(stream, protocol.clone(), ClientOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.io_kind(), std::io::ErrorKind::InvalidInput, "{err}");
+        drop(clone);
+        let _ = listener.accept().unwrap();
+
+        // The shared form smol's stream converts into.
+        let stream = smol::net::TcpStream::connect(addr).await.unwrap();
+        let stream = Arc::<async_io::Async<TcpStream>>::from(stream);
+        let client = TcpClient::from_stream(stream, protocol.clone(), ClientOptions::default())
+            .await
+            .unwrap();
         let (mut peer, _) = listener.accept().unwrap();
         peer.write_all(b"runtime\n").unwrap();
         assert_eq!(client.recv_packet().await.unwrap(), "runtime");

@@ -288,6 +288,10 @@ macro_rules! __conformance_cases {
                 server_survives_a_panicking_handler,
                 server_graceful_shutdown,
                 server_shutdown_force_closes_after_grace,
+                peer_hang_up_is_reported_disconnected,
+                peer_reset_is_reported_disconnected,
+                close_reports_undelivered_bytes,
+                handlers_run_apart_from_serve,
             ],
             plain: [
                 connect_refused_names_address,
@@ -306,6 +310,7 @@ macro_rules! __conformance_cases {
                 tls_unknown_ca_fails_handshake,
                 tls_server_name_override,
                 tls_client_certificate,
+                tls_handshake_timeout_sends_an_alert,
             ],
         );
     };

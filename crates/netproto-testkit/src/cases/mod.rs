@@ -23,12 +23,14 @@ use crate::{Driver, TestProtocol, Transport};
 
 mod client;
 mod connect;
+mod engine;
 mod lifecycle;
 mod server;
 mod tls;
 
 pub use client::*;
 pub use connect::*;
+pub use engine::*;
 pub use lifecycle::*;
 pub use server::*;
 pub use tls::*;

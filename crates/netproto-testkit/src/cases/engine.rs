@@ -1,0 +1,245 @@
+//! Behaviour that the connection engine in the core makes the same in
+//! every driver: events on a peer's hang-up, what `close` reports when it
+//! gives up, the alert on a handshake timeout, a task per served
+//! connection.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
+use std::time::Duration;
+
+use netproto_core::Error;
+use netproto_core::options::{CLOSE_FLUSH_TIMEOUT, ConnectionEvent, IntoAddress};
+
+use super::*;
+use crate::handler;
+use crate::peers::Peer;
+
+fn disconnect_reasons(events: &[ConnectionEvent]) -> Vec<Option<String>> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ConnectionEvent::Disconnected { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A peer that closes the connection is reported `Disconnected`, with the
+/// reason, as soon as the client sees it — not only when the client is
+/// closed or dropped.
+pub async fn peer_hang_up_is_reported_disconnected<D: Driver>(t: Transport) {
+    let peer = Peer::spawn(t, |mut s| {
+        s.send(b"last\n")?;
+        s.shutdown_write()?;
+        Ok(s.read_until_eof())
+    });
+    let events = Events::default();
+    let options = t.client_options().on_event(events.recorder());
+    let client = D::connect(peer.address(), lines(), options).await.unwrap();
+    assert_eq!(recv_ok::<D, _>(&client, "last").await, "last");
+    let err = recv_err::<D, _>(&client, "the end of the stream").await;
+    assert!(matches!(err, Error::ConnectionClosed { .. }), "{err:?}");
+    // The client is neither closed nor dropped here.
+    let seen = events
+        .wait_for::<D>("Disconnected", |e| !disconnect_reasons(e).is_empty())
+        .await;
+    let reasons = disconnect_reasons(&seen);
+    assert!(
+        matches!(reasons.as_slice(), [Some(reason)] if reason.contains("closed by")),
+        "{seen:?}"
+    );
+    assert!(!D::is_closed(&client));
+    D::close(&client).await.unwrap();
+    drop(client);
+    assert_eq!(
+        disconnect_reasons(&events.snapshot()).len(),
+        1,
+        "reported once"
+    );
+    peer.join();
+}
+
+/// A peer that resets the connection is reported `Disconnected` with the
+/// reset as the reason, while the client still holds the connection.
+pub async fn peer_reset_is_reported_disconnected<D: Driver>(t: Transport) {
+    let peer = Peer::spawn(t, |mut s| {
+        s.send(b"par")?;
+        std::thread::sleep(Duration::from_millis(100));
+        s.reset();
+        Ok(())
+    });
+    let events = Events::default();
+    let options = t.client_options().on_event(events.recorder());
+    let client = D::connect(peer.address(), lines(), options).await.unwrap();
+    let err = recv_err::<D, _>(&client, "a reset").await;
+    assert!(!err.is_recoverable(), "{err:?}");
+    let seen = events
+        .wait_for::<D>("Disconnected", |e| !disconnect_reasons(e).is_empty())
+        .await;
+    let reasons = disconnect_reasons(&seen);
+    assert!(
+        matches!(reasons.as_slice(), [Some(reason)] if reason == &err.to_string()),
+        "reason {reasons:?} for {err}"
+    );
+    peer.join();
+    drop(client);
+}
+
+/// `close` against a peer that is connected but reads nothing writes what
+/// is queued for at most the close timeout, then gives up and says how many
+/// bytes it threw away; a send blocked meanwhile returns `Closed`.
+pub async fn close_reports_undelivered_bytes<D: Driver>(t: Transport) {
+    let (go, wait) = gate();
+    let peer = Peer::spawn(t, move |_s| {
+        wait_gate(&wait);
+        Ok(())
+    });
+    let client = Arc::new(connect_to::<D, _>(peer.address(), frames(), t).await);
+    D::socket(&*client).set_send_buffer_size(16 * 1024).unwrap();
+    let sender = {
+        let client = client.clone();
+        spawn::<D, _>(async move {
+            let packet = vec![0x77u8; 1024 * 1024];
+            loop {
+                if let Err(err) = D::send_packet(&*client, &packet[..]).await {
+                    return err;
+                }
+            }
+        })
+    };
+    let mut sender = sender;
+    assert!(
+        within::<D, _>(Duration::from_millis(500), &mut sender)
+            .await
+            .is_none(),
+        "sending to a peer that never reads must block"
+    );
+    let mut closing = spawn::<D, _>({
+        let client = client.clone();
+        async move { D::close(&*client).await }
+    });
+    let err = within::<D, _>(PROMPTLY, &mut sender)
+        .await
+        .expect("close wakes the blocked send");
+    assert!(matches!(err, Error::Closed), "{err:?}");
+    let closed = within::<D, _>(CLOSE_FLUSH_TIMEOUT + PROMPTLY, &mut closing)
+        .await
+        .expect("close gives up at the close timeout");
+    match closed {
+        Err(Error::Undelivered { bytes, peer: p }) => {
+            assert!(bytes > 0);
+            assert_eq!(p, D::peer_addr(&*client));
+        }
+        other => panic!("close must say what it gave up, got {other:?}"),
+    }
+    go.send(()).unwrap();
+    peer.join();
+}
+
+/// A TLS handshake that times out ends with an alert for the peer and the
+/// end of the stream, in every driver.
+pub async fn tls_handshake_timeout_sends_an_alert<D: Driver>(t: Transport) {
+    let events = Events::default();
+    let options = t
+        .server_options()
+        .handshake_timeout(Duration::from_millis(300))
+        .on_event(events.recorder());
+    let running = start::<D, _>(
+        lines(),
+        options,
+        handler(|_conn| async { panic!("no connection is set up") }),
+    )
+    .await;
+    let addr = running.addr();
+    // A client that connects and says nothing, on a thread of its own.
+    let received = std::thread::spawn(move || {
+        let mut tcp = TcpStream::connect(addr)?;
+        tcp.set_read_timeout(Some(PROMPTLY))?;
+        let mut received = Vec::new();
+        tcp.read_to_end(&mut received)?;
+        Ok::<_, std::io::Error>(received)
+    })
+    .join()
+    .expect("the silent client's thread")
+    .expect("the server ends the stream");
+    // A TLS record of content type 21 (alert), protocol version 3.x.
+    assert!(
+        received.len() >= 7 && received[0] == 21 && received[1] == 3,
+        "expected an alert record, got {received:?}"
+    );
+    events
+        .wait_for::<D>("Rejected", |e| {
+            e.iter()
+                .any(|e| matches!(e, ConnectionEvent::Rejected { reason, .. } if reason.contains("timed out")))
+        })
+        .await;
+    running.stop(Duration::ZERO).await;
+}
+
+/// Each served connection's handler runs on its own (a task of its own on
+/// the runtime's workers, or a thread): never on the thread that polls
+/// `serve`, so one server uses every worker and a slow handler stalls no
+/// other connection.
+pub async fn handlers_run_apart_from_serve<D: Driver>(t: Transport) {
+    const CLIENTS: usize = 4;
+    let threads = Arc::new(Mutex::new(Vec::<ThreadId>::new()));
+    let address = "127.0.0.1:0".into_address().unwrap();
+    let server = Arc::new(
+        D::bind_all(vec![address], lines(), t.server_options())
+            .await
+            .expect("bind a loopback port"),
+    );
+    let addr = D::local_addrs(&*server)[0];
+    let handle = D::shutdown_handle(&*server);
+    let record = {
+        let threads = threads.clone();
+        handler(move |conn: D::Client<Lines>| {
+            let threads = threads.clone();
+            async move {
+                threads.lock().unwrap().push(std::thread::current().id());
+                echo_lines::<D>(&conn).await;
+            }
+        })
+    };
+    // `serve` driven by `block_on` on a thread of its own, as a user's
+    // `main` would.
+    let serving = std::thread::spawn({
+        let server = server.clone();
+        move || {
+            let id = std::thread::current().id();
+            (id, D::block_on(D::serve(server, record)))
+        }
+    });
+    let served = Arc::new(AtomicU64::new(0));
+    let mut clients = Vec::new();
+    for i in 0..CLIENTS {
+        let served = served.clone();
+        clients.push(spawn::<D, _>(async move {
+            let address = addr.into_address().unwrap();
+            let client = connect_to::<D, _>(address, lines(), t).await;
+            let line = format!("client {i}");
+            send_ok::<D, _>(&client, line.as_str()).await;
+            assert_eq!(recv_ok::<D, _>(&client, "the echo").await, line);
+            served.fetch_add(1, Ordering::SeqCst);
+            D::close(&client).await.unwrap();
+        }));
+    }
+    for client in clients {
+        client.await;
+    }
+    assert_eq!(served.load(Ordering::SeqCst), CLIENTS as u64);
+    D::shutdown(&handle, Duration::from_secs(1));
+    let (serve_thread, result) = serving.join().expect("serve's thread");
+    result.expect("serve ends cleanly");
+    let threads = threads.lock().unwrap();
+    assert_eq!(threads.len(), CLIENTS);
+    let distinct: HashSet<_> = threads.iter().collect();
+    assert!(
+        !distinct.contains(&serve_thread),
+        "a handler ran on the thread polling serve: {threads:?} (serve: {serve_thread:?})"
+    );
+}
