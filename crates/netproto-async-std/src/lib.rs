@@ -113,24 +113,7 @@ pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 pub use netproto_core::{self as core, Error, Protocol, StreamProtocol};
 pub use netproto_socket::SocketOptions;
 
-/// A TCP (or TLS) connection that sends and receives packets of protocol
-/// `P` on async-io: `netproto-async`'s client for [`AsyncIo`].
-pub type TcpClient<P> = netproto_async::TcpClient<AsyncIo, P>;
-
-/// A connection accepted by a [`TcpServer`]: the whole client API.
-pub type Connection<P> = netproto_async::Connection<AsyncIo, P>;
-
-/// A TCP (or TLS) server on async-io, a task per connection.
-pub type TcpServer<P> = netproto_async::TcpServer<AsyncIo, P>;
-
-/// Stops a [`TcpServer`] from any thread or task.
-pub type ShutdownHandle = netproto_async::ShutdownHandle<AsyncIo>;
-
-/// Received packets as a `Stream` ([`TcpClient::stream`](netproto_async::TcpClient::stream)).
-pub type PacketStream<'a, P> = netproto_async::PacketStream<'a, AsyncIo, P>;
-
-/// Packets to send as a `Sink` ([`TcpClient::sink`](netproto_async::TcpClient::sink)).
-pub type PacketSink<'a, P, Item> = netproto_async::PacketSink<'a, AsyncIo, P, Item>;
+netproto_async::runtime_types!(AsyncIo, "async-io (async-std and smol)");
 
 #[cfg(test)]
 mod tests {

@@ -36,3 +36,39 @@ pub use client::TcpClient;
 pub use rt::{AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
 pub use server::{Connection, ShutdownHandle, TcpServer};
 pub use stream::{PacketSink, PacketStream};
+
+/// Declare a binding's public types: `TcpClient<P>`, `Connection<P>`,
+/// `TcpServer<P>`, `ShutdownHandle`, `PacketStream<'a, P>` and
+/// `PacketSink<'a, P, Item>` as this crate's types for the runtime `$rt`,
+/// so that every binding exports the same names by construction.
+///
+/// ```ignore
+/// netproto_async::runtime_types!(Tokio, "tokio");
+/// ```
+#[macro_export]
+macro_rules! runtime_types {
+    ($rt:ty, $name:literal) => {
+        #[doc = concat!(
+                    "A TCP (or TLS) connection that sends and receives packets of protocol `P` on ",
+                    $name,
+                    ": `netproto-async`'s client for this runtime."
+                )]
+        pub type TcpClient<P> = $crate::TcpClient<$rt, P>;
+
+        /// A connection accepted by a [`TcpServer`]: the whole client API.
+        pub type Connection<P> = $crate::Connection<$rt, P>;
+
+        #[doc = concat!("A TCP (or TLS) server on ", $name, ", a task per connection.")]
+        pub type TcpServer<P> = $crate::TcpServer<$rt, P>;
+
+        /// Stops a [`TcpServer`] from any thread or task.
+        pub type ShutdownHandle = $crate::ShutdownHandle<$rt>;
+
+        /// Received packets as a `Stream` (`TcpClient::stream`,
+        /// `TcpClient::iter_received_packets`).
+        pub type PacketStream<'a, P> = $crate::PacketStream<'a, $rt, P>;
+
+        /// Packets to send as a `Sink` (`TcpClient::sink`).
+        pub type PacketSink<'a, P, Item> = $crate::PacketSink<'a, $rt, P, Item>;
+    };
+}

@@ -104,25 +104,7 @@ pub use netproto_core::{self as core, Error, Protocol, StreamProtocol, framing, 
 pub use netproto_socket::SocketOptions;
 pub use runtime::{Listener, Stream, Tokio};
 
-/// A TCP (or TLS) connection that sends and receives packets of protocol
-/// `P` on tokio: `netproto-async`'s client for [`Tokio`]. It adopts a
-/// tokio or std `TcpStream` in `from_stream`.
-pub type TcpClient<P> = netproto_async::TcpClient<Tokio, P>;
-
-/// A connection accepted by a [`TcpServer`]: the whole client API.
-pub type Connection<P> = netproto_async::Connection<Tokio, P>;
-
-/// A TCP (or TLS) server on tokio, a task per connection.
-pub type TcpServer<P> = netproto_async::TcpServer<Tokio, P>;
-
-/// Stops a [`TcpServer`] from any thread or task.
-pub type ShutdownHandle = netproto_async::ShutdownHandle<Tokio>;
-
-/// Received packets as a `Stream` ([`TcpClient::stream`](netproto_async::TcpClient::stream)).
-pub type PacketStream<'a, P> = netproto_async::PacketStream<'a, Tokio, P>;
-
-/// Packets to send as a `Sink` ([`TcpClient::sink`](netproto_async::TcpClient::sink)).
-pub type PacketSink<'a, P, Item> = netproto_async::PacketSink<'a, Tokio, P, Item>;
+netproto_async::runtime_types!(Tokio, "tokio");
 
 #[cfg(test)]
 mod tests {

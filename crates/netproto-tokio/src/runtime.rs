@@ -63,7 +63,7 @@ impl AsyncStream for Stream {
     ///
     /// A read that comes back shorter than the buffer emptied the socket's
     /// receive queue, so tokio is told to forget the readiness it saw
-    /// (where [`SHORT_READ_DRAINS`]): the next read then waits for the
+    /// (where `SHORT_READ_DRAINS`): the next read then waits for the
     /// reactor instead of making a system call only to hear "would block".
     /// tokio's own `AsyncRead` for `TcpStream` does the same; `try_read`
     /// does not, which costs one extra `recv` per packet in

@@ -250,13 +250,8 @@ impl<P: Protocol> Connection<P> {
         }
         let mut send = lock(&self.send);
         loop {
-            match self.write_queued(&mut send, io, None, true) {
-                Flushed::Done => {}
-                Flushed::Blocked => return Step::Writable(None),
-                Flushed::Failed(err) => {
-                    self.ended_by(&err);
-                    return Step::Ready(Err(err));
-                }
+            if let Some(step) = self.write_for_sender(&mut send, io) {
+                return step;
             }
             let Some(packet) = op.packet.take() else {
                 return Step::Ready(Ok(()));
@@ -280,12 +275,24 @@ impl<P: Protocol> Connection<P> {
             return Step::Ready(Err(Error::Closed));
         }
         let mut send = lock(&self.send);
-        match self.write_queued(&mut send, io, None, true) {
-            Flushed::Done => Step::Ready(Ok(())),
-            Flushed::Blocked => Step::Writable(None),
+        self.write_for_sender(&mut send, io)
+            .unwrap_or(Step::Ready(Ok(())))
+    }
+
+    /// Write what is queued for a send, flush or `send_eof`: `None` once
+    /// everything is written, else the step to return (wait for the socket,
+    /// or the failure, which may end the connection).
+    fn write_for_sender<T: Transport + ?Sized>(
+        &self,
+        send: &mut Sender<P>,
+        io: &T,
+    ) -> Option<Step<Result<(), Error>>> {
+        match self.write_queued(send, io, None, true) {
+            Flushed::Done => None,
+            Flushed::Blocked => Some(Step::Writable(None)),
             Flushed::Failed(err) => {
                 self.ended_by(&err);
-                Step::Ready(Err(err))
+                Some(Step::Ready(Err(err)))
             }
         }
     }
@@ -309,13 +316,8 @@ impl<P: Protocol> Connection<P> {
             return Step::Ready(Ok(()));
         }
         loop {
-            match self.write_queued(&mut send, io, None, true) {
-                Flushed::Done => {}
-                Flushed::Blocked => return Step::Writable(None),
-                Flushed::Failed(err) => {
-                    self.ended_by(&err);
-                    return Step::Ready(Err(err));
-                }
+            if let Some(step) = self.write_for_sender(&mut send, io) {
+                return step;
             }
             if send.half.is_eof() {
                 break;
