@@ -15,7 +15,14 @@ const CORE_FEATURE_SETS: &[&str] = &[
 ];
 
 /// Feature sets of the facade that users pick.
-const FACADE_FEATURE_SETS: &[&str] = &["sync", "tokio", "async-std", "sync,tls", "tokio,tls,json"];
+const FACADE_FEATURE_SETS: &[&str] = &[
+    "sync",
+    "tokio",
+    "async-std",
+    "smol",
+    "sync,tls",
+    "tokio,tls,json",
+];
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
