@@ -184,7 +184,7 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
     /// Close the connection: a task waiting in `recv_packet` returns
     /// [`Error::Closed`] at once; what is still queued (a send in progress
     /// or cancelled, the TLS close_notify) is written for at most the close
-    /// timeout ([`CLOSE_FLUSH_TIMEOUT`](netproto_core::options::CLOSE_FLUSH_TIMEOUT));
+    /// timeout (`options.close_timeout`, by default [`CLOSE_FLUSH_TIMEOUT`](netproto_core::options::CLOSE_FLUSH_TIMEOUT));
     /// then the socket is shut down and `Disconnected` emitted. Returns
     /// [`Error::Undelivered`] with the number of bytes given up when the
     /// peer did not take them in time. Idempotent: a second call returns

@@ -17,7 +17,7 @@ use futures_util::FutureExt;
 use futures_util::future::{AbortHandle, Abortable};
 use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup};
 use netproto_core::options::{
-    ACCEPT_BACKOFF, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress, ServerOptions, WhenFull,
+    ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
     is_transient_accept_error,
 };
 use netproto_core::{Error, Protocol};
@@ -227,7 +227,7 @@ impl<R: Runtime> ShutdownHandle<R> {
     /// listening sockets (new connections are refused, not left in the
     /// backlog), lets the running handlers finish within `grace`, then
     /// closes the connections that remain (their handlers see
-    /// [`Error::Closed`]; handlers still running [`HANDLER_STOP_WAIT`] later
+    /// [`Error::Closed`]; handlers still running `ServerOptions::handler_stop_wait` later
     /// are aborted). [`TcpServer::serve`] returns once that is done — as
     /// soon as the handlers are finished. After shutdown,
     /// [`TcpServer::accept`] returns [`Error::Closed`]. A plain method: call
@@ -443,7 +443,10 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
         let state = &self.state;
         if !state.tasks_done_within(grace).await {
             state.force_close_all(false);
-            if !state.tasks_done_within(HANDLER_STOP_WAIT).await {
+            if !state
+                .tasks_done_within(self.options.handler_stop_wait)
+                .await
+            {
                 state.force_close_all(true);
                 state.wait_tasks_done().await;
             }

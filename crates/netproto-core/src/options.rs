@@ -316,6 +316,10 @@ pub struct ClientOptions {
     pub tls: Option<TlsClientConfig>,
     /// Give up on the TLS handshake after this long (default 30 s).
     pub handshake_timeout: Option<Duration>,
+    /// How long `close` keeps writing what is still queued before it gives
+    /// up and reports the bytes it threw away (default
+    /// [`CLOSE_FLUSH_TIMEOUT`]).
+    pub close_timeout: Duration,
     /// Called on connect, retry and disconnect.
     pub on_event: Option<EventCallback>,
 }
@@ -331,6 +335,7 @@ impl Default for ClientOptions {
             #[cfg(feature = "tls")]
             tls: None,
             handshake_timeout: Some(Duration::from_secs(30)),
+            close_timeout: CLOSE_FLUSH_TIMEOUT,
             on_event: None,
         }
     }
@@ -392,6 +397,12 @@ impl ClientOptions {
         self
     }
 
+    /// Set how long `close` keeps writing what is queued.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
     /// Call `callback` on connection events.
     pub fn on_event(mut self, callback: impl Fn(&ConnectionEvent) + Send + Sync + 'static) -> Self {
         self.on_event = Some(Arc::new(callback));
@@ -450,6 +461,14 @@ pub struct ServerOptions {
     pub tls: Option<TlsServerConfig>,
     /// Give up on a client's TLS handshake after this long (default 10 s).
     pub handshake_timeout: Option<Duration>,
+    /// How long a served connection's `close` keeps writing what is still
+    /// queued (default [`CLOSE_FLUSH_TIMEOUT`]).
+    pub close_timeout: Duration,
+    /// How long a shutdown waits for handlers after it closed their
+    /// connections at the end of the grace period, before it aborts them
+    /// (async drivers) or returns without them (the sync driver cannot stop
+    /// a thread); default [`HANDLER_STOP_WAIT`].
+    pub handler_stop_wait: Duration,
     /// Called when connections come, go or are rejected.
     pub on_event: Option<EventCallback>,
 }
@@ -467,6 +486,8 @@ impl Default for ServerOptions {
             #[cfg(feature = "tls")]
             tls: None,
             handshake_timeout: Some(Duration::from_secs(10)),
+            close_timeout: CLOSE_FLUSH_TIMEOUT,
+            handler_stop_wait: HANDLER_STOP_WAIT,
             on_event: None,
         }
     }
@@ -541,6 +562,19 @@ impl ServerOptions {
         self
     }
 
+    /// Set how long `close` keeps writing what is queued.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Set how long a shutdown waits for handlers after closing their
+    /// connections.
+    pub fn handler_stop_wait(mut self, wait: Duration) -> Self {
+        self.handler_stop_wait = wait;
+        self
+    }
+
     /// Call `callback` on connection events.
     pub fn on_event(mut self, callback: impl Fn(&ConnectionEvent) + Send + Sync + 'static) -> Self {
         self.on_event = Some(Arc::new(callback));
@@ -578,9 +612,9 @@ pub fn is_transient_accept_error(err: &io::Error) -> bool {
 /// again.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// How long a client's `close` keeps writing what is still queued (a send
-/// in progress or cancelled, the TLS close_notify) before it shuts the
-/// socket down, in every driver.
+/// The default of `close_timeout`: how long a client's `close` keeps
+/// writing what is still queued (a send in progress or cancelled, the TLS
+/// close_notify) before it shuts the socket down, in every driver.
 pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long a server's handlers get to return after their connections were

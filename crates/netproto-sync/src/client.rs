@@ -178,7 +178,8 @@ impl<P: Protocol> TcpClient<P> {
     /// Close the connection: a `recv_packet` blocked in another thread
     /// returns [`Error::Closed`] at once; what is still queued — a
     /// `send_packet` in progress in another thread, the TLS close_notify —
-    /// is written for at most [`CLOSE_FLUSH_TIMEOUT`] (a send still blocked
+    /// is written for at most the close timeout (`options.close_timeout`, by
+    /// default [`CLOSE_FLUSH_TIMEOUT`]; a send still blocked
     /// on a peer that does not read then returns [`Error::Closed`]); then
     /// the socket is shut down and [`ConnectionEvent::Disconnected`]
     /// emitted. Returns [`Error::Undelivered`] with the number of bytes

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use netproto_core::Error;
 use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup};
 use netproto_core::options::{
-    ACCEPT_BACKOFF, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress, ServerOptions, WhenFull,
+    ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
     is_transient_accept_error,
 };
 use netproto_core::protocol::Protocol;
@@ -260,7 +260,7 @@ impl<P: Protocol> TcpServer<P> {
             for inner in lock(&registry).values().filter_map(Weak::upgrade) {
                 inner.close_because(ConnectionEvents::SERVER_SHUT_DOWN);
             }
-            self.wait_idle(HANDLER_STOP_WAIT);
+            self.wait_idle(self.options.handler_stop_wait);
         }
         match lock(&self.shared.state).fatal.take() {
             Some(err) => Err(err),

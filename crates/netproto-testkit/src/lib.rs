@@ -292,6 +292,7 @@ macro_rules! __conformance_cases {
                 peer_reset_is_reported_disconnected,
                 close_reports_undelivered_bytes,
                 handlers_run_apart_from_serve,
+                server_handler_stop_wait_is_configurable,
             ],
             plain: [
                 connect_refused_names_address,

@@ -9,9 +9,7 @@ use std::time::Duration;
 use super::{ConnectionEvents, Endpoint, EndpointConfig};
 use crate::connection::Connection;
 use crate::error::Error;
-use crate::options::{
-    CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, EventCallback, ServerOptions,
-};
+use crate::options::{ClientOptions, ConnectionEvent, EventCallback, ServerOptions};
 use crate::protocol::Protocol;
 #[cfg(feature = "tls")]
 use crate::tls::{TlsClientConfig, TlsServerConfig};
@@ -72,6 +70,7 @@ pub struct ConnectionSetup {
     keepalive: Option<Duration>,
     handshake_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
+    close_timeout: Duration,
     on_event: Option<EventCallback>,
     tls: TlsRole,
 }
@@ -100,6 +99,7 @@ impl ConnectionSetup {
             nodelay: options.nodelay,
             keepalive: options.keepalive,
             handshake_timeout: options.handshake_timeout,
+            close_timeout: options.close_timeout,
             idle_timeout: None,
             on_event: options.on_event.clone(),
             tls,
@@ -120,6 +120,7 @@ impl ConnectionSetup {
             nodelay: options.nodelay,
             keepalive: options.keepalive,
             handshake_timeout: options.handshake_timeout,
+            close_timeout: options.close_timeout,
             idle_timeout: options.idle_timeout,
             on_event: options.on_event.clone(),
             tls,
@@ -176,7 +177,7 @@ impl ConnectionSetup {
             self.events(peer),
             self.idle_timeout,
             self.handshake_timeout,
-            CLOSE_FLUSH_TIMEOUT,
+            self.close_timeout,
         ))
     }
 
@@ -206,6 +207,11 @@ impl ConnectionSetup {
             kind: crate::error::TimeoutKind::Handshake,
             timeout,
         }
+    }
+
+    /// How long `close` keeps writing what is queued.
+    pub fn close_timeout(&self) -> Duration {
+        self.close_timeout
     }
 
     /// A served connection's idle timeout (always `None` for a client).

@@ -12,7 +12,9 @@ use std::thread::ThreadId;
 use std::time::Duration;
 
 use netproto_core::Error;
-use netproto_core::options::{CLOSE_FLUSH_TIMEOUT, ConnectionEvent, IntoAddress};
+use netproto_core::options::{
+    CLOSE_FLUSH_TIMEOUT, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress,
+};
 
 use super::*;
 use crate::handler;
@@ -90,15 +92,20 @@ pub async fn peer_reset_is_reported_disconnected<D: Driver>(t: Transport) {
 }
 
 /// `close` against a peer that is connected but reads nothing writes what
-/// is queued for at most the close timeout, then gives up and says how many
-/// bytes it threw away; a send blocked meanwhile returns `Closed`.
+/// is queued for at most the close timeout (`close_timeout` in the
+/// options), then gives up and says how many bytes it threw away; a send
+/// blocked meanwhile returns `Closed`.
 pub async fn close_reports_undelivered_bytes<D: Driver>(t: Transport) {
     let (go, wait) = gate();
     let peer = Peer::spawn(t, move |_s| {
         wait_gate(&wait);
         Ok(())
     });
-    let client = Arc::new(connect_to::<D, _>(peer.address(), frames(), t).await);
+    // A close timeout well below the default, which the case must see
+    // honoured.
+    let close_timeout = Duration::from_millis(400);
+    let options = t.client_options().close_timeout(close_timeout);
+    let client = Arc::new(D::connect(peer.address(), frames(), options).await.unwrap());
     D::socket(&*client).set_send_buffer_size(16 * 1024).unwrap();
     let sender = {
         let client = client.clone();
@@ -126,9 +133,10 @@ pub async fn close_reports_undelivered_bytes<D: Driver>(t: Transport) {
         .await
         .expect("close wakes the blocked send");
     assert!(matches!(err, Error::Closed), "{err:?}");
-    let closed = within::<D, _>(CLOSE_FLUSH_TIMEOUT + PROMPTLY, &mut closing)
+    // Well before the default close timeout: the option is what counts.
+    let closed = within::<D, _>(CLOSE_FLUSH_TIMEOUT / 2, &mut closing)
         .await
-        .expect("close gives up at the close timeout");
+        .expect("close gives up at its close timeout, not the default");
     match closed {
         Err(Error::Undelivered { bytes, peer: p }) => {
             assert!(bytes > 0);
@@ -242,4 +250,33 @@ pub async fn handlers_run_apart_from_serve<D: Driver>(t: Transport) {
         !distinct.contains(&serve_thread),
         "a handler ran on the thread polling serve: {threads:?} (serve: {serve_thread:?})"
     );
+}
+
+/// A shutdown waits `handler_stop_wait` (not the 5 s default) for a handler
+/// that ignores its closed connection, then `serve` returns.
+pub async fn server_handler_stop_wait_is_configurable<D: Driver>(t: Transport) {
+    let options = t
+        .server_options()
+        .handler_stop_wait(Duration::from_millis(300));
+    let running = start::<D, _>(
+        lines(),
+        options,
+        handler(|conn: D::Client<Lines>| async move {
+            // Ignores that the server closed it, and keeps running.
+            let _ = D::recv_packet(&conn).await;
+            loop {
+                D::sleep(Duration::from_millis(20)).await;
+            }
+        }),
+    )
+    .await;
+    let client = connect_to::<D, _>(running.addr().into_address().unwrap(), lines(), t).await;
+    send_ok::<D, _>(&client, "hello").await;
+    D::sleep(Duration::from_millis(100)).await;
+    running.shutdown(Duration::ZERO);
+    running
+        .wait(HANDLER_STOP_WAIT / 2)
+        .await
+        .expect("serve ends after the handler stop wait");
+    drop(client);
 }
