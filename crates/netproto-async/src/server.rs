@@ -335,12 +335,12 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
         let accepted = first(
             async {
                 self.state.shutdown_requested().await;
-                Err(Error::Closed)
+                Err(Refused::Closed)
             },
             self.accept_stream(),
         )
         .await;
-        let (stream, peer) = accepted?;
+        let (stream, peer) = accepted.map_err(Refused::into_error)?;
         let connection = TcpClient::establish(stream, self.protocol.clone(), &self.setup)
             .await
             .inspect_err(|err| self.setup.reject(peer, err))?;
@@ -396,15 +396,17 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
             let accepted = first(
                 async {
                     self.state.shutdown_requested().await;
-                    Err(Error::Closed)
+                    Err(Refused::Closed)
                 },
                 self.accept_stream(),
             )
             .await;
             let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,
-                Err(Error::Closed) => break Ok(()),
-                Err(Error::Io { source, .. }) if is_transient_accept_error(&source) => {
+                Err(Refused::Closed) => break Ok(()),
+                Err(Refused::Failed(listener, source)) if is_transient_accept_error(&source) => {
+                    self.options
+                        .emit(ConnectionEvent::accept_failed(listener, &source));
                     let resume = Instant::now() + ACCEPT_BACKOFF;
                     let stop = first(
                         async {
@@ -422,7 +424,11 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
                     }
                     continue;
                 }
-                Err(err) => break Err(err),
+                Err(Refused::Failed(listener, source)) => {
+                    self.options
+                        .emit(ConnectionEvent::accept_failed(listener, &source));
+                    break Err(Error::Io { peer: None, source });
+                }
             };
             if let (Some((max, slots)), WhenFull::Refuse) = (&limit, self.options.when_full) {
                 match slots.try_acquire_arc() {
@@ -515,24 +521,44 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
         R::spawn(Abortable::new(task, registration).map(|_| ()));
     }
 
-    /// The next connection from any listener (`Error::Closed` once shutdown
-    /// has closed them).
-    async fn accept_stream(&self) -> Result<(R::Stream, SocketAddr), Error> {
+    /// The next connection from any listener (`Refused::Closed` once
+    /// shutdown has closed them).
+    async fn accept_stream(&self) -> Result<(R::Stream, SocketAddr), Refused> {
         let start = self.next_listener.fetch_add(1, Ordering::Relaxed);
         poll_fn(|cx| {
             let listeners = lock(&self.state.listeners);
             let Some(listeners) = listeners.as_ref() else {
-                return Poll::Ready(Err(Error::Closed));
+                return Poll::Ready(Err(Refused::Closed));
             };
             let count = listeners.len();
             for i in 0..count {
-                if let Poll::Ready(result) = listeners[(start + i) % count].poll_accept(cx) {
-                    return Poll::Ready(result.map_err(|source| Error::Io { peer: None, source }));
+                let at = (start + i) % count;
+                if let Poll::Ready(result) = listeners[at].poll_accept(cx) {
+                    return Poll::Ready(
+                        result.map_err(|source| Refused::Failed(self.local_addrs[at], source)),
+                    );
                 }
             }
             Poll::Pending
         })
         .await
+    }
+}
+
+/// Why no connection came out of an accept.
+enum Refused {
+    /// Shutdown closed the listeners.
+    Closed,
+    /// Accepting on this listener failed.
+    Failed(SocketAddr, std::io::Error),
+}
+
+impl Refused {
+    fn into_error(self) -> Error {
+        match self {
+            Refused::Closed => Error::Closed,
+            Refused::Failed(_, source) => Error::Io { peer: None, source },
+        }
     }
 }
 

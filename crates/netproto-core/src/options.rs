@@ -255,6 +255,18 @@ pub enum ConnectionEvent {
         /// Why.
         reason: String,
     },
+    /// A server's `accept` failed. A transient failure (out of file
+    /// descriptors, out of buffers, a connection aborted in the backlog)
+    /// is retried after `retry_in`; any other ends `serve` (`retry_in` is
+    /// `None`) and is returned by it.
+    AcceptFailed {
+        /// The listening address.
+        listener: SocketAddr,
+        /// Why.
+        error: String,
+        /// The back-off before the next accept, if the server goes on.
+        retry_in: Option<Duration>,
+    },
     /// A connection ended.
     Disconnected {
         /// The peer's address.
@@ -271,6 +283,26 @@ impl ConnectionEvent {
         ConnectionEvent::Rejected {
             peer,
             reason: format!("the server is at its limit of {max} connection(s)"),
+        }
+    }
+
+    /// `AcceptFailed`: accepting on `listener` failed with `err`; the
+    /// server backs off [`ACCEPT_BACKOFF`] after a transient error
+    /// ([`is_transient_accept_error`]) and stops after any other.
+    pub fn accept_failed(listener: SocketAddr, err: &io::Error) -> Self {
+        ConnectionEvent::AcceptFailed {
+            listener,
+            error: err.to_string(),
+            retry_in: is_transient_accept_error(err).then_some(ACCEPT_BACKOFF),
+        }
+    }
+
+    /// `Rejected`: the connection from `peer` was accepted, but no thread
+    /// or task could be started to serve it.
+    pub fn cannot_serve(peer: SocketAddr, err: &dyn fmt::Display) -> Self {
+        ConnectionEvent::Rejected {
+            peer,
+            reason: format!("could not start serving the connection: {err}"),
         }
     }
 

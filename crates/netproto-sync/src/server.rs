@@ -325,10 +325,12 @@ impl<P: Protocol> TcpServer<P> {
                 Ok(_) | Err(_) if self.shared.is_shutdown() => return,
                 Ok(accepted) => accepted,
                 Err(err) if is_transient_accept_error(&err) => {
+                    self.accept_failed(listener, &err);
                     thread::sleep(ACCEPT_BACKOFF);
                     continue;
                 }
                 Err(source) => {
+                    self.accept_failed(listener, &source);
                     lock(&self.shared.state).fatal = Some(Error::Io { peer: None, source });
                     self.shared.shutdown(Duration::ZERO);
                     return;
@@ -350,9 +352,19 @@ impl<P: Protocol> TcpServer<P> {
             let spawned = thread::Builder::new()
                 .name(format!("netproto-conn-{peer}"))
                 .spawn(move || server.serve_connection(stream, peer, &*handler, &registry));
-            if spawned.is_err() {
+            if let Err(err) = spawned {
+                // The stream went down with the closure: say so.
+                self.options.emit(ConnectionEvent::cannot_serve(peer, &err));
                 self.release();
             }
+        }
+    }
+
+    /// Report an accept error on `listener` (the back-off, or that the
+    /// server stops).
+    fn accept_failed(&self, listener: &TcpListener, err: &std::io::Error) {
+        if let Ok(addr) = listener.local_addr() {
+            self.options.emit(ConnectionEvent::accept_failed(addr, err));
         }
     }
 

@@ -280,3 +280,88 @@ pub async fn server_handler_stop_wait_is_configurable<D: Driver>(t: Transport) {
         .expect("serve ends after the handler stop wait");
     drop(client);
 }
+
+/// Set this process's soft limit of open files (through util-linux's
+/// `prlimit`, so the testkit needs no `unsafe`); the previous soft limit.
+#[cfg(target_os = "linux")]
+fn set_open_files_limit(soft: u64) -> u64 {
+    let pid = std::process::id().to_string();
+    let show = std::process::Command::new("prlimit")
+        .args(["--pid", &pid, "--nofile", "--output=SOFT", "--noheadings"])
+        .output()
+        .expect("run prlimit (util-linux)");
+    let before: u64 = String::from_utf8_lossy(&show.stdout)
+        .trim()
+        .parse()
+        .expect("prlimit prints the soft limit");
+    let status = std::process::Command::new("prlimit")
+        .args(["--pid", &pid, &format!("--nofile={soft}:")])
+        .status()
+        .expect("run prlimit (util-linux)");
+    assert!(status.success(), "prlimit could not set the limit");
+    before
+}
+
+/// A server that runs out of file descriptors reports every failed accept
+/// (`AcceptFailed`, with the error and the back-off), and serves again as
+/// soon as descriptors are free. Changes the process's open-file limit: run
+/// it alone in its own test binary.
+#[cfg(target_os = "linux")]
+pub async fn server_reports_fd_exhaustion_and_recovers<D: Driver>() {
+    use std::io::Write;
+
+    let t = Transport::Plain;
+    let events = Events::default();
+    let options = t.server_options().on_event(events.recorder());
+    let running = start::<D, _>(
+        lines(),
+        options,
+        handler(|conn: D::Client<Lines>| async move { echo_lines::<D>(&conn).await }),
+    )
+    .await;
+    let addr = running.addr();
+    let open_now = std::fs::read_dir("/proc/self/fd").unwrap().count() as u64;
+    let before = set_open_files_limit(open_now + 64);
+    // Use up every descriptor but one, which the client's socket takes.
+    let mut hoard = Vec::new();
+    while let Ok(file) = std::fs::File::open("/dev/null") {
+        hoard.push(file);
+    }
+    hoard.pop();
+    let mut client = TcpStream::connect(addr).expect("the last descriptor connects");
+    let seen = events
+        .wait_for::<D>("AcceptFailed", |e| {
+            e.iter()
+                .any(|e| matches!(e, ConnectionEvent::AcceptFailed { .. }))
+        })
+        .await;
+    let failed = seen
+        .iter()
+        .find_map(|e| match e {
+            ConnectionEvent::AcceptFailed {
+                listener,
+                error,
+                retry_in,
+            } => Some((*listener, error.clone(), *retry_in)),
+            _ => None,
+        })
+        .unwrap();
+    // Recovery: descriptors come back, the waiting client is served.
+    drop(hoard);
+    set_open_files_limit(before);
+    assert_eq!(failed.0, addr);
+    assert!(failed.1.contains("os error 24"), "{failed:?}");
+    assert_eq!(
+        failed.2,
+        Some(netproto_core::options::ACCEPT_BACKOFF),
+        "{failed:?}"
+    );
+    client.set_read_timeout(Some(PROMPTLY)).unwrap();
+    client.write_all(b"back\n").unwrap();
+    let mut reply = [0; 5];
+    client
+        .read_exact(&mut reply)
+        .expect("served once descriptors are free");
+    assert_eq!(&reply, b"back\n");
+    running.stop(Duration::from_secs(1)).await;
+}

@@ -1,0 +1,204 @@
+//! The conformance adapter of this driver (`netproto_testkit::Driver`),
+//! shared by the test binaries that run testkit cases.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use futures_lite::StreamExt;
+use netproto_async_std::{ShutdownHandle, SocketOptions, TcpClient, TcpServer};
+use netproto_testkit::{
+    Address, ClientOptions, Driver, Error, Handler, Protocol, ServerOptions, TestProtocol,
+};
+
+/// What differs between the executors.
+trait Executor: Send + Sync + 'static {
+    fn block_on<F: Future>(future: F) -> F::Output;
+    fn spawn<T: Send + 'static>(
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> impl Future<Output = T> + Send + 'static;
+}
+
+pub struct AsyncStdExecutor;
+
+impl Executor for AsyncStdExecutor {
+    fn block_on<F: Future>(future: F) -> F::Output {
+        // Boxed: a debug build copies large futures through several frames.
+        async_std::task::block_on(Box::pin(future))
+    }
+
+    fn spawn<T: Send + 'static>(
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> impl Future<Output = T> + Send + 'static {
+        // Dropping an async-std JoinHandle detaches the task.
+        async_std::task::spawn(future)
+    }
+}
+
+pub struct SmolExecutor;
+
+/// smol's executor, run by threads of its own. (`smol::spawn`'s global
+/// executor runs one thread unless `SMOL_THREADS` says otherwise, and the
+/// suite blocks executor threads at times, joining peer threads, which
+/// must not stall every other case running in parallel.)
+fn smol_executor() -> &'static smol::Executor<'static> {
+    static EXECUTOR: OnceLock<smol::Executor<'static>> = OnceLock::new();
+    EXECUTOR.get_or_init(|| {
+        let threads = std::thread::available_parallelism().map_or(4, |n| 2 * n.get().max(4));
+        for n in 0..threads {
+            std::thread::Builder::new()
+                .name(format!("smol-{n}"))
+                .spawn(|| smol::block_on(smol_executor().run(std::future::pending::<()>())))
+                .expect("start an executor thread");
+        }
+        smol::Executor::new()
+    })
+}
+
+impl Executor for SmolExecutor {
+    fn block_on<F: Future>(future: F) -> F::Output {
+        smol::block_on(Box::pin(future))
+    }
+
+    fn spawn<T: Send + 'static>(
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> impl Future<Output = T> + Send + 'static {
+        // Dropping a smol Task cancels it; the suite wants it detached, so
+        // the output comes back over a channel.
+        let (sender, receiver) = smol::channel::bounded(1);
+        smol_executor()
+            .spawn(async move {
+                let _ = sender.send(future.await).await;
+            })
+            .detach();
+        async move { receiver.recv().await.expect("the spawned task panicked") }
+    }
+}
+
+/// The driver under test, on executor `E`.
+pub struct AsyncIoDriver<E>(PhantomData<E>);
+
+impl<E: Executor> Driver for AsyncIoDriver<E> {
+    type Client<P: Protocol> = TcpClient<P>;
+    type Server<P: Protocol> = TcpServer<P>;
+    type ShutdownHandle = ShutdownHandle;
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        E::block_on(future)
+    }
+
+    fn spawn<T, F>(future: F) -> impl Future<Output = T> + Send + 'static
+    where
+        T: Send + 'static,
+        F: Future<Output = T> + Send + 'static,
+    {
+        E::spawn(future)
+    }
+
+    async fn sleep(duration: Duration) {
+        async_io::Timer::after(duration).await;
+    }
+
+    async fn connect<P: TestProtocol>(
+        address: Address,
+        protocol: P,
+        options: ClientOptions,
+    ) -> Result<TcpClient<P>, Error> {
+        TcpClient::connect_with(address, protocol, options).await
+    }
+
+    async fn from_stream<P: TestProtocol>(
+        stream: std::net::TcpStream,
+        protocol: P,
+        options: ClientOptions,
+    ) -> Result<TcpClient<P>, Error> {
+        TcpClient::from_stream(stream, protocol, options).await
+    }
+
+    async fn send_packet<P: TestProtocol>(
+        client: &TcpClient<P>,
+        packet: &P::Sent,
+    ) -> Result<(), Error> {
+        client.send_packet(packet).await
+    }
+
+    async fn recv_packet<P: TestProtocol>(client: &TcpClient<P>) -> Result<P::Received, Error> {
+        client.recv_packet().await
+    }
+
+    async fn recv_packet_timeout<P: TestProtocol>(
+        client: &TcpClient<P>,
+        timeout: Duration,
+    ) -> Result<P::Received, Error> {
+        client.recv_packet_timeout(timeout).await
+    }
+
+    async fn iter_received_packets<P: TestProtocol>(
+        client: &TcpClient<P>,
+        timeout: Duration,
+    ) -> Vec<Result<P::Received, Error>> {
+        client.iter_received_packets(timeout).collect().await
+    }
+
+    async fn send_eof<P: TestProtocol>(client: &TcpClient<P>) -> Result<(), Error> {
+        client.send_eof().await
+    }
+
+    async fn close<P: TestProtocol>(client: &TcpClient<P>) -> Result<(), Error> {
+        client.close().await
+    }
+
+    fn is_closed<P: TestProtocol>(client: &TcpClient<P>) -> bool {
+        client.is_closed()
+    }
+
+    fn local_addr<P: TestProtocol>(client: &TcpClient<P>) -> SocketAddr {
+        client.local_addr()
+    }
+
+    fn peer_addr<P: TestProtocol>(client: &TcpClient<P>) -> SocketAddr {
+        client.peer_addr()
+    }
+
+    fn socket<P: TestProtocol>(client: &TcpClient<P>) -> SocketOptions<'_> {
+        client.socket()
+    }
+
+    fn max_recv_size<P: TestProtocol>(client: &TcpClient<P>) -> usize {
+        client.max_recv_size()
+    }
+
+    async fn bind_all<P: TestProtocol>(
+        addresses: Vec<Address>,
+        protocol: P,
+        options: ServerOptions,
+    ) -> Result<TcpServer<P>, Error> {
+        TcpServer::bind_all(addresses, protocol, options).await
+    }
+
+    fn local_addrs<P: TestProtocol>(server: &TcpServer<P>) -> Vec<SocketAddr> {
+        server.local_addrs()
+    }
+
+    async fn accept<P: TestProtocol>(server: &TcpServer<P>) -> Result<TcpClient<P>, Error> {
+        server.accept().await
+    }
+
+    async fn serve<P: TestProtocol>(
+        server: Arc<TcpServer<P>>,
+        handler: Handler<TcpClient<P>>,
+    ) -> Result<(), Error> {
+        server.serve(move |connection| handler(connection)).await
+    }
+
+    fn shutdown_handle<P: TestProtocol>(server: &TcpServer<P>) -> ShutdownHandle {
+        server.shutdown_handle()
+    }
+
+    fn shutdown(handle: &ShutdownHandle, grace: Duration) {
+        handle.shutdown(grace);
+    }
+}

@@ -1,0 +1,136 @@
+//! The conformance adapter of this driver (`netproto_testkit::Driver`),
+//! shared by the test binaries that run testkit cases.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use netproto_sync::{Address, ClientOptions, Error, Protocol, ServerOptions, SocketOptions};
+use netproto_sync::{ShutdownHandle, TcpClient, TcpServer};
+use netproto_testkit::{Driver, Handler, TestProtocol, blocking};
+
+pub struct Sync;
+
+impl Driver for Sync {
+    type Client<P: Protocol> = TcpClient<P>;
+    type Server<P: Protocol> = TcpServer<P>;
+    type ShutdownHandle = ShutdownHandle;
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        blocking::block_on(future)
+    }
+
+    fn spawn<T, F>(future: F) -> impl Future<Output = T> + Send + 'static
+    where
+        T: Send + 'static,
+        F: Future<Output = T> + Send + 'static,
+    {
+        blocking::spawn_thread(future)
+    }
+
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        blocking::sleep(duration)
+    }
+
+    async fn connect<P: TestProtocol>(
+        address: Address,
+        protocol: P,
+        options: ClientOptions,
+    ) -> Result<TcpClient<P>, Error> {
+        TcpClient::connect_with(address, protocol, options)
+    }
+
+    async fn from_stream<P: TestProtocol>(
+        stream: std::net::TcpStream,
+        protocol: P,
+        options: ClientOptions,
+    ) -> Result<TcpClient<P>, Error> {
+        TcpClient::from_stream(stream, protocol, options)
+    }
+
+    async fn send_packet<P: TestProtocol>(
+        client: &TcpClient<P>,
+        packet: &P::Sent,
+    ) -> Result<(), Error> {
+        client.send_packet(packet)
+    }
+
+    async fn recv_packet<P: TestProtocol>(client: &TcpClient<P>) -> Result<P::Received, Error> {
+        client.recv_packet()
+    }
+
+    async fn recv_packet_timeout<P: TestProtocol>(
+        client: &TcpClient<P>,
+        timeout: Duration,
+    ) -> Result<P::Received, Error> {
+        client.recv_packet_timeout(timeout)
+    }
+
+    async fn iter_received_packets<P: TestProtocol>(
+        client: &TcpClient<P>,
+        timeout: Duration,
+    ) -> Vec<Result<P::Received, Error>> {
+        client.iter_received_packets(timeout).collect()
+    }
+
+    async fn send_eof<P: TestProtocol>(client: &TcpClient<P>) -> Result<(), Error> {
+        client.send_eof()
+    }
+
+    async fn close<P: TestProtocol>(client: &TcpClient<P>) -> Result<(), Error> {
+        client.close()
+    }
+
+    fn is_closed<P: TestProtocol>(client: &TcpClient<P>) -> bool {
+        client.is_closed()
+    }
+
+    fn local_addr<P: TestProtocol>(client: &TcpClient<P>) -> SocketAddr {
+        client.local_addr()
+    }
+
+    fn peer_addr<P: TestProtocol>(client: &TcpClient<P>) -> SocketAddr {
+        client.peer_addr()
+    }
+
+    fn socket<P: TestProtocol>(client: &TcpClient<P>) -> SocketOptions<'_> {
+        client.socket()
+    }
+
+    fn max_recv_size<P: TestProtocol>(client: &TcpClient<P>) -> usize {
+        client.max_recv_size()
+    }
+
+    async fn bind_all<P: TestProtocol>(
+        addresses: Vec<Address>,
+        protocol: P,
+        options: ServerOptions,
+    ) -> Result<TcpServer<P>, Error> {
+        TcpServer::bind_all(addresses, protocol, options)
+    }
+
+    fn local_addrs<P: TestProtocol>(server: &TcpServer<P>) -> Vec<SocketAddr> {
+        server.local_addrs()
+    }
+
+    async fn accept<P: TestProtocol>(server: &TcpServer<P>) -> Result<TcpClient<P>, Error> {
+        server.accept()
+    }
+
+    async fn serve<P: TestProtocol>(
+        server: Arc<TcpServer<P>>,
+        handler: Handler<TcpClient<P>>,
+    ) -> Result<(), Error> {
+        server.serve(move |conn| blocking::block_on(handler(conn)))
+    }
+
+    fn shutdown_handle<P: TestProtocol>(server: &TcpServer<P>) -> ShutdownHandle {
+        server.shutdown_handle()
+    }
+
+    fn shutdown(handle: &ShutdownHandle, grace: Duration) {
+        handle.shutdown(grace);
+    }
+}

@@ -1,0 +1,164 @@
+//! The conformance adapter of this driver (`netproto_testkit::Driver`),
+//! shared by the test binaries that run testkit cases.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use netproto_testkit::{
+    Address, ClientOptions, Driver, Error, Handler, Protocol, ServerOptions, SocketOptions,
+    TestProtocol,
+};
+use netproto_tokio::{ShutdownHandle, TcpClient, TcpServer};
+
+/// The tokio driver, on one multi-threaded runtime shared by every case.
+pub struct Tokio;
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("build the tokio runtime")
+    })
+}
+
+impl Driver for Tokio {
+    type Client<P: Protocol> = TcpClient<P>;
+    type Server<P: Protocol> = TcpServer<P>;
+    type ShutdownHandle = ShutdownHandle;
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        runtime().block_on(future)
+    }
+
+    fn spawn<T, F>(future: F) -> impl Future<Output = T> + Send + 'static
+    where
+        T: Send + 'static,
+        F: Future<Output = T> + Send + 'static,
+    {
+        let task = runtime().spawn(future);
+        async move {
+            match task.await {
+                Ok(output) => output,
+                Err(err) => std::panic::resume_unwind(err.into_panic()),
+            }
+        }
+    }
+
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(duration)
+    }
+
+    fn connect<P: TestProtocol>(
+        address: Address,
+        protocol: P,
+        options: ClientOptions,
+    ) -> impl Future<Output = Result<TcpClient<P>, Error>> + Send {
+        TcpClient::connect_with(address, protocol, options)
+    }
+
+    fn from_stream<P: TestProtocol>(
+        stream: std::net::TcpStream,
+        protocol: P,
+        options: ClientOptions,
+    ) -> impl Future<Output = Result<TcpClient<P>, Error>> + Send {
+        TcpClient::from_stream(stream, protocol, options)
+    }
+
+    fn send_packet<P: TestProtocol>(
+        client: &TcpClient<P>,
+        packet: &P::Sent,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        client.send_packet(packet)
+    }
+
+    fn recv_packet<P: TestProtocol>(
+        client: &TcpClient<P>,
+    ) -> impl Future<Output = Result<P::Received, Error>> + Send {
+        client.recv_packet()
+    }
+
+    fn recv_packet_timeout<P: TestProtocol>(
+        client: &TcpClient<P>,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<P::Received, Error>> + Send {
+        client.recv_packet_timeout(timeout)
+    }
+
+    fn iter_received_packets<P: TestProtocol>(
+        client: &TcpClient<P>,
+        timeout: Duration,
+    ) -> impl Future<Output = Vec<Result<P::Received, Error>>> + Send {
+        client.iter_received_packets(timeout).collect()
+    }
+
+    fn send_eof<P: TestProtocol>(
+        client: &TcpClient<P>,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        client.send_eof()
+    }
+
+    fn close<P: TestProtocol>(
+        client: &TcpClient<P>,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        client.close()
+    }
+
+    fn is_closed<P: TestProtocol>(client: &TcpClient<P>) -> bool {
+        client.is_closed()
+    }
+
+    fn local_addr<P: TestProtocol>(client: &TcpClient<P>) -> SocketAddr {
+        client.local_addr()
+    }
+
+    fn peer_addr<P: TestProtocol>(client: &TcpClient<P>) -> SocketAddr {
+        client.peer_addr()
+    }
+
+    fn socket<P: TestProtocol>(client: &TcpClient<P>) -> SocketOptions<'_> {
+        client.socket()
+    }
+
+    fn max_recv_size<P: TestProtocol>(client: &TcpClient<P>) -> usize {
+        client.max_recv_size()
+    }
+
+    fn bind_all<P: TestProtocol>(
+        addresses: Vec<Address>,
+        protocol: P,
+        options: ServerOptions,
+    ) -> impl Future<Output = Result<TcpServer<P>, Error>> + Send {
+        TcpServer::bind_all(addresses, protocol, options)
+    }
+
+    fn local_addrs<P: TestProtocol>(server: &TcpServer<P>) -> Vec<SocketAddr> {
+        server.local_addrs()
+    }
+
+    fn accept<P: TestProtocol>(
+        server: &TcpServer<P>,
+    ) -> impl Future<Output = Result<TcpClient<P>, Error>> + Send {
+        server.accept()
+    }
+
+    async fn serve<P: TestProtocol>(
+        server: Arc<TcpServer<P>>,
+        handler: Handler<TcpClient<P>>,
+    ) -> Result<(), Error> {
+        server.serve(move |connection| handler(connection)).await
+    }
+
+    fn shutdown_handle<P: TestProtocol>(server: &TcpServer<P>) -> ShutdownHandle {
+        server.shutdown_handle()
+    }
+
+    fn shutdown(handle: &ShutdownHandle, grace: Duration) {
+        handle.shutdown(grace);
+    }
+}
