@@ -10,11 +10,14 @@
 //!   decoding, check the limits, round-trip what the framer encodes.
 //! * [`serializing`]: decode arbitrary frames (an error carrying the frame,
 //!   or a value that re-encodes stably).
+//! * [`connection`]: drive the connection engine against a peer that does
+//!   anything, with a clock that jumps.
 //! * [`endpoint`]: drive an `Endpoint` with arbitrary reads, EOFs, sends,
 //!   writes and `send_eof` calls, checking the calling contract's promises.
 
 use arbitrary::Unstructured;
 
+pub mod connection;
 pub mod endpoint;
 pub mod framing;
 pub mod seed;
