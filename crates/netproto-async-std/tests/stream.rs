@@ -120,10 +120,8 @@ fn iter_received_packets_yields_what_arrives_in_time() {
                 .iter_received_packets(Duration::from_secs(5))
                 .collect()
                 .await;
-            assert!(
-                matches!(rest.as_slice(), [Err(Error::ConnectionClosed { .. })]),
-                "{rest:?}"
-            );
+            // The peer's clean close ends the iteration quietly.
+            assert!(rest.is_empty(), "{rest:?}");
         }
     });
 }

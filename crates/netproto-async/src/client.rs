@@ -124,6 +124,24 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
             .await
     }
 
+    /// Like [`send_packet`](TcpClient::send_packet), giving up after
+    /// `timeout` with [`Error::Timeout`] of kind `Send`: the packet is then
+    /// queued whole (the next send, flush or `close` writes the rest) or not
+    /// at all, and the connection stays usable.
+    ///
+    /// Cancel safety: as `send_packet`.
+    pub async fn send_packet_timeout(
+        &self,
+        packet: &P::Sent,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let shared = &*self.shared;
+        let mut op = SendPacket::with_timeout(packet, Instant::now(), timeout);
+        shared
+            .drive(|io, now| shared.conn.poll_send(&mut op, io, now))
+            .await
+    }
+
     /// The next packet. Bytes after it stay buffered for the next call, so
     /// a read that delivered three packets satisfies three calls.
     ///

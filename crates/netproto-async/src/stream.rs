@@ -14,7 +14,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -42,16 +42,23 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
         PacketStream::new(self, None)
     }
 
-    /// What is buffered or arrives within `timeout` per packet, as a
-    /// [`Stream`]. It ends on the first timeout, and after yielding an
-    /// error that is not recoverable (including [`Error::ConnectionClosed`]).
-    /// `Duration::ZERO` yields only what is buffered or readable without
-    /// waiting.
+    /// What is buffered or arrives within `timeout`, as a [`Stream`]: the
+    /// timeout is for the *whole* iteration, as in EasyNetwork (`None`:
+    /// wait without limit). It ends quietly when the timeout passes or the
+    /// peer closes the connection cleanly, and after yielding any other
+    /// error that is not recoverable. `Duration::ZERO` yields only what is
+    /// buffered or readable without waiting.
     ///
     /// Cancel safety: dropping the stream, or a `next()` future, loses no
     /// byte.
-    pub fn iter_received_packets(&self, timeout: Duration) -> PacketStream<'_, R, P> {
-        PacketStream::new(self, Some(timeout))
+    pub fn iter_received_packets(
+        &self,
+        timeout: impl Into<Option<Duration>>,
+    ) -> PacketStream<'_, R, P> {
+        let end = timeout
+            .into()
+            .and_then(|timeout| Instant::now().checked_add(timeout));
+        PacketStream::new(self, Some(end))
     }
 
     /// A [`Sink`] of packets to send: anything that borrows as `P::Sent`
@@ -86,25 +93,29 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
 pub struct PacketStream<'a, R: Runtime, P: Protocol> {
     client: &'a TcpClient<R, P>,
     next: Option<BoxFuture<'a, Result<P::Received, Error>>>,
-    timeout: Option<Duration>,
+    /// `None`: every packet until the connection ends (`stream`);
+    /// `Some(end)`: `iter_received_packets`, until `end` (`None`: no end).
+    bounded: Option<Option<Instant>>,
     done: bool,
 }
 
 impl<'a, R: Runtime, P: Protocol> PacketStream<'a, R, P> {
-    fn new(client: &'a TcpClient<R, P>, timeout: Option<Duration>) -> Self {
+    fn new(client: &'a TcpClient<R, P>, bounded: Option<Option<Instant>>) -> Self {
         PacketStream {
             client,
             next: None,
-            timeout,
+            bounded,
             done: false,
         }
     }
 
     fn receive(&self) -> BoxFuture<'a, Result<P::Received, Error>> {
         let client = self.client;
-        match self.timeout {
-            Some(timeout) => Box::pin(client.recv_packet_timeout(timeout)),
-            None => Box::pin(client.recv_packet()),
+        match self.bounded {
+            Some(Some(end)) => {
+                Box::pin(client.recv_packet_timeout(end.saturating_duration_since(Instant::now())))
+            }
+            _ => Box::pin(client.recv_packet()),
         }
     }
 }
@@ -123,7 +134,7 @@ impl<R: Runtime, P: Protocol> Stream for PacketStream<'_, R, P> {
         let next = this.next.as_mut().expect("set above");
         let result = ready!(next.as_mut().poll(cx));
         this.next = None;
-        let bounded = this.timeout.is_some();
+        let bounded = this.bounded.is_some();
         Poll::Ready(InStream::item(result, bounded, &mut this.done))
     }
 }
@@ -132,7 +143,7 @@ impl<R: Runtime, P: Protocol> fmt::Debug for PacketStream<'_, R, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PacketStream")
             .field("client", self.client)
-            .field("timeout", &self.timeout)
+            .field("bounded", &self.bounded)
             .field("done", &self.done)
             .finish_non_exhaustive()
     }

@@ -297,9 +297,10 @@ impl Error {
     ///
     /// * An error for one packet only (recoverable, and not a timeout) is
     ///   yielded and the stream goes on.
-    /// * `iter_received_packets` ends at its own receive timeout, and a
-    ///   `Stream` when the connection is closed (by the peer between
-    ///   packets, or locally) — without yielding the error.
+    /// * Both end without yielding the error when the peer closes the
+    ///   connection cleanly between packets; `iter_received_packets` also at
+    ///   the end of its timeout, and a `Stream` when the connection is
+    ///   closed locally.
     /// * Any other error — a served connection's idle timeout included — is
     ///   yielded, then the stream ends.
     ///
@@ -314,7 +315,7 @@ impl Error {
     /// assert_eq!(timeout.in_stream(true), InStream::End);
     /// let peer = "127.0.0.1:9".parse().unwrap();
     /// let closed = Error::ConnectionClosed { peer };
-    /// assert_eq!(closed.in_stream(true), InStream::YieldThenEnd);
+    /// assert_eq!(closed.in_stream(true), InStream::End);
     /// assert_eq!(closed.in_stream(false), InStream::End);
     /// ```
     pub fn in_stream(&self, bounded: bool) -> InStream {
@@ -323,7 +324,8 @@ impl Error {
                 kind: TimeoutKind::Receive,
                 ..
             } if bounded => InStream::End,
-            Error::Closed | Error::ConnectionClosed { .. } if !bounded => InStream::End,
+            Error::ConnectionClosed { .. } => InStream::End,
+            Error::Closed if !bounded => InStream::End,
             Error::Timeout { .. } => InStream::YieldThenEnd,
             err if err.is_recoverable() => InStream::Yield,
             _ => InStream::YieldThenEnd,
@@ -583,12 +585,13 @@ mod tests {
                 InStream::YieldThenEnd
             );
         }
-        // iter_received_packets: its own timeout ends it quietly; a close is
-        // reported.
+        // iter_received_packets: its own timeout and the peer's clean close
+        // end it quietly (a `?` loop does not fail on a normal close); a
+        // local close is reported.
         assert_eq!(timeout(TimeoutKind::Receive).in_stream(true), InStream::End);
         assert_eq!(
             Error::ConnectionClosed { peer }.in_stream(true),
-            InStream::YieldThenEnd
+            InStream::End
         );
         assert_eq!(Error::Closed.in_stream(true), InStream::YieldThenEnd);
         // A Stream ends quietly when the connection is closed.

@@ -130,6 +130,16 @@ impl<P: Protocol> TcpClient<P> {
         inner.drive(|io, now| inner.conn.poll_send(&mut op, io, now))
     }
 
+    /// Like [`send_packet`](TcpClient::send_packet), giving up after
+    /// `timeout` with [`Error::Timeout`] of kind `Send`: the packet is then
+    /// queued whole (the next send or `close` writes the rest) or not at
+    /// all, and the connection stays usable.
+    pub fn send_packet_timeout(&self, packet: &P::Sent, timeout: Duration) -> Result<(), Error> {
+        let inner = &*self.inner;
+        let mut op = SendPacket::with_timeout(packet, Instant::now(), timeout);
+        inner.drive(|io, now| inner.conn.poll_send(&mut op, io, now))
+    }
+
     /// The next packet, waiting as long as it takes (or, on a served
     /// connection, the server's idle timeout). Bytes after the packet stay
     /// buffered for the next call.
@@ -150,21 +160,32 @@ impl<P: Protocol> TcpClient<P> {
         inner.drive(|io, now| inner.conn.poll_recv(&mut op, io, now))
     }
 
-    /// The packets that are buffered or arrive within `timeout` each, as an
-    /// iterator. It ends at the first timeout, and after yielding an error
-    /// that is not recoverable (including [`Error::ConnectionClosed`], and a
-    /// served connection's idle timeout). `Duration::ZERO` yields only what
-    /// is already buffered or readable without waiting.
+    /// The packets that are buffered or arrive within `timeout`, as an
+    /// iterator: the timeout is for the *whole* iteration, as in
+    /// EasyNetwork (`None`: wait without limit). It ends quietly when the
+    /// timeout passes or the peer closes the connection cleanly, and after
+    /// yielding any other error that is not recoverable (a served
+    /// connection's idle timeout included). `Duration::ZERO` yields only
+    /// what is already buffered or readable without waiting.
     pub fn iter_received_packets(
         &self,
-        timeout: Duration,
+        timeout: impl Into<Option<Duration>>,
     ) -> impl Iterator<Item = Result<P::Received, Error>> + '_ {
+        let end = timeout
+            .into()
+            .and_then(|timeout| Instant::now().checked_add(timeout));
         let mut ended = false;
         std::iter::from_fn(move || {
             if ended {
                 return None;
             }
-            InStream::item(self.recv_packet_timeout(timeout), true, &mut ended)
+            let received = match end {
+                Some(end) => {
+                    self.recv_packet_timeout(end.saturating_duration_since(Instant::now()))
+                }
+                _ => self.recv_packet(),
+            };
+            InStream::item(received, true, &mut ended)
         })
     }
 

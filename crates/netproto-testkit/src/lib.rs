@@ -128,6 +128,13 @@ pub trait Driver: Sized + Send + Sync + 'static {
         packet: &P::Sent,
     ) -> impl Future<Output = Result<(), Error>> + Send;
 
+    /// `send_packet_timeout`.
+    fn send_packet_timeout<P: TestProtocol>(
+        client: &Self::Client<P>,
+        packet: &P::Sent,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
     /// `recv_packet`.
     fn recv_packet<P: TestProtocol>(
         client: &Self::Client<P>,
@@ -292,6 +299,8 @@ macro_rules! __conformance_cases {
                 peer_reset_is_reported_disconnected,
                 close_reports_undelivered_bytes,
                 handlers_run_apart_from_serve,
+                send_timeout_keeps_frames_whole,
+                iter_received_packets_timeout_is_for_the_whole_iteration,
                 server_handler_stop_wait_is_configurable,
             ],
             plain: [

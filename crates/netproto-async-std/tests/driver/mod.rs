@@ -125,6 +125,14 @@ impl<E: Executor> Driver for AsyncIoDriver<E> {
         client.send_packet(packet).await
     }
 
+    async fn send_packet_timeout<P: TestProtocol>(
+        client: &TcpClient<P>,
+        packet: &P::Sent,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        client.send_packet_timeout(packet, timeout).await
+    }
+
     async fn recv_packet<P: TestProtocol>(client: &TcpClient<P>) -> Result<P::Received, Error> {
         client.recv_packet().await
     }

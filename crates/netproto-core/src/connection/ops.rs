@@ -26,18 +26,34 @@ pub struct Recv {
     attempted: bool,
 }
 
-/// A send in progress: one packet, queued whole on the first poll, after
-/// what an earlier send left queued is written.
+/// A send in progress: one packet, queued whole once what an earlier send
+/// left queued is written, then written until the kernel has all of it.
 #[derive(Debug)]
 pub struct SendPacket<'a, T: ?Sized> {
     packet: Option<&'a T>,
+    /// When the send gives up, with the timeout it was given.
+    deadline: Option<(Instant, Duration)>,
 }
 
 impl<'a, T: ?Sized> SendPacket<'a, T> {
-    /// Send `packet`.
+    /// Send `packet`, waiting as long as it takes.
     pub fn new(packet: &'a T) -> Self {
         SendPacket {
             packet: Some(packet),
+            deadline: None,
+        }
+    }
+
+    /// Send `packet`, giving up `timeout` after `now` with
+    /// [`Error::Timeout`] of kind [`TimeoutKind::Send`]. The packet is
+    /// then queued whole (the next send, flush or close writes the rest) or
+    /// not at all (what an earlier send left was still being written), and
+    /// the connection stays usable. A zero timeout still writes what the
+    /// socket takes at once.
+    pub fn with_timeout(packet: &'a T, now: Instant, timeout: Duration) -> Self {
+        SendPacket {
+            packet: Some(packet),
+            deadline: now.checked_add(timeout).map(|at| (at, timeout)),
         }
     }
 }
@@ -244,14 +260,27 @@ impl<P: Protocol> Connection<P> {
         io: &T,
         now: Instant,
     ) -> Step<Result<(), Error>> {
-        let _ = now;
         if self.is_closed() {
             return Step::Ready(Err(Error::Closed));
         }
         let mut send = lock(&self.send);
+        let deadline = op.deadline.map(|(at, _)| at);
         loop {
-            if let Some(step) = self.write_for_sender(&mut send, io) {
-                return step;
+            match self.write_queued(&mut send, io, left(deadline, now), true) {
+                Flushed::Done => {}
+                Flushed::Blocked => {
+                    return match op.deadline {
+                        Some((at, timeout)) if now >= at => Step::Ready(Err(Error::Timeout {
+                            kind: TimeoutKind::Send,
+                            timeout,
+                        })),
+                        _ => Step::Writable(deadline),
+                    };
+                }
+                Flushed::Failed(err) => {
+                    self.ended_by(&err);
+                    return Step::Ready(Err(err));
+                }
             }
             let Some(packet) = op.packet.take() else {
                 return Step::Ready(Ok(()));

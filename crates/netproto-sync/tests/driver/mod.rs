@@ -57,6 +57,14 @@ impl Driver for Sync {
         client.send_packet(packet)
     }
 
+    async fn send_packet_timeout<P: TestProtocol>(
+        client: &TcpClient<P>,
+        packet: &P::Sent,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        client.send_packet_timeout(packet, timeout)
+    }
+
     async fn recv_packet<P: TestProtocol>(client: &TcpClient<P>) -> Result<P::Received, Error> {
         client.recv_packet()
     }

@@ -365,3 +365,80 @@ pub async fn server_reports_fd_exhaustion_and_recovers<D: Driver>() {
     assert_eq!(&reply, b"back\n");
     running.stop(Duration::from_secs(1)).await;
 }
+
+/// A send that times out against a peer that does not read leaves the
+/// connection usable and the byte stream whole: the packet was queued whole
+/// (and is written by the next send) or not at all, never cut.
+pub async fn send_timeout_keeps_frames_whole<D: Driver>(t: Transport) {
+    const SIZE: usize = 256 * 1024;
+    let (go, wait) = gate();
+    let peer = Peer::spawn(t, move |mut s| {
+        wait_gate(&wait);
+        // Every frame is a whole packet of the client's, up to the marker.
+        let mut frames = 0usize;
+        loop {
+            let header = s.read_n(4)?;
+            let len = u32::from_be_bytes(header[..4].try_into().unwrap()) as usize;
+            let body = s.read_n(len)?;
+            if body == b"marker" {
+                return Ok(frames);
+            }
+            assert_eq!(len, SIZE, "a frame was cut");
+            assert!(body.iter().all(|&b| b == 0x5a), "a frame was mixed");
+            frames += 1;
+        }
+    });
+    let client = connect_to::<D, _>(peer.address(), frames(), t).await;
+    D::socket(&client).set_send_buffer_size(16 * 1024).unwrap();
+    let packet = vec![0x5au8; SIZE];
+    let mut timed_out = false;
+    for _ in 0..64 {
+        match D::send_packet_timeout(&client, &packet[..], Duration::from_millis(100)).await {
+            Ok(()) => {}
+            Err(Error::Timeout { kind, .. }) => {
+                assert_eq!(kind, netproto_core::error::TimeoutKind::Send);
+                timed_out = true;
+                break;
+            }
+            Err(other) => panic!("expected a send timeout, got {other:?}"),
+        }
+    }
+    assert!(timed_out, "a peer that reads nothing must stop the sends");
+    go.send(()).unwrap();
+    // The connection is still usable: this send finishes what the timed
+    // out one queued, then the marker.
+    send_ok::<D, _>(&client, &b"marker"[..]).await;
+    let frames = peer.join();
+    assert!(frames >= 1, "{frames}");
+    D::close(&client).await.unwrap();
+}
+
+/// `iter_received_packets(timeout)`: the timeout is for the whole
+/// iteration, as in EasyNetwork — a peer that keeps sending does not keep
+/// it going.
+pub async fn iter_received_packets_timeout_is_for_the_whole_iteration<D: Driver>(t: Transport) {
+    let peer = Peer::spawn(t, |mut s| {
+        for i in 0..40 {
+            if s.send(format!("{i}\n").as_bytes()).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    });
+    let client = connect_to::<D, _>(peer.address(), lines(), t).await;
+    let started = std::time::Instant::now();
+    let received = D::iter_received_packets(&client, Duration::from_millis(400)).await;
+    let elapsed = started.elapsed();
+    assert!(
+        received.iter().all(Result::is_ok),
+        "only packets, the timeout ends it quietly: {received:?}"
+    );
+    assert!(
+        !received.is_empty() && received.len() < 30,
+        "{} packets in {elapsed:?}: the timeout must bound the whole iteration",
+        received.len()
+    );
+    D::close(&client).await.unwrap();
+    peer.join();
+}

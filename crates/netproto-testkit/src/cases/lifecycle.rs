@@ -343,13 +343,10 @@ pub async fn iter_received_packets_batches<D: Driver>(t: Transport) {
             .is_empty()
     );
     go.send(()).unwrap();
+    // The peer's clean close ends the iteration quietly.
     let rest = D::iter_received_packets(&client, PROMPTLY).await;
-    assert_eq!(rest.len(), 2, "{rest:?}");
+    assert_eq!(rest.len(), 1, "{rest:?}");
     assert_eq!(rest[0].as_ref().expect("d"), "d");
-    assert!(
-        matches!(rest[1], Err(Error::ConnectionClosed { .. })),
-        "{rest:?}"
-    );
     D::close(&client).await.unwrap();
     peer.join();
 }

@@ -77,6 +77,14 @@ impl Driver for Tokio {
         client.send_packet(packet)
     }
 
+    fn send_packet_timeout<P: TestProtocol>(
+        client: &TcpClient<P>,
+        packet: &P::Sent,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        client.send_packet_timeout(packet, timeout)
+    }
+
     fn recv_packet<P: TestProtocol>(
         client: &TcpClient<P>,
     ) -> impl Future<Output = Result<P::Received, Error>> + Send {
