@@ -24,23 +24,30 @@
 //! | [`FixedSize`] | every frame has the same size |
 //! | [`Raw`] | no framing: every received chunk is a frame |
 //! | [`JsonDocument`] | concatenated JSON values with no separator |
+//! | [`MsgPackItem`] | MessagePack items back to back, each one's end read from its headers |
+//! | [`CborItem`] | CBOR items back to back, each one's end read from its headers |
 
 use bytes::{Bytes, BytesMut};
 
 use crate::error::{EncodeError, FramingError};
 
+mod cbor_item;
 mod delimiter;
 mod fixed;
 mod frame;
+mod item;
 mod json_document;
 mod length_prefix;
+mod msgpack_item;
 mod raw;
 
+pub use cbor_item::{CborItem, CborItemDecoder};
 pub use delimiter::{Delimiter, DelimiterDecoder};
 pub use fixed::{FixedSize, FixedSizeDecoder};
 pub use frame::Frame;
 pub use json_document::{JsonDocument, JsonDocumentDecoder};
 pub use length_prefix::{LengthPrefix, LengthPrefixBuilder, LengthPrefixDecoder, LengthWidth};
+pub use msgpack_item::{MsgPackItem, MsgPackItemDecoder};
 pub use raw::{Raw, RawDecoder};
 
 /// A framing error reported by a [`FrameDecoder`], with whether decoding can
