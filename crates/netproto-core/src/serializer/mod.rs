@@ -13,8 +13,8 @@
 //! | [`BytesSerializer`] | — | `[u8]` | [`Bytes`] | any |
 //! | [`Utf8`] | — | `str` | `String` | [`Delimiter`](crate::framing::Delimiter) (text lines) |
 //! | `Json<S, R>` (`json_lines`) | `json` | `S: Serialize` | `R: DeserializeOwned` | `Delimiter::lf()`, or `JsonDocument` |
-//! | `Cbor<S, R>` | `cbor` | `S` | `R` | a length prefix |
-//! | `MsgPack<S, R>` | `msgpack` | `S` | `R` | a length prefix |
+//! | `Cbor<S, R>` | `cbor` | `S` | `R` | `CborItem` (`.stream()`), or a length prefix |
+//! | `MsgPack<S, R>` | `msgpack` | `S` | `R` | `MsgPackItem` (`.stream()`), or a length prefix |
 //! | [`FixedStruct<T>`] + [`binary_struct!`](crate::binary_struct) | — | `T` | `T` | [`FixedSize`](crate::framing::FixedSize) |
 //! | [`StructFormat`] (`">d3q"`) | — | `[StructValue]` | `Vec<StructValue>` | [`FixedSize`](crate::framing::FixedSize) |
 //! | `Base64<S>` (wrapper) | `base64` | `S::Sent` | `S::Received` | `Delimiter::crlf()` |
@@ -41,8 +41,8 @@
 //! | `JSONSerializer(use_lines=False)` | `Json::new().documents()` (`JsonDocument` framer) | yes | as for lines; a top-level number, `true`, `false` or `null` is followed by `\n` in both |
 //! | `StructSerializer(fmt)` | [`StructFormat::new(fmt)`](StructFormat::new) | yes | network order when `fmt` has no byte-order character, as EasyNetwork; all codes, `@` native alignment included |
 //! | `ctypes.Structure` (lsst.ts.tcpip `read_into`/`write_from`) | [`binary_struct!`](crate::binary_struct) + [`FixedStruct`] | yes | packed layout: add `[u8; N]` fields where C inserts padding |
-//! | `MessagePackSerializer()` | `MsgPack` | yes | EasyNetwork streams items back to back without framing: netproto reads them only inside a framer (for example `Base64` lines), not bare on a socket |
-//! | `CBORSerializer()` | `Cbor` | except floats | cbor2 always writes 64-bit floats, ciborium the shortest exact width (both read either); same framing caveat as MessagePack |
+//! | `MessagePackSerializer()` | `MsgPack::new().stream()` (`MsgPackItem` framer) | yes | items back to back on the bare stream, each one's end read from its headers, as EasyNetwork's reader does; also inside any framer (`Base64` lines, a length prefix) |
+//! | `CBORSerializer()` | `Cbor::new().stream()` (`CborItem` framer) | except floats | cbor2 always writes 64-bit floats, ciborium the shortest exact width (both read either); bare stream as for MessagePack |
 //! | `Base64EncoderSerializer(s)` | `Base64::new(s).lines()` | yes | URL-safe alphabet and `\r\n` by default, `=` padding; `Base64::standard` = `alphabet="standard"`; the `checksum` option is not supported |
 //! | `ZlibCompressorSerializer(s)` | `Zlib::new(s)` | not guaranteed | level 9 as EasyNetwork; the streams decode both ways, but miniz_oxide and C zlib may choose different deflate blocks (4 of the 5 vectors come out identical); bare on a socket EasyNetwork relies on the end-of-stream marker (no framer), inside `Base64` lines it is compatible |
 //! | — (`BZ2CompressorSerializer`, `PickleSerializer`) | — | — | not provided; `Gzip` has no EasyNetwork counterpart |
