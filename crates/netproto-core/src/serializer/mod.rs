@@ -37,7 +37,7 @@
 //! | EasyNetwork 1.2 | netproto | same bytes | notes |
 //! |---|---|---|---|
 //! | `StringLineSerializer("LF" / "CR" / "CRLF")` | `Delimiter::{lf,cr,crlf}()` + [`Utf8`] | yes | EasyNetwork encodes ASCII by default (netproto UTF-8, like `encoding="utf-8"`); it sends nothing for `""` where netproto sends an empty line, and passes a line already ending in the separator where netproto refuses it |
-//! | `JSONSerializer()` | `json_lines`, `Json::new().lines()` | yes | non-ASCII escaped as `\uXXXX` and floats written as Python's `repr` (`1e+16`); `ensure_ascii(false)` matches `ensure_ascii=False`. Not representable: `NaN`/`Infinity` (Python sends them, serde_json refuses them and writes `null`) and integers beyond 64 bits (read as floats). `serde_json::Value` objects are written with sorted keys; typed structs keep field order |
+//! | `JSONSerializer()` | `json_lines`, `Json::new().lines()` | yes | non-ASCII escaped as `\uXXXX` and floats written as Python's `repr` (`1e+16`); `ensure_ascii(false)` matches `ensure_ascii=False`. Not representable: `NaN`/`Infinity` (Python sends them; netproto refuses such a packet with a `DeserializeError` naming the value, and serde_json writes a NaN `f64` as `null`) and integers beyond 64 bits (refused the same way rather than read as rounded floats; `refuse_big_integers(false)` lets typed `u128` fields read them). `serde_json::Value` objects are written with sorted keys; typed structs keep field order |
 //! | `JSONSerializer(use_lines=False)` | `Json::new().documents()` (`JsonDocument` framer) | yes | as for lines; a top-level number, `true`, `false` or `null` is followed by `\n` in both |
 //! | `StructSerializer(fmt)` | [`StructFormat::new(fmt)`](StructFormat::new) | yes | network order when `fmt` has no byte-order character, as EasyNetwork; all codes, `@` native alignment included |
 //! | `ctypes.Structure` (lsst.ts.tcpip `read_into`/`write_from`) | [`binary_struct!`](crate::binary_struct) + [`FixedStruct`] | yes | packed layout: add `[u8; N]` fields where C inserts padding |
@@ -169,6 +169,8 @@ mod cbor;
 mod compression;
 #[cfg(feature = "json")]
 mod json;
+#[cfg(feature = "json")]
+mod json_numbers;
 #[cfg(feature = "msgpack")]
 mod msgpack;
 mod struct_format;
