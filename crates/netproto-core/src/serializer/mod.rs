@@ -18,7 +18,7 @@
 //! | [`FixedStruct<T>`] + [`binary_struct!`](crate::binary_struct) | — | `T` | `T` | [`FixedSize`](crate::framing::FixedSize) |
 //! | [`StructFormat`] (`">d3q"`) | — | `[StructValue]` | `Vec<StructValue>` | [`FixedSize`](crate::framing::FixedSize) |
 //! | `Base64<S>` (wrapper) | `base64` | `S::Sent` | `S::Received` | `Delimiter::crlf()` |
-//! | `Zlib<S>`, `Gzip<S>` (wrappers) | `compression` | `S::Sent` | `S::Received` | a length prefix, or inside `Base64` |
+//! | `Zlib<S>`, `Gzip<S>` (wrappers) | `compression` | `S::Sent` | `S::Received` | `ZlibStream` (zlib), a length prefix, or inside `Base64` |
 //!
 //! `Json`, `Cbor` and `MsgPack` default to their dynamic value type
 //! (`serde_json::Value`, `ciborium::Value`, `rmpv::Value`; aliases
@@ -44,7 +44,7 @@
 //! | `MessagePackSerializer()` | `MsgPack::new().stream()` (`MsgPackItem` framer) | yes | items back to back on the bare stream, each one's end read from its headers, as EasyNetwork's reader does; also inside any framer (`Base64` lines, a length prefix) |
 //! | `CBORSerializer()` | `Cbor::new().stream()` (`CborItem` framer) | except floats | cbor2 always writes 64-bit floats, ciborium the shortest exact width (both read either); bare stream as for MessagePack |
 //! | `Base64EncoderSerializer(s)` | `Base64::new(s).lines()` | yes | URL-safe alphabet and `\r\n` by default, `=` padding; `Base64::standard` = `alphabet="standard"`; the `checksum` option is not supported |
-//! | `ZlibCompressorSerializer(s)` | `Zlib::new(s)` | not guaranteed | level 9 as EasyNetwork; the streams decode both ways, but miniz_oxide and C zlib may choose different deflate blocks (4 of the 5 vectors come out identical); bare on a socket EasyNetwork relies on the end-of-stream marker (no framer), inside `Base64` lines it is compatible |
+//! | `ZlibCompressorSerializer(s)` | `Zlib::new(s)` | not guaranteed | level 9 as EasyNetwork; the streams decode both ways, but miniz_oxide and C zlib may choose different deflate blocks (4 of the 5 vectors come out identical); bare on a socket, as EasyNetwork sends them (streams back to back, each ending with its end-of-stream marker), frame them with `ZlibStream`: `Zlib::new(s).protocol(ZlibStream::new())`; inside `Base64` lines it is compatible too |
 //! | — (`BZ2CompressorSerializer`, `PickleSerializer`) | — | — | not provided; `Gzip` has no EasyNetwork counterpart |
 //!
 //! # Converters: wire types and application types
