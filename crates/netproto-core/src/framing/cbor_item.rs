@@ -26,13 +26,16 @@ use crate::error::EncodeError;
 ///   the decoder follows it to its end, dropping its bytes as they arrive,
 ///   and carries on after it. Nothing is reserved for the length a header
 ///   claims.
-/// * A header that is not well-formed CBOR (reserved additional information
-///   28 to 30, an indefinite-length integer or tag, a misplaced break, a
-///   chunk of another type inside an indefinite-length string, a two-byte
-///   simple value below 32, an indefinite map with a key and no value) or
-///   nesting deeper than the limit is a fatal
+/// * A header that is not well-formed CBOR in a way that hides where the
+///   item ends (reserved additional information 28 to 30, an
+///   indefinite-length integer or tag, a misplaced break, a chunk of another
+///   type inside an indefinite-length string, an indefinite map with a key
+///   and no value) or nesting deeper than the limit is a fatal
 ///   [`FramingError::Malformed`](crate::error::FramingError::Malformed):
 ///   there is no way to tell where the stream goes on.
+///   Other rules of well-formedness that leave the item's length clear (a
+///   two-byte simple value below 32) are left to the serializer, as is
+///   validity.
 /// * [`encode_with`](Framer::encode_with) writes the item as it is, after
 ///   checking it is exactly one item within the limit.
 ///
@@ -264,9 +267,6 @@ impl ItemFormat for CborHeaders {
             0..=23 => u64::from(info),
             _ => bytes[1..len].iter().fold(0, |n, &b| n << 8 | u64::from(b)),
         };
-        if major == 7 && info == 24 && argument < 32 {
-            return Err(format!("two-byte simple value {argument} (below 32)"));
-        }
         let indefinite = info == 31;
         if indefinite && self.open.len() >= CborItem::MAX_INDEFINITE_NESTING {
             return Err(format!(
