@@ -26,11 +26,12 @@ use crate::protocol::StreamProtocol;
 /// Both forms are valid JSON and every peer reads either.
 ///
 /// A frame that is not valid JSON for `R` is a per-packet
-/// [`DeserializeError`]. Numbers are never changed in silence: an integer
-/// beyond 64 bits (Python has them), which serde_json could only read as a
-/// rounded float, makes the packet a `DeserializeError` that names it (see
-/// [`refuse_big_integers`](Json::refuse_big_integers)), and so do Python's
-/// `NaN`, `Infinity` and `-Infinity`, which are not JSON. JSON itself never contains a raw newline, so
+/// [`DeserializeError`]. Received numbers are never changed in silence: an
+/// integer beyond 64 bits (Python has them), which serde_json could only
+/// read as a rounded float, makes the packet a `DeserializeError` that
+/// names it (see [`refuse_big_integers`](Json::refuse_big_integers)), and
+/// so do Python's `NaN`, `Infinity` and `-Infinity`, which are not JSON.
+/// On send, serde_json writes a NaN or infinite `f64` as `null`. JSON itself never contains a raw newline, so
 /// JSON lines over a [`Delimiter`] framer ([`json_lines`]) is the usual
 /// pairing; the JSON-document framer (no separator) works as well.
 ///
