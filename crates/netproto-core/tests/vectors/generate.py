@@ -92,6 +92,25 @@ def json_vectors():
     return out
 
 
+# What Python's json writes and serde_json cannot read as sent: netproto
+# refuses these packets (the values are kept as text: not all are JSON).
+JSON_REFUSED = {
+    "integer_beyond_64_bits": ({"big": 2 ** 70}, "integer 1180591620717411303424"),
+    "negative_beyond_64_bits": ([-(2 ** 63) - 1], "integer -9223372036854775809"),
+    "huge_integer": (10 ** 60, "... (61 characters)"),
+    "nan": ([1.0, float("nan")], "NaN"),
+    "infinity": ({"x": float("inf")}, "Infinity"),
+    "negative_infinity": (float("-inf"), "-Infinity"),
+}
+
+
+def json_refused_vectors():
+    lines, documents = JSONSerializer(), JSONSerializer(use_lines=False)
+    return [{"name": name, "python": repr(value), "reason_contains": reason,
+             "lines_hex": stream(lines, [value]), "documents_hex": stream(documents, [value])}
+            for name, (value, reason) in JSON_REFUSED.items()]
+
+
 def string_line_vectors():
     out = []
     packets = ["hello", "two words", " spaced ", "tab\there", "x" * 300]
@@ -298,3 +317,4 @@ if __name__ == "__main__":
     write("easynetwork_wrappers.json", wrapper_vectors())
     write("easynetwork_cbor_msgpack.json", binary_vectors())
     write("easynetwork_streams.json", stream_vectors())
+    write("easynetwork_json_refused.json", json_refused_vectors())
