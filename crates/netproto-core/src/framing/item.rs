@@ -270,15 +270,25 @@ where
             _ if item.is_empty() => Err(EncodeError::serialize(format!("empty {name} item"))),
             Ok(Some(end)) if end == item.len() => Ok(()),
             Ok(Some(end)) => Err(EncodeError::serialize(format!(
-                "{} bytes after the {name} item of {end} bytes: a stream item is exactly one item",
-                item.len() - end
+                "{} after the {name} item of {}: a stream item is exactly one item",
+                bytes(item.len() - end),
+                bytes(end)
             ))),
             Ok(None) => Err(EncodeError::serialize(format!(
-                "incomplete {name} item ({} bytes)",
-                item.len()
+                "incomplete {name} item ({})",
+                bytes(item.len())
             ))),
             Err(err) => Err(EncodeError::serialize(err.to_string())),
         }
     });
     result.inspect_err(|_| dst.truncate(start))
+}
+
+/// `n` bytes, in words.
+fn bytes(n: usize) -> String {
+    if n == 1 {
+        "1 byte".into()
+    } else {
+        format!("{n} bytes")
+    }
 }

@@ -184,7 +184,7 @@ fn encode_writes_one_item_or_nothing() {
     for (bad, why) in [
         (&b""[..], "empty MessagePack item"),
         (b"\x92\x01", "incomplete MessagePack item (2 bytes)"),
-        (b"\x01\x02", "1 bytes after the MessagePack item of 1 bytes"),
+        (b"\x01\x02", "1 byte after the MessagePack item of 1 byte"),
         (b"\xc1", "byte 0xc1"),
     ] {
         let err = framer.encode(bad, &mut dst).unwrap_err();
