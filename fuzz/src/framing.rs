@@ -256,3 +256,60 @@ pub fn check_encoded_stream<'a, F: Framer>(
     );
     frames
 }
+
+/// The checks shared by the self-delimiting framers (MessagePack and CBOR
+/// items, zlib streams), whose frames are the stream's own items: decoding
+/// in `reads` agrees with one read within `limits`; when `valid` (the
+/// format's serializer reads all of `stream` as one item) the stream is
+/// one frame, or one recoverable overrun past the limit; encoding accepts
+/// a valid item within the limit, writes it as it is and decodes it back;
+/// and the frames decoded, encoded again one after the other, come back
+/// the same.
+pub fn check_self_delimiting<F: Framer>(
+    framer: &F,
+    stream: &[u8],
+    reads: &[usize],
+    limits: &Limits,
+    valid: bool,
+) {
+    let max = framer.max_frame_length();
+    let events = check_decoding(framer, stream, reads, limits);
+    if valid {
+        let expected = if stream.len() <= max {
+            Event::Frame(Bytes::copy_from_slice(stream))
+        } else {
+            Event::TooLong {
+                limit: max,
+                recoverable: true,
+            }
+        };
+        assert_eq!(events, [expected], "one valid item");
+    }
+    match encode_checked(framer, stream) {
+        Ok(wire) => {
+            assert!(stream.len() <= max);
+            assert_eq!(&wire[..], stream, "an item is written as it is");
+            if valid {
+                assert_eq!(&decode_one(framer, &wire, limits)[..], stream);
+            }
+        }
+        Err(EncodeError::FrameTooLong { length, limit }) => {
+            assert_eq!(limit, max);
+            assert!(length as usize == stream.len() && stream.len() > max);
+        }
+        Err(EncodeError::Serialize(_)) => assert!(!valid, "a valid item was refused"),
+        Err(err) => panic!("unexpected encode error: {err}"),
+    }
+    let frames: Vec<Bytes> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Frame(frame) => Some(frame.clone()),
+            _ => None,
+        })
+        .collect();
+    let back = check_encoded_stream(framer, frames.iter().map(|f| &f[..]), reads, limits);
+    assert_eq!(
+        back, frames,
+        "decoded items, encoded again, decode the same"
+    );
+}

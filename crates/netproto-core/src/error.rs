@@ -48,6 +48,18 @@ pub enum FramingError {
         /// Its offset from the start of the receive buffer.
         offset: usize,
     },
+    /// A self-delimiting item (MessagePack, CBOR, a zlib stream) is not
+    /// well-formed, so where it ends cannot be known.
+    #[error("malformed {format} item: {reason} (at byte {offset} of the item)")]
+    Malformed {
+        /// The format: `"MessagePack"`, `"CBOR"`, `"zlib"`.
+        format: &'static str,
+        /// Where in the item the bad header starts (0 for zlib: inflaters
+        /// do not say where).
+        offset: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The stream ended inside a frame.
     #[error("connection closed with {pending} bytes of an incomplete frame pending")]
     UnexpectedEof {

@@ -122,3 +122,54 @@ fn asymmetric_request_and_response_types() {
     let (results, _) = serializer_common::receive_all(&client, b"{\"total\":3}\n", &[64]);
     assert!(results[0].as_ref().is_err_and(|e| e.is_recoverable()));
 }
+
+/// What Python's json writes and serde_json cannot read as sent (integers
+/// beyond 64 bits, NaN, the infinities): netproto refuses each packet with
+/// a per-packet error saying why, and the next packet still arrives.
+#[test]
+fn python_numbers_serde_json_would_change_are_refused_per_packet() {
+    use netproto_core::Error;
+    use serde_json::Value;
+    use serializer_common::receive_all;
+
+    fn check(name: &str, reason: &str, (results, end): (Vec<Result<Value, Error>>, Error)) {
+        assert!(
+            matches!(end, Error::ConnectionClosed { .. }),
+            "{name}: {end}"
+        );
+        let [first, second] = &results[..] else {
+            panic!("{name}: {} results", results.len());
+        };
+        let err = first.as_ref().unwrap_err();
+        assert!(matches!(err, Error::Deserialize { .. }), "{name}: {err}");
+        assert!(err.to_string().contains(reason), "{name}: {err}");
+        assert_eq!(second.as_ref().unwrap(), &serde_json::json!([1]), "{name}");
+    }
+
+    let all = vectors("easynetwork_json_refused.json");
+    assert_eq!(all.len(), 6);
+    for vector in &all {
+        let name = vector["name"].as_str().unwrap();
+        let reason = vector["reason_contains"].as_str().unwrap();
+        let lines = [
+            hex(vector["lines_hex"].as_str().unwrap()),
+            b"[1]\n".to_vec(),
+        ]
+        .concat();
+        check(
+            name,
+            reason,
+            receive_all(&JsonValue::new().lines(), &lines, &[3]),
+        );
+        let documents = [
+            hex(vector["documents_hex"].as_str().unwrap()),
+            b"[1]".to_vec(),
+        ]
+        .concat();
+        check(
+            name,
+            reason,
+            receive_all(&JsonValue::new().documents(), &documents, &[3]),
+        );
+    }
+}

@@ -62,13 +62,16 @@ fn string_line_quirks_are_documented_differences() {
     let all = vectors("easynetwork_string_lines.json");
     let protocol = line_protocol("LF");
 
-    // EasyNetwork sends nothing for "", netproto sends an empty line; both
-    // read each other's streams.
+    // EasyNetwork sends nothing for "", netproto sends an empty line by
+    // default; both read each other's streams.
     let quirk = named(&all, "quirk_empty_packet");
     let wire = hex(quirk["wire_hex"].as_str().unwrap());
     assert_eq!(wire, b"a\nb\n");
     assert_eq!(receive_ok(&protocol, &wire, &[2]), ["a", "b"]);
     assert_eq!(send_all(&protocol, ["a", "", "b"]), b"a\n\nb\n");
+    // With skip_empty_frames, netproto sends what EasyNetwork sends.
+    let skipping = StreamProtocol::new(Delimiter::lf().skip_empty_frames(true), Utf8);
+    assert_eq!(send_all(&skipping, ["a", "", "b"]), wire);
 
     // EasyNetwork passes a line that already ends with the separator
     // through; netproto refuses a packet containing its delimiter.

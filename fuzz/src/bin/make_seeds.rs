@@ -227,6 +227,74 @@ fn main() {
         b" {\"a\":\"x\\\"y\"}\0[1,\"\\\\\",{}]\0 12 \0\"q\\\"\\\\\"\0true\0-0.5e3\0bad{\0[]";
     write(t, "documents", framer(&[254], &[2, 5], pieces));
 
+    // [limit], reads, stream
+    let t = "framer_msgpack_item";
+    let items: &[&[u8]] = &[
+        b"\x92\x01\xa2hi",
+        b"\x82\xa1a\x01\xa1b\x91\xc0",
+        b"\xc4\x02\x00\xff",
+        b"\xcb\x3f\xf8\0\0\0\0\0\0",
+        b"\xdc\x00\x02\xd9\x01x\xc7\x01\x05q",
+        b"\xd6\xff\0\0\0\x01",
+    ];
+    write(t, "items", framer(&[254], &[3, 1], &items.concat()));
+    let map = BTreeMap::from([("k".to_string(), vec![1.5, -2.0])]);
+    let one = encode(&MsgPack::<BTreeMap<String, Vec<f64>>>::new(), &map);
+    write(t, "one", framer(&[254], &[], &one));
+    write(
+        t,
+        "overrun",
+        framer(&[4], &[2], b"\xa6abcdef\x94\x01\x02\x03\x04\x07"),
+    );
+    write(t, "unused_byte", framer(&[254], &[], b"\x01\xc1\x02"));
+    write(
+        t,
+        "huge_claim",
+        framer(&[254], &[], b"\xdb\xff\xff\xff\xff"),
+    );
+
+    let t = "framer_cbor_item";
+    let items: &[&[u8]] = &[
+        b"\x83\x01\x82\x02\x03\x82\x04\x05",
+        b"\x9f\x01\x82\x02\x03\x9f\x04\x05\xff\xff",
+        b"\xbf\x61a\x01\x61b\x9f\x02\x03\xff\xff",
+        b"\x5f\x42\x01\x02\x43\x03\x04\x05\xff",
+        b"\x7f\x65strea\x64ming\xff",
+        b"\xc1\x1a\x51\x4b\x67\xb0",
+        b"\xfb\x3f\xf1\x99\x99\x99\x99\x99\x9a",
+    ];
+    write(t, "items", framer(&[254], &[3, 1], &items.concat()));
+    let one = encode(&Cbor::<BTreeMap<String, Vec<f64>>>::new(), &map);
+    write(t, "one", framer(&[254], &[], &one));
+    write(
+        t,
+        "overrun",
+        framer(&[4], &[2], b"\x9f\x01\x02\x03\x04\xff\x61z"),
+    );
+    write(t, "misplaced_break", framer(&[254], &[], b"\x82\x01\xff"));
+    write(
+        t,
+        "huge_claim",
+        framer(&[254], &[], b"\x5b\x7f\xff\xff\xff\xff\xff\xff\xff"),
+    );
+
+    let t = "framer_zlib_stream";
+    let zlib = Zlib::new(BytesSerializer);
+    let streams = [
+        encode(&zlib, b"hello"),
+        encode(&zlib, b""),
+        encode(&zlib.clone().level(0), b"stored"),
+        encode(&zlib, &[b'a'; 2000]),
+    ];
+    write(t, "streams", framer(&[254], &[5, 1], &streams.concat()));
+    write(t, "one", framer(&[254], &[], &streams[0]));
+    write(
+        t,
+        "overrun",
+        framer(&[8], &[3], &[&streams[3][..], &streams[0]].concat()),
+    );
+    write(t, "not_zlib", framer(&[254], &[], b"plain text"));
+
     // -------------------------------------------------------- serializers
     let t = "serializer_utf8";
     write(t, "text", "héllo wörld".into());

@@ -38,6 +38,7 @@ pub struct Delimiter {
     finder: Arc<memmem::Finder<'static>>,
     max_frame_length: usize,
     keep_delimiter: bool,
+    skip_empty_frames: bool,
 }
 
 impl Default for Delimiter {
@@ -63,6 +64,7 @@ impl Delimiter {
             finder,
             max_frame_length: Self::DEFAULT_MAX_FRAME_LENGTH,
             keep_delimiter: false,
+            skip_empty_frames: false,
         }
     }
 
@@ -93,6 +95,32 @@ impl Delimiter {
         self
     }
 
+    /// Send nothing at all for an empty frame (default: send a bare
+    /// delimiter, an empty line).
+    ///
+    /// EasyNetwork's `StringLineSerializer` sends nothing for
+    /// `send_packet("")`; set this to match it. The default stays an empty
+    /// line: it is what the peer receives as an empty packet, and a line
+    /// protocol where an empty line means something (the end of a header
+    /// block, a keep-alive) needs it. Received empty lines are delivered
+    /// either way.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use netproto_core::framing::{Delimiter, Framer};
+    ///
+    /// let mut wire = BytesMut::new();
+    /// let framer = Delimiter::lf().skip_empty_frames(true);
+    /// for line in ["a", "", "b"] {
+    ///     framer.encode(line.as_bytes(), &mut wire).unwrap();
+    /// }
+    /// assert_eq!(&wire[..], b"a\nb\n");
+    /// ```
+    pub fn skip_empty_frames(mut self, skip: bool) -> Self {
+        self.skip_empty_frames = skip;
+        self
+    }
+
     /// The delimiter.
     pub fn delimiter(&self) -> &[u8] {
         &self.delimiter
@@ -118,6 +146,9 @@ impl Framer for Delimiter {
         let start = dst.len();
         let result = write(dst).and_then(|()| {
             let length = dst.len() - start;
+            if length == 0 && self.skip_empty_frames {
+                return Ok(());
+            }
             if length > self.max_frame_length {
                 return Err(EncodeError::FrameTooLong {
                     length: length as u64,
@@ -412,6 +443,20 @@ mod tests {
         let (frames, err) = decode_all(&mut framer.decoder(), &dst);
         assert!(err.is_none());
         assert_eq!(frames, vec!["x\r"]);
+    }
+
+    #[test]
+    fn empty_frames_are_skipped_when_asked() {
+        let mut dst = BytesMut::new();
+        Delimiter::crlf().encode(b"", &mut dst).unwrap();
+        assert_eq!(&dst[..], b"\r\n", "an empty line by default");
+        let framer = Delimiter::crlf().skip_empty_frames(true);
+        framer.encode(b"", &mut dst).unwrap();
+        framer.encode(b"x", &mut dst).unwrap();
+        assert_eq!(&dst[..], b"\r\nx\r\n");
+        let (frames, err) = decode_all(&mut framer.decoder(), &dst);
+        assert!(err.is_none());
+        assert_eq!(frames, vec!["", "x"], "empty lines are still received");
     }
 
     #[test]

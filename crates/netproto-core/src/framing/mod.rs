@@ -24,24 +24,36 @@
 //! | [`FixedSize`] | every frame has the same size |
 //! | [`Raw`] | no framing: every received chunk is a frame |
 //! | [`JsonDocument`] | concatenated JSON values with no separator |
+//! | [`MsgPackItem`] | MessagePack items back to back, each one's end read from its headers |
+//! | [`CborItem`] | CBOR items back to back, each one's end read from its headers |
+//! | `ZlibStream` (`compression`) | whole zlib streams back to back, each one's end found by inflating it |
 
 use bytes::{Bytes, BytesMut};
 
 use crate::error::{EncodeError, FramingError};
 
+mod cbor_item;
 mod delimiter;
 mod fixed;
 mod frame;
+mod item;
 mod json_document;
 mod length_prefix;
+mod msgpack_item;
 mod raw;
+#[cfg(feature = "compression")]
+mod zlib_stream;
 
+pub use cbor_item::{CborItem, CborItemDecoder};
 pub use delimiter::{Delimiter, DelimiterDecoder};
 pub use fixed::{FixedSize, FixedSizeDecoder};
 pub use frame::Frame;
 pub use json_document::{JsonDocument, JsonDocumentDecoder};
 pub use length_prefix::{LengthPrefix, LengthPrefixBuilder, LengthPrefixDecoder, LengthWidth};
+pub use msgpack_item::{MsgPackItem, MsgPackItemDecoder};
 pub use raw::{Raw, RawDecoder};
+#[cfg(feature = "compression")]
+pub use zlib_stream::{ZlibStream, ZlibStreamDecoder};
 
 /// A framing error reported by a [`FrameDecoder`], with whether decoding can
 /// go on afterwards.

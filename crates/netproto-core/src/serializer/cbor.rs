@@ -9,13 +9,15 @@ use serde::de::DeserializeOwned;
 
 use super::{Serializer, TrailingBytes, parse_frame};
 use crate::error::{BoxError, DeserializeError, EncodeError};
-use crate::framing::Frame;
+use crate::framing::{CborItem, Frame};
+use crate::protocol::StreamProtocol;
 
 /// Packets as CBOR items (RFC 8949): send `S`, receive `R` (both
 /// [`ciborium::Value`] by default, `R` defaults to `S`).
 ///
 /// Each frame holds exactly one CBOR item; bytes after it make the packet
-/// invalid. Nesting deeper than 256 levels is refused (a per-packet
+/// invalid. Over a bare stream, as EasyNetwork sends them, items are cut by
+/// the [`CborItem`] framer ([`stream`](Cbor::stream)). Nesting deeper than 256 levels is refused (a per-packet
 /// [`DeserializeError`]), so a hostile frame cannot exhaust the stack.
 ///
 /// Floats are written in the shortest width that keeps their value
@@ -53,6 +55,33 @@ impl<S: ?Sized, R> Cbor<S, R> {
         Cbor {
             _types: PhantomData,
         }
+    }
+    /// This serializer over the [`CborItem`] framer: items back to back
+    /// with no separator or length, the bare stream EasyNetwork's
+    /// `StreamProtocol(CBORSerializer())` reads and writes.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use netproto_core::framing::FrameDecoder;
+    /// use netproto_core::protocol::Protocol;
+    /// use netproto_core::serializer::Cbor;
+    ///
+    /// let protocol = Cbor::<Vec<u8>>::new().stream();
+    /// let mut wire = BytesMut::new();
+    /// protocol.encode(&vec![1, 2], &mut wire).unwrap();
+    /// protocol.encode(&vec![3], &mut wire).unwrap();
+    /// let mut decoder = protocol.decoder();
+    /// let first = decoder.decode(&mut wire).unwrap().unwrap();
+    /// assert_eq!(&first[..], b"\x82\x01\x02");
+    /// assert_eq!(protocol.decode(first).unwrap(), [1, 2]);
+    /// let second = decoder.decode(&mut wire).unwrap().unwrap();
+    /// assert_eq!(protocol.decode(second).unwrap(), [3]);
+    /// ```
+    pub fn stream(self) -> StreamProtocol<CborItem, Self>
+    where
+        Self: Serializer,
+    {
+        StreamProtocol::new(CborItem::new(), self)
     }
 }
 

@@ -128,7 +128,10 @@ compression_wrapper!(
     /// EasyNetwork 1.2's `ZlibCompressorSerializer` (see the compatibility
     /// table for how the framing differs).
     ///
-    /// Each frame holds one complete zlib stream. A frame that is not one
+    /// Each frame holds one complete zlib stream. On a bare stream, as
+    /// EasyNetwork sends them (streams back to back, no separator), frame
+    /// them with [`ZlibStream`](crate::framing::ZlibStream):
+    /// `Zlib::new(s).protocol(ZlibStream::new())`. A frame that is not one
     /// (corrupt, truncated, followed by extra bytes) or that would
     /// decompress past [`max_decompressed_length`](Zlib::max_decompressed_length)
     /// is a per-packet [`DeserializeError`] carrying the received frame.

@@ -9,8 +9,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::ser::Formatter;
 
+use super::json_numbers::{NumberIssue, find_number_issue, may_hold_big_integer};
 use super::{Serializer, parse_frame};
-use crate::error::{DeserializeError, EncodeError};
+use crate::error::{BoxError, DeserializeError, EncodeError};
 use crate::framing::{Delimiter, Frame, JsonDocument};
 use crate::protocol::StreamProtocol;
 
@@ -25,7 +26,12 @@ use crate::protocol::StreamProtocol;
 /// Both forms are valid JSON and every peer reads either.
 ///
 /// A frame that is not valid JSON for `R` is a per-packet
-/// [`DeserializeError`]. JSON itself never contains a raw newline, so
+/// [`DeserializeError`]. Received numbers are never changed in silence: an
+/// integer beyond 64 bits (Python has them), which serde_json could only
+/// read as a rounded float, makes the packet a `DeserializeError` that
+/// names it (see [`refuse_big_integers`](Json::refuse_big_integers)), and
+/// so do Python's `NaN`, `Infinity` and `-Infinity`, which are not JSON.
+/// On send, serde_json writes a NaN or infinite `f64` as `null`. JSON itself never contains a raw newline, so
 /// JSON lines over a [`Delimiter`] framer ([`json_lines`]) is the usual
 /// pairing; the JSON-document framer (no separator) works as well.
 ///
@@ -62,6 +68,7 @@ use crate::protocol::StreamProtocol;
 /// ```
 pub struct Json<S: ?Sized = serde_json::Value, R = S> {
     ensure_ascii: bool,
+    refuse_big_integers: bool,
     _types: PhantomData<fn(&S) -> R>,
 }
 
@@ -73,6 +80,7 @@ impl<S: ?Sized, R> Json<S, R> {
     pub const fn new() -> Self {
         Json {
             ensure_ascii: true,
+            refuse_big_integers: true,
             _types: PhantomData,
         }
     }
@@ -90,6 +98,36 @@ impl<S: ?Sized, R> Json<S, R> {
     /// ```
     pub const fn ensure_ascii(mut self, yes: bool) -> Self {
         self.ensure_ascii = yes;
+        self
+    }
+
+    /// Refuse a received packet holding an integer beyond 64 bits (default
+    /// `true`), rather than let serde_json read it as a rounded float.
+    ///
+    /// A dynamic [`serde_json::Value`] (or a `Value` field, an untagged or
+    /// flattened enum) would otherwise hold `1180591620717411303424` as
+    /// `1.1805916207174113e21` and send it back so. Turn it off for typed
+    /// packets that read such integers exactly (`u128`/`i128` fields, which
+    /// serde_json parses digit by digit) or mean to round them (`f64`
+    /// fields). The check costs one pass over the frame's digits; the
+    /// integer is looked for only when a run of 19 digits is seen.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use netproto_core::serializer::{Json, JsonValue, Serializer};
+    ///
+    /// let frame = Bytes::from_static(br#"{"big": 1180591620717411303424}"#);
+    /// let err = JsonValue::new().deserialize(frame.clone()).unwrap_err();
+    /// assert!(err.to_string().contains("integer 1180591620717411303424 at byte 8"));
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Big { big: u128 }
+    /// let typed = Json::<(), Big>::new().refuse_big_integers(false);
+    /// let big = typed.deserialize(frame).unwrap();
+    /// assert_eq!(big.big, 1 << 70);
+    /// ```
+    pub const fn refuse_big_integers(mut self, yes: bool) -> Self {
+        self.refuse_big_integers = yes;
         self
     }
 
@@ -158,6 +196,7 @@ impl<S: ?Sized, R> fmt::Debug for Json<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Json")
             .field("ensure_ascii", &self.ensure_ascii)
+            .field("refuse_big_integers", &self.refuse_big_integers)
             .finish()
     }
 }
@@ -187,7 +226,23 @@ where
     }
 
     fn deserialize_frame(&self, frame: Frame<'_>) -> Result<R, DeserializeError> {
-        parse_frame(frame, |bytes| serde_json::from_slice(bytes))
+        parse_frame(frame, |bytes| -> Result<R, BoxError> {
+            match serde_json::from_slice(bytes) {
+                Ok(value) => {
+                    if self.refuse_big_integers && may_hold_big_integer(bytes) {
+                        if let Some(issue) = find_number_issue(bytes) {
+                            return Err(issue.into());
+                        }
+                    }
+                    Ok(value)
+                }
+                // Say why when the text holds NaN or Infinity.
+                Err(err) => Err(match find_number_issue(bytes) {
+                    Some(issue @ NumberIssue::NonFinite { .. }) => issue.into(),
+                    _ => err.into(),
+                }),
+            }
+        })
     }
 }
 
@@ -387,6 +442,36 @@ mod tests {
             json.deserialize(Bytes::from_static(b" [1]\r")).unwrap(),
             json!([1])
         );
+    }
+
+    #[test]
+    fn numbers_are_refused_rather_than_changed() {
+        let json = JsonValue::new();
+        let err = json
+            .deserialize(Bytes::from_static(br#"{"big": 1180591620717411303424}"#))
+            .unwrap_err();
+        assert_eq!(err.frame, r#"{"big": 1180591620717411303424}"#);
+        assert!(err.to_string().contains("does not fit in 64 bits"), "{err}");
+        for (text, name) in [
+            ("[1, NaN]", "NaN at byte 4"),
+            ("Infinity", "Infinity at byte 0"),
+            (r#"{"x": -Infinity}"#, "-Infinity at byte 6"),
+        ] {
+            let err = json.deserialize(Bytes::from(text)).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        // 64-bit integers, floats and digits in strings are fine.
+        let ok = r#"[18446744073709551615, -9223372036854775808, 1e300, "99999999999999999999"]"#;
+        assert_eq!(
+            json.deserialize(Bytes::from(ok)).unwrap(),
+            serde_json::from_str::<Value>(ok).unwrap()
+        );
+        // Turned off, the integer is read as serde_json reads it.
+        let off = json.refuse_big_integers(false);
+        let value = off
+            .deserialize(Bytes::from_static(b"[18446744073709551616]"))
+            .unwrap();
+        assert_eq!(value, json!([18446744073709551616.0]));
     }
 
     #[test]

@@ -13,12 +13,12 @@
 //! | [`BytesSerializer`] | — | `[u8]` | [`Bytes`] | any |
 //! | [`Utf8`] | — | `str` | `String` | [`Delimiter`](crate::framing::Delimiter) (text lines) |
 //! | `Json<S, R>` (`json_lines`) | `json` | `S: Serialize` | `R: DeserializeOwned` | `Delimiter::lf()`, or `JsonDocument` |
-//! | `Cbor<S, R>` | `cbor` | `S` | `R` | a length prefix |
-//! | `MsgPack<S, R>` | `msgpack` | `S` | `R` | a length prefix |
+//! | `Cbor<S, R>` | `cbor` | `S` | `R` | `CborItem` (`.stream()`), or a length prefix |
+//! | `MsgPack<S, R>` | `msgpack` | `S` | `R` | `MsgPackItem` (`.stream()`), or a length prefix |
 //! | [`FixedStruct<T>`] + [`binary_struct!`](crate::binary_struct) | — | `T` | `T` | [`FixedSize`](crate::framing::FixedSize) |
 //! | [`StructFormat`] (`">d3q"`) | — | `[StructValue]` | `Vec<StructValue>` | [`FixedSize`](crate::framing::FixedSize) |
 //! | `Base64<S>` (wrapper) | `base64` | `S::Sent` | `S::Received` | `Delimiter::crlf()` |
-//! | `Zlib<S>`, `Gzip<S>` (wrappers) | `compression` | `S::Sent` | `S::Received` | a length prefix, or inside `Base64` |
+//! | `Zlib<S>`, `Gzip<S>` (wrappers) | `compression` | `S::Sent` | `S::Received` | `ZlibStream` (zlib), a length prefix, or inside `Base64` |
 //!
 //! `Json`, `Cbor` and `MsgPack` default to their dynamic value type
 //! (`serde_json::Value`, `ciborium::Value`, `rmpv::Value`; aliases
@@ -36,15 +36,15 @@
 //!
 //! | EasyNetwork 1.2 | netproto | same bytes | notes |
 //! |---|---|---|---|
-//! | `StringLineSerializer("LF" / "CR" / "CRLF")` | `Delimiter::{lf,cr,crlf}()` + [`Utf8`] | yes | EasyNetwork encodes ASCII by default (netproto UTF-8, like `encoding="utf-8"`); it sends nothing for `""` where netproto sends an empty line, and passes a line already ending in the separator where netproto refuses it |
-//! | `JSONSerializer()` | `json_lines`, `Json::new().lines()` | yes | non-ASCII escaped as `\uXXXX` and floats written as Python's `repr` (`1e+16`); `ensure_ascii(false)` matches `ensure_ascii=False`. Not representable: `NaN`/`Infinity` (Python sends them, serde_json refuses them and writes `null`) and integers beyond 64 bits (read as floats). `serde_json::Value` objects are written with sorted keys; typed structs keep field order |
+//! | `StringLineSerializer("LF" / "CR" / "CRLF")` | `Delimiter::{lf,cr,crlf}()` + [`Utf8`] | yes | EasyNetwork encodes ASCII by default (netproto UTF-8, like `encoding="utf-8"`); it sends nothing for `""` where netproto sends an empty line unless the framer is `Delimiter::skip_empty_frames(true)`, and passes a line already ending in the separator where netproto refuses it |
+//! | `JSONSerializer()` | `json_lines`, `Json::new().lines()` | yes | non-ASCII escaped as `\uXXXX` and floats written as Python's `repr` (`1e+16`); `ensure_ascii(false)` matches `ensure_ascii=False`. Not representable: `NaN`/`Infinity` (Python sends them; netproto refuses such a packet with a `DeserializeError` naming the value, and serde_json writes a NaN `f64` as `null`) and integers beyond 64 bits (refused the same way rather than read as rounded floats; `refuse_big_integers(false)` lets typed `u128` fields read them). `serde_json::Value` objects are written with sorted keys; typed structs keep field order |
 //! | `JSONSerializer(use_lines=False)` | `Json::new().documents()` (`JsonDocument` framer) | yes | as for lines; a top-level number, `true`, `false` or `null` is followed by `\n` in both |
 //! | `StructSerializer(fmt)` | [`StructFormat::new(fmt)`](StructFormat::new) | yes | network order when `fmt` has no byte-order character, as EasyNetwork; all codes, `@` native alignment included |
 //! | `ctypes.Structure` (lsst.ts.tcpip `read_into`/`write_from`) | [`binary_struct!`](crate::binary_struct) + [`FixedStruct`] | yes | packed layout: add `[u8; N]` fields where C inserts padding |
-//! | `MessagePackSerializer()` | `MsgPack` | yes | EasyNetwork streams items back to back without framing: netproto reads them only inside a framer (for example `Base64` lines), not bare on a socket |
-//! | `CBORSerializer()` | `Cbor` | except floats | cbor2 always writes 64-bit floats, ciborium the shortest exact width (both read either); same framing caveat as MessagePack |
+//! | `MessagePackSerializer()` | `MsgPack::new().stream()` (`MsgPackItem` framer) | yes | items back to back on the bare stream, each one's end read from its headers, as EasyNetwork's reader does; also inside any framer (`Base64` lines, a length prefix) |
+//! | `CBORSerializer()` | `Cbor::new().stream()` (`CborItem` framer) | except floats | cbor2 always writes 64-bit floats, ciborium the shortest exact width (both read either); bare stream as for MessagePack |
 //! | `Base64EncoderSerializer(s)` | `Base64::new(s).lines()` | yes | URL-safe alphabet and `\r\n` by default, `=` padding; `Base64::standard` = `alphabet="standard"`; the `checksum` option is not supported |
-//! | `ZlibCompressorSerializer(s)` | `Zlib::new(s)` | not guaranteed | level 9 as EasyNetwork; the streams decode both ways, but miniz_oxide and C zlib may choose different deflate blocks (4 of the 5 vectors come out identical); bare on a socket EasyNetwork relies on the end-of-stream marker (no framer), inside `Base64` lines it is compatible |
+//! | `ZlibCompressorSerializer(s)` | `Zlib::new(s)` | not guaranteed | level 9 as EasyNetwork; the streams decode both ways, but miniz_oxide and C zlib may choose different deflate blocks (4 of the 5 vectors come out identical); bare on a socket, as EasyNetwork sends them (streams back to back, each ending with its end-of-stream marker), frame them with `ZlibStream`: `Zlib::new(s).protocol(ZlibStream::new())`; inside `Base64` lines it is compatible too |
 //! | — (`BZ2CompressorSerializer`, `PickleSerializer`) | — | — | not provided; `Gzip` has no EasyNetwork counterpart |
 //!
 //! # Converters: wire types and application types
@@ -169,6 +169,8 @@ mod cbor;
 mod compression;
 #[cfg(feature = "json")]
 mod json;
+#[cfg(feature = "json")]
+mod json_numbers;
 #[cfg(feature = "msgpack")]
 mod msgpack;
 mod struct_format;

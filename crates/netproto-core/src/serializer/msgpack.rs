@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 
 use super::{Serializer, TrailingBytes, parse_frame};
 use crate::error::{BoxError, DeserializeError, EncodeError};
-use crate::framing::Frame;
+use crate::framing::{Frame, MsgPackItem};
+use crate::protocol::StreamProtocol;
 
 /// Packets as MessagePack items: send `S`, receive `R` (both
 /// [`rmpv::Value`] by default, `R` defaults to `S`).
@@ -19,7 +20,9 @@ use crate::framing::Frame;
 /// in their smallest form and `f64` as float64 — the same bytes as Python's
 /// `msgpack.packb(..., use_bin_type=True)`, which EasyNetwork 1.2's
 /// `MessagePackSerializer` uses. Each frame holds exactly one item; bytes
-/// after it make the packet invalid. Nesting deeper than 256 levels is
+/// after it make the packet invalid. Over a bare stream, as EasyNetwork
+/// sends them, items are cut by the [`MsgPackItem`] framer
+/// ([`stream`](MsgPack::stream)). Nesting deeper than 256 levels is
 /// refused.
 ///
 /// ```
@@ -52,6 +55,33 @@ impl<S: ?Sized, R> MsgPack<S, R> {
         MsgPack {
             _types: PhantomData,
         }
+    }
+    /// This serializer over the [`MsgPackItem`] framer: items back to back
+    /// with no separator or length, the bare stream EasyNetwork's
+    /// `StreamProtocol(MessagePackSerializer())` reads and writes.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use netproto_core::framing::FrameDecoder;
+    /// use netproto_core::protocol::Protocol;
+    /// use netproto_core::serializer::MsgPack;
+    ///
+    /// let protocol = MsgPack::<Vec<u8>>::new().stream();
+    /// let mut wire = BytesMut::new();
+    /// protocol.encode(&vec![1, 2], &mut wire).unwrap();
+    /// protocol.encode(&vec![3], &mut wire).unwrap();
+    /// let mut decoder = protocol.decoder();
+    /// let first = decoder.decode(&mut wire).unwrap().unwrap();
+    /// assert_eq!(&first[..], b"\x92\x01\x02");
+    /// assert_eq!(protocol.decode(first).unwrap(), [1, 2]);
+    /// let second = decoder.decode(&mut wire).unwrap().unwrap();
+    /// assert_eq!(protocol.decode(second).unwrap(), [3]);
+    /// ```
+    pub fn stream(self) -> StreamProtocol<MsgPackItem, Self>
+    where
+        Self: Serializer,
+    {
+        StreamProtocol::new(MsgPackItem::new(), self)
     }
 }
 

@@ -92,6 +92,25 @@ def json_vectors():
     return out
 
 
+# What Python's json writes and serde_json cannot read as sent: netproto
+# refuses these packets (the values are kept as text: not all are JSON).
+JSON_REFUSED = {
+    "integer_beyond_64_bits": ({"big": 2 ** 70}, "integer 1180591620717411303424"),
+    "negative_beyond_64_bits": ([-(2 ** 63) - 1], "integer -9223372036854775809"),
+    "huge_integer": (10 ** 60, "... (61 characters)"),
+    "nan": ([1.0, float("nan")], "NaN"),
+    "infinity": ({"x": float("inf")}, "Infinity"),
+    "negative_infinity": (float("-inf"), "-Infinity"),
+}
+
+
+def json_refused_vectors():
+    lines, documents = JSONSerializer(), JSONSerializer(use_lines=False)
+    return [{"name": name, "python": repr(value), "reason_contains": reason,
+             "lines_hex": stream(lines, [value]), "documents_hex": stream(documents, [value])}
+            for name, (value, reason) in JSON_REFUSED.items()]
+
+
 def string_line_vectors():
     out = []
     packets = ["hello", "two words", " spaced ", "tab\there", "x" * 300]
@@ -247,6 +266,48 @@ def binary_vectors():
     return out
 
 
+# Packets sent one after the other on one bare stream (dict keys sorted).
+STREAM_CASES = {
+    "mixed": [0, "a", [1, 2, [3]], {"k": "v", "n": None}, True, None, -129, "x" * 300,
+              list(range(20)), {}],
+    "integers": [18446744073709551615, -9223372036854775808, 255, 65536, -1, 24],
+    "nested": [{"a": {"b": {"c": [1, {"d": []}]}}}, [[[[]]]], {"e": [{"f": "g"}] * 3}],
+    "floats": [1.5, -0.0, 1e300, [0.1, 2.5]],
+    "long_items": ["w" * 70, "z" * 1000, list(range(300)), {"k" + str(i): i for i in sorted(range(40), key=str)}],
+}
+
+
+def stream_vectors():
+    """Bare streams: `StreamProtocol(serializer)` writes items back to back."""
+    cbor, msgpack = CBORSerializer(), MessagePackSerializer()
+    zlib = ZlibCompressorSerializer(JSONSerializer())
+    out = []
+    for name, packets in STREAM_CASES.items():
+        vector = {"name": name, "packets": packets}
+        for key, s in (("msgpack", msgpack), ("cbor", cbor), ("zlib_json", zlib)):
+            vector[f"{key}_items_hex"] = [stream(s, [p]) for p in packets]
+            vector[f"{key}_stream_hex"] = stream(s, packets)
+            # EasyNetwork reads its own stream back, cut anywhere.
+            wire = bytes.fromhex(vector[f"{key}_stream_hex"])
+            got = []
+            consumer = s.incremental_deserialize()
+            next(consumer)
+            for i in range(0, len(wire), 7):
+                chunk = wire[i:i + 7]
+                while chunk:
+                    try:
+                        consumer.send(chunk)
+                        chunk = b""
+                    except StopIteration as done:
+                        packet, chunk = done.value
+                        got.append(packet)
+                        consumer = s.incremental_deserialize()
+                        next(consumer)
+            assert got == packets, (name, key)
+        out.append(vector)
+    return out
+
+
 if __name__ == "__main__":
     assert easynetwork.__version__.startswith("1.2"), easynetwork.__version__
     write("easynetwork_json.json", json_vectors())
@@ -255,3 +316,5 @@ if __name__ == "__main__":
     write("ctypes_struct.json", ctypes_vectors())
     write("easynetwork_wrappers.json", wrapper_vectors())
     write("easynetwork_cbor_msgpack.json", binary_vectors())
+    write("easynetwork_streams.json", stream_vectors())
+    write("easynetwork_json_refused.json", json_refused_vectors())

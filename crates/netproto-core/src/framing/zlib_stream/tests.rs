@@ -1,0 +1,123 @@
+use std::io::Write;
+
+use flate2::Compression;
+use flate2::write::ZlibEncoder;
+
+use super::*;
+use crate::framing::decode_all;
+
+fn zlib(data: &[u8], level: u32) -> Vec<u8> {
+    let mut encoder = ZlibEncoder::new(Vec::new(), Compression::new(level));
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn streams() -> Vec<Vec<u8>> {
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    vec![
+        zlib(b"", 9),
+        zlib(b"hello", 9),
+        zlib(b"stored", 0),
+        zlib(&[b'a'; 100_000], 9),
+        zlib(&big, 1),
+        zlib(b"{\"a\":1}", 6),
+    ]
+}
+
+#[test]
+fn streams_come_out_whole_in_one_read_or_byte_by_byte() {
+    let items = streams();
+    let wire = items.concat();
+    let framer = ZlibStream::new().max_frame_length(1 << 20);
+    let (frames, err) = decode_all(&mut framer.decoder(), &wire);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(frames, items);
+
+    let mut decoder = framer.decoder();
+    let mut buf = BytesMut::new();
+    let mut frames = Vec::new();
+    for chunk in wire.chunks(1) {
+        buf.extend_from_slice(chunk);
+        while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+            frames.push(frame);
+        }
+    }
+    assert_eq!(frames, items);
+    assert_eq!(decoder.decode_eof(&mut buf).unwrap(), None);
+    assert_eq!(decoder.bytes_examined(), wire.len() as u64);
+}
+
+#[test]
+fn corrupt_data_is_fatal() {
+    let mut bad = zlib(b"hello hello hello", 9);
+    let last = bad.len() - 1;
+    bad[last] ^= 1; // the checksum
+    for wire in [bad, b"\x78\x9c\xff\xff\xff".to_vec(), b"not zlib".to_vec()] {
+        let (frames, err) = decode_all(&mut ZlibStream::new().decoder(), &wire);
+        assert!(frames.is_empty());
+        let err = err.unwrap();
+        assert!(!err.recoverable);
+        assert!(
+            matches!(err.error, FramingError::Malformed { format: "zlib", .. }),
+            "{:?}",
+            err.error
+        );
+    }
+}
+
+#[test]
+fn an_oversized_stream_is_reported_once_then_skipped() {
+    let long = zlib(&(0..5000u32).map(|i| i as u8).collect::<Vec<_>>(), 9);
+    let short = zlib(b"ok", 9);
+    let framer = ZlibStream::new().max_frame_length(100);
+    for read in [1, 7, 100_000] {
+        let wire = [&long[..], &short[..]].concat();
+        let mut decoder = framer.decoder();
+        let mut buf = BytesMut::new();
+        let mut events = Vec::new();
+        for chunk in wire.chunks(read) {
+            buf.extend_from_slice(chunk);
+            loop {
+                match decoder.decode(&mut buf) {
+                    Ok(Some(frame)) => events.push(Ok(frame)),
+                    Ok(None) => break,
+                    Err(err) => {
+                        assert!(err.recoverable);
+                        events.push(Err(()));
+                    }
+                }
+            }
+            assert!(buf.len() <= 101 + read);
+        }
+        assert_eq!(
+            events,
+            vec![Err(()), Ok(Bytes::from(short.clone()))],
+            "{read}"
+        );
+    }
+}
+
+#[test]
+fn a_cut_stream_is_unexpected_eof() {
+    let stream = zlib(b"hello", 9);
+    let (_, err) = decode_all(&mut ZlibStream::new().decoder(), &stream[..5]);
+    assert_eq!(
+        err.unwrap().error,
+        FramingError::UnexpectedEof { pending: 5 }
+    );
+}
+
+#[test]
+fn encode_checks_the_header_and_the_length() {
+    let framer = ZlibStream::new().max_frame_length(64);
+    let mut dst = BytesMut::new();
+    framer.encode(&zlib(b"x", 9), &mut dst).unwrap();
+    let kept = dst.len();
+    assert!(framer.encode(b"plain", &mut dst).is_err());
+    assert!(framer.encode(b"", &mut dst).is_err());
+    assert!(matches!(
+        framer.encode(&zlib(&[7; 1000], 0), &mut dst),
+        Err(EncodeError::FrameTooLong { limit: 64, .. })
+    ));
+    assert_eq!(dst.len(), kept);
+}
