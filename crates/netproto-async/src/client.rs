@@ -65,7 +65,7 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
         protocol: P,
         options: ClientOptions,
     ) -> Result<Self, Error> {
-        let address = address.into_address()?;
+        let address = address.into_address()?.connectable()?;
         let stream = connect::dial::<R>(&address, &options).await?;
         let setup = ConnectionSetup::client(&options, Some(&address.host));
         Self::establish(stream, protocol, &setup).await

@@ -80,7 +80,7 @@ impl FramingError {
 /// This is an error for that packet only: the frame is carried here and the
 /// next receive returns the next packet.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid packet ({} bytes): {source}", frame.len())]
+#[error("frame of {} bytes: {source}", frame.len())]
 pub struct DeserializeError {
     /// The frame that failed to deserialize.
     pub frame: Bytes,
@@ -555,6 +555,15 @@ mod tests {
             "frame of 9437184 bytes exceeds the limit of 8388608"
         );
         let peer: SocketAddr = "10.0.0.5:8080".parse().unwrap();
+        // Says "invalid packet" once, with the frame's size.
+        let e = Error::Deserialize {
+            peer,
+            source: DeserializeError::new(Bytes::from_static(b"{oops}"), "expected value"),
+        };
+        assert_eq!(
+            e.to_string(),
+            "invalid packet from 10.0.0.5:8080: frame of 6 bytes: expected value"
+        );
         let e = Error::from_io(io::ErrorKind::ConnectionRefused.into(), peer);
         assert_eq!(e.to_string(), "connection refused by 10.0.0.5:8080");
         assert_eq!(io::Error::from(e).kind(), io::ErrorKind::ConnectionRefused);

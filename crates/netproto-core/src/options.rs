@@ -30,6 +30,20 @@ pub struct Address {
     pub port: u16,
 }
 
+impl Address {
+    /// `self` if a client can connect to it: port 0 is refused before any
+    /// connection is tried (it means "any free port" only when binding).
+    pub fn connectable(self) -> Result<Self, Error> {
+        if self.port == 0 {
+            return Err(Error::Config(format!(
+                "cannot connect to port 0 of {} (port 0 is only for binding)",
+                self.host
+            )));
+        }
+        Ok(self)
+    }
+}
+
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.host.contains(':') {
@@ -62,7 +76,14 @@ impl IntoAddress for &str {
     fn into_address(self) -> Result<Address, Error> {
         let invalid = || Error::Config(format!("invalid address {self:?}: expected host:port"));
         let (host, port) = self.rsplit_once(':').ok_or_else(invalid)?;
-        let port = port.parse().map_err(|_| invalid())?;
+        let port = match port.parse::<u64>() {
+            Ok(port) => u16::try_from(port).map_err(|_| {
+                Error::Config(format!(
+                    "invalid address {self:?}: port {port} is out of range (0 to 65535)"
+                ))
+            })?,
+            Err(_) => return Err(invalid()),
+        };
         let host = host
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
@@ -668,7 +689,28 @@ mod tests {
         assert_eq!(a.to_string(), "[::1]:9000");
         assert!("nohost".into_address().is_err());
         assert!(":80".into_address().is_err());
-        assert!("host:99999".into_address().is_err());
+        let err = "127.0.0.1:99999".into_address().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: invalid address \"127.0.0.1:99999\": port 99999 is out of range (0 to 65535)"
+        );
+        assert!(
+            "host:http"
+                .into_address()
+                .unwrap_err()
+                .to_string()
+                .contains("expected host:port")
+        );
+        let err = "localhost:0"
+            .into_address()
+            .unwrap()
+            .connectable()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: cannot connect to port 0 of localhost (port 0 is only for binding)"
+        );
+        assert!("localhost:1".into_address().unwrap().connectable().is_ok());
         let sa: SocketAddr = "127.0.0.1:5".parse().unwrap();
         assert_eq!(sa.into_address().unwrap().to_string(), "127.0.0.1:5");
     }

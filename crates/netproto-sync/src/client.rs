@@ -74,7 +74,7 @@ impl<P: Protocol> TcpClient<P> {
         protocol: P,
         options: ClientOptions,
     ) -> Result<Self, Error> {
-        let address = address.into_address()?;
+        let address = address.into_address()?.connectable()?;
         let stream = connect_stream(&address, &options)?;
         let setup = ConnectionSetup::client(&options, Some(&address.host));
         Self::establish(stream, protocol, &setup)

@@ -306,6 +306,7 @@ macro_rules! __conformance_cases {
             plain: [
                 connect_refused_names_address,
                 dns_failure_names_host,
+                connect_to_port_zero_is_refused,
                 connect_timeout,
                 retry_connects_to_late_server,
                 retry_gives_up_after_attempts,

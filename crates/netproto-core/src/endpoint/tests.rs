@@ -300,7 +300,7 @@ fn send_buffer_bound_applies_back_pressure() {
 #[test]
 fn deserialize_error_type_carries_source() {
     let err = DeserializeError::new(Bytes::from_static(b"zz"), "nope");
-    assert_eq!(err.to_string(), "invalid packet (2 bytes): nope");
+    assert_eq!(err.to_string(), "frame of 2 bytes: nope");
 }
 
 #[test]

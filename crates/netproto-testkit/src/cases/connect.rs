@@ -29,6 +29,21 @@ pub async fn connect_refused_names_address<D: Driver>(t: Transport) {
     );
 }
 
+/// Port 0 is refused before any connection is tried, in every driver, with
+/// a message that says why.
+pub async fn connect_to_port_zero_is_refused<D: Driver>(t: Transport) {
+    let address = "127.0.0.1:0".into_address().unwrap();
+    let err = D::connect(address, lines(), t.client_options())
+        .await
+        .err()
+        .expect("port 0 cannot be connected to");
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("port 0 is only for binding"),
+        "{err}"
+    );
+}
+
 /// A name that does not resolve gives `Resolve` naming the host.
 pub async fn dns_failure_names_host<D: Driver>(t: Transport) {
     let address = "no-such-host.invalid:4000".into_address().unwrap();
