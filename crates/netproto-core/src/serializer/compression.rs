@@ -30,6 +30,9 @@ macro_rules! compression_wrapper {
             inner: S,
             level: u32,
             max_decompressed_length: usize,
+            /// The limit was set by the user: `protocol` may lower it to
+            /// the framer's, never raise it.
+            limit_set: bool,
         }
 
         impl<S> $name<S> {
@@ -41,6 +44,7 @@ macro_rules! compression_wrapper {
                     inner,
                     level: 9,
                     max_decompressed_length: DEFAULT_MAX_DECOMPRESSED_LENGTH,
+                    limit_set: false,
                 }
             }
 
@@ -56,6 +60,7 @@ macro_rules! compression_wrapper {
             /// decompressing never exceeds it, whatever the packet claims.
             pub fn max_decompressed_length(mut self, max: usize) -> Self {
                 self.max_decompressed_length = max;
+                self.limit_set = true;
                 self
             }
 
@@ -75,13 +80,22 @@ macro_rules! compression_wrapper {
             }
 
             /// This wrapper over `framer`, with the decompression limit set
-            /// to the framer's maximum frame length.
+            /// to the framer's maximum frame length — or kept, if you set a
+            /// smaller one with `max_decompressed_length` (a limit you set
+            /// is never raised).
             pub fn protocol<F: Framer>(self, framer: F) -> StreamProtocol<F, Self>
             where
                 Self: Serializer,
             {
-                let max = framer.max_frame_length();
-                StreamProtocol::new(framer, self.max_decompressed_length(max))
+                let framer_max = framer.max_frame_length();
+                let max = if self.limit_set {
+                    self.max_decompressed_length.min(framer_max)
+                } else {
+                    framer_max
+                };
+                let mut this = self;
+                this.max_decompressed_length = max;
+                StreamProtocol::new(framer, this)
             }
         }
 
@@ -272,6 +286,7 @@ fn inflate_zlib(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framing::LengthPrefix;
     use crate::serializer::{BytesSerializer, Utf8};
 
     fn zlib_of(data: &[u8]) -> Bytes {
@@ -280,6 +295,28 @@ mod tests {
             .serialize(data, &mut wire)
             .unwrap();
         wire.freeze()
+    }
+
+    #[test]
+    fn protocol_never_raises_a_limit_the_user_set() {
+        let framer = || LengthPrefix::u32_be().max_frame_length(8 << 20);
+        let kept = Zlib::new(BytesSerializer)
+            .max_decompressed_length(1 << 20)
+            .protocol(framer());
+        assert_eq!(kept.serializer().max_decompressed_length_limit(), 1 << 20);
+        let lowered = Zlib::new(BytesSerializer)
+            .max_decompressed_length(64 << 20)
+            .protocol(framer());
+        assert_eq!(
+            lowered.serializer().max_decompressed_length_limit(),
+            8 << 20
+        );
+        // Not set: the framer's limit.
+        let default = Gzip::new(BytesSerializer).protocol(framer());
+        assert_eq!(
+            default.serializer().max_decompressed_length_limit(),
+            8 << 20
+        );
     }
 
     #[test]
