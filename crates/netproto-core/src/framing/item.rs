@@ -197,8 +197,12 @@ impl<F: ItemFormat> ItemDecoder<F> {
                 }
                 Progress::NeedMore => {
                     if self.skip > 0 {
-                        // Within the limit, so the end fits in a usize.
-                        let end = self.pos as u64 + self.skip + self.format.owed();
+                        // Saturating: with an unbounded limit a header may
+                        // claim up to 2⁶⁴ bytes (growth is bounded by what
+                        // arrived, not by this).
+                        let end = (self.pos as u64)
+                            .saturating_add(self.skip)
+                            .saturating_add(self.format.owed());
                         super::grow_toward(src, usize::try_from(end).unwrap_or(usize::MAX));
                     }
                     return Ok(None);

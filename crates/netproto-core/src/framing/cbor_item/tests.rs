@@ -206,6 +206,26 @@ fn huge_claims_allocate_nothing_and_fail_at_once() {
     }
 }
 
+/// With no limit (`usize::MAX`), headers claiming close to 2⁶⁴ bytes and
+/// items wait for more input: no overflow, nothing reserved for the claim
+/// (found by the `framer_cbor_item` fuzz target).
+#[test]
+fn unbounded_huge_claims_wait_without_overflow() {
+    for wire in [
+        &[0x5bu8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff][..],
+        &[
+            0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x5b, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xfe,
+        ][..],
+    ] {
+        let mut buf = BytesMut::with_capacity(64);
+        buf.extend_from_slice(wire);
+        let mut decoder = CborItem::new().max_frame_length(usize::MAX).decoder();
+        assert!(decoder.decode(&mut buf).unwrap().is_none());
+        assert!(buf.capacity() <= 4096, "{} bytes reserved", buf.capacity());
+    }
+}
+
 #[test]
 fn an_item_cut_by_the_end_of_the_stream_is_unexpected_eof() {
     for wire in [&b"\x9f\x01"[..], b"\x19\x01", b"\x62a", b"\xc1"] {
