@@ -1,8 +1,10 @@
 //! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
 //!
-//! `--quick` leaves out the feature-set and cross-target checks; `--cross`
-//! runs the cross-target checks alone (see [`CROSS_TARGETS`]).
+//! `--quick` leaves out the feature-set, cross-target and Wine steps;
+//! `--cross` runs the cross-target checks (see [`CROSS_TARGETS`]) and the
+//! Windows tests under Wine ([`test_under_wine`]) alone.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -80,7 +82,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
     if args.iter().any(|a| a == "--cross") {
         check_cross_targets()?;
-        eprintln!("\nxtask ci: cross-target checks passed");
+        test_under_wine()?;
+        eprintln!("\nxtask ci: cross-target checks and Windows tests passed");
         return Ok(());
     }
     run_cmd(cargo().args(["fmt", "--all", "--check"]))?;
@@ -117,6 +120,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             ]))?;
         }
         check_cross_targets()?;
+        test_under_wine()?;
     }
     // The fuzz workspace is separate; check its shared harness so an API
     // change in the core cannot leave the fuzz targets behind unnoticed.
@@ -276,30 +280,136 @@ fn ensure_mingw(triple: &str) -> Result<(), String> {
     if chosen || runs(MINGW_CC) {
         return Ok(());
     }
-    let why = if is_root() {
-        eprintln!(
-            "\n==> installing {MINGW_PACKAGE}: ring's build script needs a C compiler for {triple}"
-        );
-        let installed = run_cmd(Command::new("apt-get").arg("update")).and_then(|()| {
-            run_cmd(
-                Command::new("apt-get")
-                    .args(["install", "-y", MINGW_PACKAGE])
-                    .env("DEBIAN_FRONTEND", "noninteractive"),
-            )
-        });
-        match installed {
-            Ok(()) if runs(MINGW_CC) => return Ok(()),
-            Ok(()) => format!("{MINGW_PACKAGE} was installed but `{MINGW_CC}` does not run"),
-            Err(err) => format!("installing {MINGW_PACKAGE} failed: {err}"),
-        }
-    } else {
-        "not running as root, so it cannot be installed here".to_owned()
+    eprintln!(
+        "\n==> installing {MINGW_PACKAGE}: ring's build script needs a C compiler for {triple}"
+    );
+    let why = match apt_install(MINGW_PACKAGE) {
+        Ok(()) if runs(MINGW_CC) => return Ok(()),
+        Ok(()) => format!("{MINGW_PACKAGE} was installed but `{MINGW_CC}` does not run"),
+        Err(err) => err,
     };
     Err(format!(
         "checking TLS for {triple} needs the MinGW-w64 C compiler `{MINGW_CC}` (ring's build \
          script compiles C for the target), and it is missing: {why}. Install Debian's \
          {MINGW_PACKAGE} (`apt-get install {MINGW_PACKAGE}`), or set CC_{triple} to another \
          compiler for the target, and run again"
+    ))
+}
+
+/// Install a Debian package with apt-get (as root, after `apt-get update`).
+fn apt_install(package: &str) -> Result<(), String> {
+    if !is_root() {
+        return Err("not running as root, so it cannot be installed here".to_owned());
+    }
+    run_cmd(Command::new("apt-get").arg("update"))
+        .and_then(|()| {
+            run_cmd(
+                Command::new("apt-get")
+                    .args(["install", "-y", "--no-install-recommends", package])
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+            )
+        })
+        .map_err(|err| format!("installing {package} failed: {err}"))
+}
+
+/// The Windows target whose tests run under Wine.
+const WINE_TRIPLE: &str = "x86_64-pc-windows-gnu";
+
+/// The packages whose tests run under Wine: the sans-IO core (framing,
+/// serializers, the connection engine over in-memory transports, TLS) and
+/// the socket options, whose behaviour differs on Windows. The drivers'
+/// tests are not run there.
+const WINE_TESTED: &[&str] = &["netproto-core", "netproto-socket"];
+
+/// Run the unit and integration tests of [`WINE_TESTED`] built for Windows
+/// under Wine (Debian's wine64, installed when missing, as root; fails
+/// when it cannot be). Wine 8 lacks `bcryptprimitives.dll`, without which
+/// Rust's test binaries do not start, so a stand-in built from
+/// `xtask/wine/` with MinGW-w64 is put next to them. Doctests are not run.
+fn test_under_wine() -> Result<(), String> {
+    let started = Instant::now();
+    ensure_target(WINE_TRIPLE)?;
+    ensure_mingw(WINE_TRIPLE)?;
+    let wine = ensure_wine()?;
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let target_dir = workspace_root().join(target_dir);
+    let deps = target_dir.join(WINE_TRIPLE).join("debug").join("deps");
+    std::fs::create_dir_all(&deps).map_err(|e| format!("cannot create {}: {e}", deps.display()))?;
+    let shim = workspace_root().join("xtask").join("wine");
+    run_cmd(
+        Command::new(windows_cc())
+            .args(["-shared", "-O2", "-o"])
+            .arg(deps.join("bcryptprimitives.dll"))
+            .arg(shim.join("bcryptprimitives.c"))
+            .arg(shim.join("bcryptprimitives.def"))
+            .arg("-ladvapi32"),
+    )?;
+    let prefix = target_dir.join("wine-prefix");
+    let wine_env = |cmd: &mut Command| {
+        cmd.env("WINEPREFIX", &prefix).env("WINEDEBUG", "-all");
+    };
+    // Set the prefix up first, so that its messages stay out of the tests'.
+    let mut boot = Command::new(&wine);
+    boot.args(["wineboot", "--init"]);
+    wine_env(&mut boot);
+    run_cmd(&mut boot)?;
+    let mut test = cargo();
+    test.args(["test", "--target", WINE_TRIPLE, "--all-features", "--tests"]);
+    for name in WINE_TESTED {
+        test.args(["-p", name]);
+    }
+    test.env("CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER", &wine);
+    wine_env(&mut test);
+    run_cmd(&mut test)?;
+    eprintln!(
+        "xtask ci: {} tested for {WINE_TRIPLE} under Wine in {:.0} s",
+        WINE_TESTED.join(", "),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The C compiler for the Windows target: `CC_<triple>` if set, else
+/// MinGW-w64's.
+fn windows_cc() -> String {
+    [
+        format!("CC_{WINE_TRIPLE}"),
+        format!("CC_{}", WINE_TRIPLE.replace('-', "_")),
+    ]
+    .iter()
+    .find_map(|var| std::env::var(var).ok())
+    .unwrap_or_else(|| MINGW_CC.to_owned())
+}
+
+/// Wine's 64-bit loader: `wine64` on the PATH, or where Debian's wine64
+/// package puts it, installed when missing.
+fn ensure_wine() -> Result<PathBuf, String> {
+    const DEBIAN_WINE64: &str = "/usr/lib/wine/wine64";
+    let found = || {
+        if runs("wine64") {
+            Some(PathBuf::from("wine64"))
+        } else if Path::new(DEBIAN_WINE64).exists() && runs(DEBIAN_WINE64) {
+            Some(PathBuf::from(DEBIAN_WINE64))
+        } else {
+            None
+        }
+    };
+    if let Some(wine) = found() {
+        return Ok(wine);
+    }
+    eprintln!("\n==> installing wine64: the Windows tests run under Wine");
+    let why = match apt_install("wine64") {
+        Ok(()) => match found() {
+            Some(wine) => return Ok(wine),
+            None => "wine64 was installed but does not run".to_owned(),
+        },
+        Err(err) => err,
+    };
+    Err(format!(
+        "running the Windows tests needs Wine (`wine64`), and it is missing: {why}. Install \
+         Debian's wine64 (`apt-get install wine64`) and run again"
     ))
 }
 
