@@ -1,7 +1,8 @@
 //! Project automation for netproto.
 //!
 //! ```text
-//! cargo xtask ci                 fmt check, clippy -D warnings, feature checks, tests, docs
+//! cargo xtask ci [--quick|--cross]  fmt check, clippy -D warnings, feature checks,
+//!                                Windows and macOS checks, tests, docs
 //! cargo xtask bench [--net] [--full] [--rounds N] [FILTER]   criterion benches and a ratio table
 //! cargo xtask fuzz [--seconds N] [TARGET]       run the cargo-fuzz targets
 //! ```
@@ -25,7 +26,9 @@ fn main() -> ExitCode {
         "fuzz" => fuzz::run(rest),
         _ => {
             eprintln!("usage: cargo xtask <ci|bench|fuzz> [options]");
-            eprintln!("  ci                          fmt, clippy, feature checks, tests, docs");
+            eprintln!(
+                "  ci [--quick|--cross]        fmt, clippy, feature and cross-target checks, tests, docs"
+            );
             eprintln!(
                 "  bench [--net] [--full] [--rounds N] [F]  benches, then target/bench-report.md"
             );

@@ -38,9 +38,11 @@ impl<S: AsyncStream> Transport for Socket<S> {
     }
 }
 
-/// One connection: the engine, the socket, and (where shutting the read
-/// half down does not wake a reader waiting in the reactor) the signal
-/// that a local close sends to waiting tasks.
+/// One connection: the engine, the socket, and the signal that a local
+/// close sends to waiting tasks. Writers always listen to the signal;
+/// readers only where shutting the read half down does not wake a reader
+/// waiting in the reactor ([`STOP_READING_WAKES_READERS`]: Windows — on
+/// Linux and macOS, epoll and kqueue wake it).
 pub(crate) struct Shared<R: Runtime, P: Protocol> {
     pub(crate) conn: Connection<P>,
     pub(crate) socket: Socket<R::Stream>,
@@ -93,9 +95,10 @@ impl<R: Runtime, P: Protocol> Shared<R, P> {
         };
         // A local close wakes a writer at once (its bytes stay queued for
         // the close's own flush). A reader is woken by the close shutting
-        // the read half down where that wakes the reactor, so it needs no
-        // listener there. The close's own waits (the connection is closed
-        // already) wait for the socket alone.
+        // the read half down where that wakes the reactor (Unix: epoll,
+        // kqueue), so it needs no listener there; elsewhere (Windows) it
+        // listens to the close signal too. The close's own waits (the
+        // connection is closed already) wait for the socket alone.
         let woken_by_shutdown = interest == Interest::Readable && STOP_READING_WAKES_READERS;
         let interruptible = !self.conn.is_closed() && !woken_by_shutdown;
         let closed = async {

@@ -23,9 +23,26 @@
 //! socket.set_nodelay(true)?;
 //! socket.set_keepalive(Some(Duration::from_secs(60)))?;
 //! assert!(socket.nodelay()?);
-//! assert_eq!(socket.keepalive()?, Some(Duration::from_secs(60)));
+//! assert!(socket.keepalive_enabled()?);
+//! if netproto_socket::KEEPALIVE_IDLE_READABLE {
+//!     // Not on Windows: see "Platforms" below.
+//!     assert_eq!(socket.keepalive()?, Some(Duration::from_secs(60)));
+//! }
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! # Platforms
+//!
+//! Every option here can be set on Linux, macOS and Windows, and every one
+//! can be read back, with one exception: the keep-alive idle time cannot be
+//! read on Windows (it is set with `SIO_KEEPALIVE_VALS`, which cannot be
+//! read, and socket2 offers no other way) nor on OpenBSD and Haiku, so
+//! there [`SocketOptions::keepalive`] returns an error of kind
+//! [`io::ErrorKind::Unsupported`] while keep-alive is on
+//! ([`KEEPALIVE_IDLE_READABLE`] says which case applies;
+//! [`SocketOptions::keepalive_enabled`] works everywhere). Whether shutting
+//! the read half down wakes waiting readers differs too: see
+//! [`STOP_READING_WAKES_READERS`].
 
 use std::io;
 use std::net::{Shutdown, SocketAddr};
@@ -42,12 +59,54 @@ pub mod connect;
 pub mod listener;
 
 /// Whether [`stop_reading`] wakes a task that waits in the reactor for the
-/// socket to become readable: epoll and kqueue report a shut-down read half
-/// as readable. Where it holds, the async drivers' readable wait (made once
-/// per packet by request/response traffic) needs no registration with the
-/// close signal, because every driver's `close` starts with
-/// [`stop_reading`].
+/// socket to become readable.
+///
+/// Where it holds, the async drivers' readable wait (made once per packet by
+/// request/response traffic) needs no registration with the close signal,
+/// because every driver's `close` starts with [`stop_reading`]. Where it
+/// does not, the async drivers race every readable wait against the
+/// connection's close signal instead, which costs one registration per
+/// wait and behaves the same.
+///
+/// * Unix (`true`): epoll (Linux, Android, illumos) and kqueue (macOS, iOS,
+///   the BSDs) report a socket whose read half is shut down as readable, so
+///   the waiting task is woken by the reactor.
+/// * Windows (`false`): the reactors of tokio (mio) and async-io (polling)
+///   wait through AFD polls on an I/O completion port, and shutting the
+///   receive side down (`SD_RECEIVE`) is not known to complete a pending
+///   poll, so the close signal is used.
+///
+/// The blocking driver relies on the same shutdown to end a `recv` blocked
+/// in another thread; Linux and macOS end it at once, Windows is not known
+/// to (a receive there ends at its timeout or when data or the peer's
+/// close arrives).
 pub const STOP_READING_WAKES_READERS: bool = cfg!(unix);
+
+/// Whether the platform can read back the keep-alive idle time, that is
+/// whether [`SocketOptions::keepalive`] can return `Some(idle)`: `true` on
+/// Linux, macOS, the other BSDs and most Unix systems; `false` on Windows,
+/// OpenBSD and Haiku (which can set the idle time, or ignore it, but not
+/// read it), where `keepalive` fails with
+/// [`io::ErrorKind::Unsupported`] while keep-alive is on.
+pub const KEEPALIVE_IDLE_READABLE: bool = cfg!(not(any(
+    windows,
+    target_os = "haiku",
+    target_os = "openbsd",
+    target_os = "vita"
+)));
+
+/// The error of an operation the platform lacks: kind
+/// [`io::ErrorKind::Unsupported`], saying `"{what} is unsupported on this
+/// platform ({os})"`.
+pub fn unsupported(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!(
+            "{what} is unsupported on this platform ({})",
+            std::env::consts::OS
+        ),
+    )
+}
 
 /// The first step of `close` in every driver: shut the socket's read half
 /// down, which wakes a read blocked or waiting on it (the caller's loop then
@@ -105,29 +164,61 @@ impl<'a> SocketOptions<'a> {
     }
 
     /// The keep-alive idle time, or `None` when keep-alive is off.
+    ///
+    /// Errors: kind [`io::ErrorKind::Unsupported`] while keep-alive is on
+    /// where the platform cannot read the idle time back (Windows, OpenBSD,
+    /// Haiku; see [`KEEPALIVE_IDLE_READABLE`]). [`keepalive_enabled`]
+    /// answers whether it is on everywhere.
+    ///
+    /// [`keepalive_enabled`]: SocketOptions::keepalive_enabled
     pub fn keepalive(&self) -> io::Result<Option<Duration>> {
-        if !self.sock.keepalive()? {
+        if !self.keepalive_enabled()? {
             return Ok(None);
         }
-        #[cfg(any(unix, windows))]
-        {
-            self.sock.tcp_keepalive_time().map(Some)
-        }
-        #[cfg(not(any(unix, windows)))]
-        {
-            Ok(Some(Duration::ZERO))
-        }
+        self.keepalive_idle().map(Some)
+    }
+
+    /// Whether keep-alive (SO_KEEPALIVE) is on; every platform can tell.
+    pub fn keepalive_enabled(&self) -> io::Result<bool> {
+        self.sock.keepalive()
+    }
+
+    #[cfg(not(any(
+        windows,
+        target_os = "haiku",
+        target_os = "openbsd",
+        target_os = "vita"
+    )))]
+    fn keepalive_idle(&self) -> io::Result<Duration> {
+        self.sock.tcp_keepalive_time()
+    }
+
+    #[cfg(any(
+        windows,
+        target_os = "haiku",
+        target_os = "openbsd",
+        target_os = "vita"
+    ))]
+    fn keepalive_idle(&self) -> io::Result<Duration> {
+        Err(unsupported("reading the TCP keep-alive idle time"))
     }
 
     /// Turn keep-alive on with this idle time before the first probe, or off
-    /// with `None`.
+    /// with `None`. Every platform takes it: in whole seconds on Unix; in
+    /// milliseconds on Windows, where one call sets the idle time and the
+    /// probe interval together, so the interval is set to Windows' default
+    /// of one second. OpenBSD and Haiku turn keep-alive on and keep their
+    /// system-wide idle time.
     pub fn set_keepalive(&self, idle: Option<Duration>) -> io::Result<()> {
-        match idle {
-            Some(idle) => self
-                .sock
-                .set_tcp_keepalive(&TcpKeepalive::new().with_time(idle)),
-            None => self.sock.set_keepalive(false),
-        }
+        let Some(idle) = idle else {
+            return self.sock.set_keepalive(false);
+        };
+        let params = TcpKeepalive::new().with_time(idle);
+        // SIO_KEEPALIVE_VALS takes both values; left out, the interval
+        // would be sent as zero.
+        #[cfg(windows)]
+        let params = params.with_interval(Duration::from_secs(1));
+        self.sock.set_tcp_keepalive(&params)
     }
 
     /// SO_LINGER: `None` when off.
@@ -232,6 +323,23 @@ mod tests {
     use super::*;
     use std::net::{TcpListener, TcpStream};
 
+    /// Keep-alive is on with `idle`, as far as the platform can tell:
+    /// where the idle time cannot be read back, reading it is
+    /// `Unsupported`.
+    fn assert_keepalive(socket: &SocketOptions<'_>, idle: Duration) {
+        assert!(socket.keepalive_enabled().unwrap());
+        if KEEPALIVE_IDLE_READABLE {
+            assert_eq!(socket.keepalive().unwrap(), Some(idle));
+        } else {
+            let err = socket.keepalive().unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+            assert!(
+                err.to_string().contains("unsupported on this platform"),
+                "{err}"
+            );
+        }
+    }
+
     fn pair() -> (TcpStream, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
@@ -249,8 +357,9 @@ mod tests {
         assert!(socket.nodelay().unwrap());
 
         socket.set_keepalive(Some(Duration::from_secs(42))).unwrap();
-        assert_eq!(socket.keepalive().unwrap(), Some(Duration::from_secs(42)));
+        assert_keepalive(&socket, Duration::from_secs(42));
         socket.set_keepalive(None).unwrap();
+        assert!(!socket.keepalive_enabled().unwrap());
         assert_eq!(socket.keepalive().unwrap(), None);
 
         socket.set_linger(Some(Duration::from_secs(3))).unwrap();
@@ -265,6 +374,19 @@ mod tests {
         assert!(socket.recv_buffer_size().unwrap() >= 64 * 1024);
         socket.set_send_buffer_size(64 * 1024).unwrap();
         assert!(socket.send_buffer_size().unwrap() >= 64 * 1024);
+    }
+
+    #[test]
+    fn unsupported_names_the_platform() {
+        let err = unsupported("reading the TCP keep-alive idle time");
+        assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "reading the TCP keep-alive idle time is unsupported on this platform ({})",
+                std::env::consts::OS
+            )
+        );
     }
 
     #[test]
@@ -293,7 +415,7 @@ mod tests {
         );
         let socket = SocketOptions::new(&client);
         assert!(socket.nodelay().unwrap());
-        assert_eq!(socket.keepalive().unwrap(), Some(Duration::from_secs(30)));
+        assert_keepalive(&socket, Duration::from_secs(30));
 
         let unconnected: TcpStream =
             socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
@@ -314,6 +436,6 @@ mod tests {
         let options = ClientOptions::default().keepalive(Duration::from_secs(30));
         socket.apply_client(&options).unwrap();
         assert!(socket.nodelay().unwrap());
-        assert_eq!(socket.keepalive().unwrap(), Some(Duration::from_secs(30)));
+        assert_keepalive(&socket, Duration::from_secs(30));
     }
 }

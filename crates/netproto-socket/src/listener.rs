@@ -1,7 +1,9 @@
 //! Listening sockets, built once for every driver.
 //!
-//! [`bind`] creates a socket with socket2, sets `SO_REUSEADDR` (Unix: so a
-//! restarted server can bind while old connections sit in TIME_WAIT) and
+//! [`bind`] creates a socket with socket2, sets `SO_REUSEADDR` (Unix only: so
+//! a restarted server can bind while old connections sit in TIME_WAIT;
+//! Windows binds such a port without it, and there `SO_REUSEADDR` would let
+//! another socket take a port in use) and
 //! `IPV6_V6ONLY` for IPv6 addresses (so `[::]` and `0.0.0.0` can be bound
 //! side by side), binds and listens with the given backlog. The result is a
 //! blocking `std::net::TcpListener`: the sync driver uses it as it is; async
@@ -88,8 +90,9 @@ pub fn bind_all<L>(
 /// shutdown flag.
 ///
 /// Two mechanisms, because neither works everywhere: `shutdown(SHUT_RD)` on
-/// the listening socket (Linux makes a blocked `accept` fail at once), then
-/// a throw-away connection to the listener's address (any platform; an
+/// the listening socket (Linux makes a blocked `accept` fail at once; on
+/// macOS and Windows it fails or does nothing, which is ignored), then a
+/// throw-away connection to the listener's address (any platform; an
 /// unspecified address such as `0.0.0.0` is reached through loopback). The
 /// caller must check its flag after every `accept` result and drop what it
 /// accepted once the flag is set.
