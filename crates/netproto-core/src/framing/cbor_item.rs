@@ -236,7 +236,11 @@ impl ItemFormat for CborHeaders {
             }) => Some(*chunk_major),
             _ => None,
         };
-        if let Some(chunk_major) = chunks_of.filter(|&m| major != m || info == 31) {
+        // A chunk of another major type hides where the string ends; a
+        // nested indefinite chunk of the same type (not well-formed by RFC
+        // 8949, but ciborium reads it) does not, so it is left to the
+        // serializer, like other values the framer can delimit.
+        if let Some(chunk_major) = chunks_of.filter(|&m| major != m) {
             let kind = if chunk_major == 2 { "byte" } else { "text" };
             return Err(format!(
                 "a chunk of an indefinite-length {kind} string must be a definite-length \
