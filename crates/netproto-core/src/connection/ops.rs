@@ -178,6 +178,10 @@ impl<P: Protocol> Connection<P> {
         now: Instant,
     ) -> Step<Result<P::Received, Error>> {
         let mut recv = lock(&self.recv);
+        // A read delivered bytes under a deadline: `now` is stale for a
+        // blocking transport, so the deadline is looked at again with a
+        // fresh clock before the next read.
+        let mut read_under_deadline = false;
         loop {
             if self.is_closed() {
                 return Step::Ready(Err(Error::Closed));
@@ -187,6 +191,9 @@ impl<P: Protocol> Connection<P> {
                     self.ended_by(err);
                 }
                 return Step::Ready(result);
+            }
+            if read_under_deadline {
+                return Step::Again;
             }
             if recv.tls_wants_write() {
                 self.write_tls_output(io);
@@ -202,17 +209,7 @@ impl<P: Protocol> Connection<P> {
                 Ok(0) if self.is_closed() => return Step::Ready(Err(Error::Closed)),
                 Ok(n) => {
                     recv.commit(n);
-                    // A blocking read took time: look at the deadline with
-                    // a fresh clock before reading again.
-                    if op.deadline.is_some() && n > 0 {
-                        if let Some(result) = recv.next_packet() {
-                            if let Err(err) = &result {
-                                self.ended_by(err);
-                            }
-                            return Step::Ready(result);
-                        }
-                        return Step::Again;
-                    }
+                    read_under_deadline = op.deadline.is_some() && n > 0;
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) if self.is_closed() => return Step::Ready(Err(Error::Closed)),
