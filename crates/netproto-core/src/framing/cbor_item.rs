@@ -118,30 +118,7 @@ pub struct CborItemDecoder {
     inner: ItemDecoder<CborHeaders>,
 }
 
-impl FrameDecoder for CborItemDecoder {
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure> {
-        self.inner.decode(src)
-    }
-
-    fn next_frame<'a>(
-        &mut self,
-        src: &'a mut BytesMut,
-    ) -> Result<Option<Frame<'a>>, DecodeFailure> {
-        self.inner.next_frame(src)
-    }
-
-    /// The end of an oversized item being discarded is a clean end (its
-    /// error was reported already).
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure> {
-        self.inner.decode_eof(src)
-    }
-
-    /// Counts header bytes parsed (an incomplete header again each time it
-    /// is retried) and payload bytes skipped.
-    fn bytes_examined(&self) -> u64 {
-        self.inner.bytes_examined()
-    }
-}
+super::item::delegate_frame_decoder!(CborItemDecoder);
 
 /// What an indefinite-length item holds until its break.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -296,3 +296,36 @@ fn bytes(n: usize) -> String {
         format!("{n} bytes")
     }
 }
+
+/// `FrameDecoder` for a public decoder type that wraps an `ItemDecoder` in
+/// its `inner` field: written once for every self-delimiting item framer.
+macro_rules! delegate_frame_decoder {
+    ($decoder:ty) => {
+        impl FrameDecoder for $decoder {
+            fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure> {
+                self.inner.decode(src)
+            }
+
+            fn next_frame<'a>(
+                &mut self,
+                src: &'a mut BytesMut,
+            ) -> Result<Option<Frame<'a>>, DecodeFailure> {
+                self.inner.next_frame(src)
+            }
+
+            /// The end of an oversized item being discarded is a clean end
+            /// (its error was reported already).
+            fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure> {
+                self.inner.decode_eof(src)
+            }
+
+            /// Counts header bytes parsed (an incomplete header again each
+            /// time it is retried) and payload bytes skipped.
+            fn bytes_examined(&self) -> u64 {
+                self.inner.bytes_examined()
+            }
+        }
+    };
+}
+
+pub(crate) use delegate_frame_decoder;
