@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netproto_core::connection::SendPacket;
 use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::options::{ClientOptions, IntoAddress};
 use netproto_core::{Error, Protocol};
@@ -117,11 +116,7 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
     /// the next `send_packet`, `send_eof`, flush of the sink or `close`
     /// writes them first, so the byte stream stays intact.
     pub async fn send_packet(&self, packet: &P::Sent) -> Result<(), Error> {
-        let shared = &*self.shared;
-        let mut op = SendPacket::new(packet);
-        shared
-            .drive(|io, now| shared.conn.poll_send(&mut op, io, now))
-            .await
+        self.shared.send_packet(packet, None).await
     }
 
     /// Like [`send_packet`](TcpClient::send_packet), giving up after
@@ -135,11 +130,7 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
         packet: &P::Sent,
         timeout: Duration,
     ) -> Result<(), Error> {
-        let shared = &*self.shared;
-        let mut op = SendPacket::with_timeout(packet, Instant::now(), timeout);
-        shared
-            .drive(|io, now| shared.conn.poll_send(&mut op, io, now))
-            .await
+        self.shared.send_packet(packet, Some(timeout)).await
     }
 
     /// The next packet. Bytes after it stay buffered for the next call, so
@@ -214,14 +205,7 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
     /// the rest of the final flush, and dropping the client then shuts the
     /// socket down.
     pub async fn close(&self) -> Result<(), Error> {
-        let shared = &*self.shared;
-        let Some(mut op) = shared.conn.start_close(&shared.socket, Instant::now()) else {
-            return Ok(());
-        };
-        shared.notify_closed();
-        shared
-            .drive(|io, now| shared.conn.poll_close(&mut op, io, now))
-            .await
+        self.shared.close().await
     }
 
     /// Whether [`close`](TcpClient::close) was called (or the server closed

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use event_listener::Event;
 use netproto_core::Protocol;
-use netproto_core::connection::{Connection, Step, Transport};
+use netproto_core::connection::{Connection, SendPacket, Step, Transport};
 use netproto_socket::STOP_READING_WAKES_READERS;
 
 use crate::rt::{AsyncStream, Interest, Runtime};
@@ -134,6 +134,32 @@ impl<R: Runtime, P: Protocol> Shared<R, P> {
     /// Wake every task waiting on this connection after a local close.
     pub(crate) fn notify_closed(&self) {
         self.closing.notify(usize::MAX);
+    }
+
+    /// Send one packet (`SendPacket::with_timeout` when `timeout` is set):
+    /// the body of `send_packet` for a client and a connection handle.
+    pub(crate) async fn send_packet(
+        &self,
+        packet: &P::Sent,
+        timeout: Option<Duration>,
+    ) -> Result<(), netproto_core::Error> {
+        let mut op = match timeout {
+            Some(timeout) => SendPacket::with_timeout(packet, Instant::now(), timeout),
+            None => SendPacket::new(packet),
+        };
+        self.drive(|io, now| self.conn.poll_send(&mut op, io, now))
+            .await
+    }
+
+    /// The close sequence: the body of `close` for a client and a
+    /// connection handle.
+    pub(crate) async fn close(&self) -> Result<(), netproto_core::Error> {
+        let Some(mut op) = self.conn.start_close(&self.socket, Instant::now()) else {
+            return Ok(());
+        };
+        self.notify_closed();
+        self.drive(|io, now| self.conn.poll_close(&mut op, io, now))
+            .await
     }
 
     /// Close at once without flushing (a server shutting down), with

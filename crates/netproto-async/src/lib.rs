@@ -33,8 +33,9 @@ mod server;
 mod stream;
 
 pub use client::TcpClient;
+pub use netproto_core::server::ShutdownHandle;
 pub use rt::{AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
-pub use server::{Connection, ShutdownHandle, TcpServer};
+pub use server::{Connection, TcpServer};
 pub use stream::{PacketSink, PacketStream};
 
 /// Declare a binding's public types: `TcpClient<P>`, `Connection<P>`,
@@ -62,7 +63,7 @@ macro_rules! runtime_types {
         pub type TcpServer<P> = $crate::TcpServer<$rt, P>;
 
         /// Stops a [`TcpServer`] from any thread or task.
-        pub type ShutdownHandle = $crate::ShutdownHandle<$rt>;
+        pub type ShutdownHandle = $crate::ShutdownHandle;
 
         /// Received packets as a `Stream` (`TcpClient::stream`,
         /// `TcpClient::iter_received_packets`).

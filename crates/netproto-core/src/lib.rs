@@ -18,6 +18,8 @@
 //! * [`endpoint`] — the buffers and framing state the engine is built on,
 //!   and the setup of a connection from options.
 //! * [`options`] — client and server options shared by every driver.
+//! * [`server`] — the server lifecycle every driver runs: admission, the
+//!   registry of live connections, accept back-off, the shutdown plan.
 #![cfg_attr(feature = "tls", doc = "* [`tls`] — the TLS pump over rustls.")]
 //! * [`error`] — errors, split into the peer's fault and the caller's.
 //!
@@ -33,6 +35,7 @@ pub mod framing;
 pub mod options;
 pub mod protocol;
 pub mod serializer;
+pub mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
 

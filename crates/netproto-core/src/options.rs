@@ -308,13 +308,18 @@ impl ConnectionEvent {
     }
 
     /// `AcceptFailed`: accepting on `listener` failed with `err`; the
-    /// server backs off [`ACCEPT_BACKOFF`] after a transient error
-    /// ([`is_transient_accept_error`]) and stops after any other.
-    pub fn accept_failed(listener: SocketAddr, err: &io::Error) -> Self {
+    /// server accepts again after `retry_in` (a transient error, see
+    /// [`is_transient_accept_error`] and
+    /// [`AcceptBackoff`](crate::server::AcceptBackoff)) or stops (`None`).
+    pub fn accept_failed(
+        listener: SocketAddr,
+        err: &io::Error,
+        retry_in: Option<Duration>,
+    ) -> Self {
         ConnectionEvent::AcceptFailed {
             listener,
             error: err.to_string(),
-            retry_in: is_transient_accept_error(err).then_some(ACCEPT_BACKOFF),
+            retry_in,
         }
     }
 
@@ -494,7 +499,14 @@ pub enum WhenFull {
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ServerOptions {
-    /// The most connections served at once (default: no limit).
+    /// The most connections served at once. `None` (the default) derives
+    /// the limit from the process's file-descriptor limit when the server
+    /// is bound ([`auto_connection_limit`](crate::server::auto_connection_limit):
+    /// seven eighths of the soft limit, less a reserve), so that a server
+    /// under a flood of connections turns clients away visibly (the
+    /// `when_full` policy, `Rejected` events) before the kernel refuses
+    /// them with `EMFILE`; `Some(usize::MAX)` means no limit of the
+    /// server's own.
     pub max_connections: Option<usize>,
     /// What to do with connections beyond the limit.
     pub when_full: WhenFull,
@@ -660,10 +672,6 @@ pub fn is_transient_accept_error(err: &io::Error) -> bool {
     // EMFILE, ENFILE, ENOBUFS, ENOMEM on Linux and the BSDs.
     matches!(err.raw_os_error(), Some(12 | 23 | 24 | 55 | 105))
 }
-
-/// How long a server waits after a transient accept error before trying
-/// again.
-pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The default of `close_timeout`: how long a client's `close` keeps
 /// writing what is still queued (a send in progress or cancelled, the TLS

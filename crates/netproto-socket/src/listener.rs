@@ -86,6 +86,21 @@ pub fn bind_all<L>(
     Ok((listeners, local_addrs))
 }
 
+/// The process's soft limit on open file descriptors (`RLIMIT_NOFILE`),
+/// where the platform has one; `None` on Windows or when it is unlimited.
+/// A server's automatic connection limit is derived from it
+/// (`netproto_core::server::auto_connection_limit`).
+pub fn fd_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 /// Wake a thread blocked in `accept()` on `listener` so that it can see a
 /// shutdown flag.
 ///

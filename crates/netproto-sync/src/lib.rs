@@ -54,7 +54,8 @@ mod inner;
 mod server;
 
 pub use client::TcpClient;
-pub use server::{Connection, ShutdownHandle, TcpServer};
+pub use netproto_core::server::ShutdownHandle;
+pub use server::{Connection, TcpServer};
 
 pub use netproto_core::options::{
     Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress,

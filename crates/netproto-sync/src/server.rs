@@ -1,22 +1,20 @@
 //! The blocking server: one accept thread per listening socket, one thread
-//! per connection.
+//! per connection. Admission, the registry, accept back-off and the
+//! shutdown plan are the core's [`Lifecycle`]; this file accepts, spawns
+//! and sleeps.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
 use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup};
-use netproto_core::options::{
-    ACCEPT_BACKOFF, ConnectionEvent, IntoAddress, ServerOptions, WhenFull,
-    is_transient_accept_error,
-};
+use netproto_core::options::{IntoAddress, ServerOptions};
 use netproto_core::protocol::Protocol;
+use netproto_core::server::{Lifecycle, Listener, Reserve, Served, ShutdownHandle, Slot};
 use netproto_socket::connect::resolve;
 use netproto_socket::listener;
 
@@ -27,89 +25,51 @@ use crate::inner::{Inner, lock};
 /// local and peer addresses.
 pub type Connection<P> = TcpClient<P>;
 
-/// State shared by the server, its accept threads and shutdown handles.
-struct Shared {
-    shutdown: AtomicBool,
-    state: Mutex<State>,
-    changed: Condvar,
-}
+/// A connection in the server's registry.
+struct Entry<P: Protocol>(Weak<Inner<P>>);
 
-struct State {
-    /// The listening sockets, until shutdown closes them.
-    listeners: Vec<Arc<TcpListener>>,
-    /// The grace period given to `shutdown`.
-    grace: Duration,
-    /// Connections being served (handshaking or in their handler).
-    active: usize,
-    /// A fatal accept error, returned by `serve`.
-    fatal: Option<Error>,
-}
-
-impl Shared {
-    fn is_shutdown(&self) -> bool {
-        self.shutdown.load(Ordering::SeqCst)
+impl<P: Protocol> Clone for Entry<P> {
+    fn clone(&self) -> Self {
+        Entry(self.0.clone())
     }
+}
 
-    fn shutdown(&self, grace: Duration) {
-        let listeners = {
-            let mut state = lock(&self.state);
-            if self.shutdown.swap(true, Ordering::SeqCst) {
-                return;
-            }
-            state.grace = grace;
-            std::mem::take(&mut state.listeners)
-        };
-        for listener in &listeners {
-            listener::wake_accept(listener);
+impl<P: Protocol> Served for Entry<P> {
+    fn force_close(&self, reason: &str) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.close_because(reason);
         }
-        self.changed.notify_all();
+    }
+
+    fn is_alive(&self) -> bool {
+        self.0.strong_count() > 0
     }
 }
 
-/// Stops a [`TcpServer`] from any thread.
-#[derive(Clone)]
-pub struct ShutdownHandle {
-    shared: Arc<Shared>,
-}
-
-impl fmt::Debug for ShutdownHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ShutdownHandle")
-            .field("shutdown", &self.shared.is_shutdown())
-            .finish()
-    }
-}
-
-impl ShutdownHandle {
-    /// Stop accepting (the listening sockets close, so new connections are
-    /// refused), let handlers finish within `grace`, then close the
-    /// connections that remain. Returns at once; [`TcpServer::serve`]
-    /// returns once all that is done. Calling it again has no effect.
-    pub fn shutdown(&self, grace: Duration) {
-        self.shared.shutdown(grace);
-    }
-
-    /// Whether shutdown was asked for.
-    pub fn is_shutdown(&self) -> bool {
-        self.shared.is_shutdown()
-    }
+/// What the server shares with its accept and connection threads.
+struct Shared<P: Protocol> {
+    protocol: P,
+    setup: ConnectionSetup,
+    addrs: Vec<SocketAddr>,
+    /// The listening sockets, until shutdown closes them.
+    listeners: Arc<Mutex<Vec<Arc<TcpListener>>>>,
+    lifecycle: Arc<Lifecycle<Entry<P>>>,
+    /// A fatal accept error, returned by `serve`.
+    fatal: Mutex<Option<Error>>,
 }
 
 /// A TCP (or TLS) server for packets of protocol `P`.
 ///
 /// See the [crate documentation](crate) for an example.
 pub struct TcpServer<P: Protocol> {
-    protocol: P,
     options: ServerOptions,
-    setup: ConnectionSetup,
-    addrs: Vec<SocketAddr>,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<P>>,
 }
 
 impl<P: Protocol> fmt::Debug for TcpServer<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TcpServer")
-            .field("addrs", &self.addrs)
+            .field("addrs", &self.shared.addrs)
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
@@ -138,51 +98,63 @@ impl<P: Protocol> TcpServer<P> {
         }
         let (listeners, addrs) =
             listener::bind_all(resolved, options.backlog, |l| Ok(Arc::new(l)))?;
+        let listeners = Arc::new(Mutex::new(listeners));
+        let lifecycle = Lifecycle::new(&options, listener::fd_limit(), false);
+        let closing = listeners.clone();
+        lifecycle.on_shutdown(move || {
+            for listener in std::mem::take(&mut *lock(&closing)) {
+                listener::wake_accept(&listener);
+            }
+        });
         Ok(TcpServer {
-            protocol,
-            setup: ConnectionSetup::server(&options),
-            options,
-            addrs,
             shared: Arc::new(Shared {
-                shutdown: AtomicBool::new(false),
-                state: Mutex::new(State {
-                    listeners,
-                    grace: Duration::ZERO,
-                    active: 0,
-                    fatal: None,
-                }),
-                changed: Condvar::new(),
+                protocol,
+                setup: ConnectionSetup::server(&options),
+                addrs,
+                listeners,
+                lifecycle,
+                fatal: Mutex::new(None),
             }),
+            options,
         })
     }
 
     /// The bound addresses, with the real ports.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.addrs.clone()
+        self.shared.addrs.clone()
     }
 
     /// A handle that shuts the server down from any thread.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle {
-            shared: self.shared.clone(),
-        }
+        self.shared.lifecycle.shutdown_handle()
+    }
+
+    /// Whether [`serve`](TcpServer::serve) is running and no shutdown was
+    /// asked for.
+    pub fn is_serving(&self) -> bool {
+        self.shared.lifecycle.is_serving()
+    }
+
+    /// The connection limit in force: `options.max_connections`, or the
+    /// one derived from the file-descriptor limit
+    /// ([`auto_connection_limit`](netproto_core::server::auto_connection_limit)).
+    pub fn max_connections(&self) -> usize {
+        self.shared.lifecycle.max_connections()
     }
 
     /// Accept one connection (TLS handshake done), for users who run their
     /// own loop. The connection limits are `serve`'s business; the idle
     /// timeout and the TCP and TLS options apply here too. A connection
     /// whose setup (TLS handshake) fails is reported as
-    /// [`ConnectionEvent::Rejected`] and returned as the error. An accept
-    /// error is returned as it is
+    /// [`ConnectionEvent::Rejected`](netproto_core::options::ConnectionEvent::Rejected)
+    /// and returned as the error. An accept error is returned as it is
     /// ([`is_transient_accept_error`](netproto_core::options::is_transient_accept_error)
-    /// tells those worth retrying after [`ACCEPT_BACKOFF`]). After shutdown:
-    /// [`Error::Closed`].
-    ///
-    /// [`ACCEPT_BACKOFF`]: netproto_core::options::ACCEPT_BACKOFF
+    /// tells those worth retrying). After shutdown: [`Error::Closed`].
     pub fn accept(&self) -> Result<Connection<P>, Error> {
-        let listeners = lock(&self.shared.state).listeners.clone();
+        let shared = &self.shared;
+        let listeners = lock(&shared.listeners).clone();
         loop {
-            if self.shared.is_shutdown() || listeners.is_empty() {
+            if shared.lifecycle.is_shutdown() || listeners.is_empty() {
                 return Err(Error::Closed);
             }
             let accepted = if let [only] = listeners.as_slice() {
@@ -191,9 +163,15 @@ impl<P: Protocol> TcpServer<P> {
                 accept_any(&listeners)
             };
             match accepted {
-                Ok(_) if self.shared.is_shutdown() => return Err(Error::Closed),
-                Ok((stream, peer)) => return self.establish(stream, peer),
-                Err(_) if self.shared.is_shutdown() => return Err(Error::Closed),
+                Ok(_) if shared.lifecycle.is_shutdown() => return Err(Error::Closed),
+                Ok((stream, peer)) => {
+                    let connection = shared.establish(stream, peer)?;
+                    shared
+                        .lifecycle
+                        .register_accepted(Entry(Arc::downgrade(connection.inner())));
+                    return Ok(connection);
+                }
+                Err(_) if shared.lifecycle.is_shutdown() => return Err(Error::Closed),
                 // Nothing yet on any listener (accept_any polls), or a signal.
                 Err(err)
                     if matches!(
@@ -205,166 +183,119 @@ impl<P: Protocol> TcpServer<P> {
         }
     }
 
+    /// Serve connections with `handler`, one thread per connection, until
+    /// [`ShutdownHandle::shutdown`]; then wait for handlers within the grace
+    /// period, close the connections that remain, wait at most
+    /// `handler_stop_wait` more for their handlers, and return.
+    ///
+    /// Applies the connection limit ([`max_connections`](TcpServer::max_connections))
+    /// (with `WhenFull::Wait` further clients wait in the backlog; with
+    /// `WhenFull::Refuse` they are accepted and closed at once, emitting
+    /// `Rejected`) and the idle timeout. Transient accept errors (EMFILE,
+    /// ...) emit `AcceptFailed` with the back-off taken and go on. An
+    /// accepted connection whose setup (TLS handshake) fails, or for which
+    /// no thread can be started, is reported as `Rejected`.
+    pub fn serve<H>(&self, handler: H) -> Result<(), Error>
+    where
+        H: Fn(Connection<P>) + Send + Sync + 'static,
+    {
+        let shared = &self.shared;
+        let handler = Arc::new(handler);
+        shared.lifecycle.set_serving(true);
+        let listeners = lock(&shared.listeners).clone();
+        let mut accept_threads = Vec::new();
+        for (listener, addr) in listeners.into_iter().zip(shared.addrs.iter().copied()) {
+            let (server, handler) = (shared.clone(), handler.clone());
+            let spawned = thread::Builder::new()
+                .name("netproto-accept".into())
+                .spawn(move || server.accept_loop(&listener, addr, handler));
+            match spawned {
+                Ok(thread) => accept_threads.push(thread),
+                Err(source) => {
+                    *lock(&shared.fatal) = Some(Error::Io { peer: None, source });
+                    shared.lifecycle.shutdown(Duration::ZERO);
+                }
+            }
+        }
+        drop(handler);
+        while let Err(changed) = shared.lifecycle.shutdown_requested() {
+            changed.wait();
+        }
+        for thread in accept_threads {
+            let _ = thread.join();
+        }
+        while let Some((changed, until)) = shared.lifecycle.poll_shutdown(Instant::now()) {
+            match until {
+                Some(at) => {
+                    changed.wait_deadline(at);
+                }
+                None => changed.wait(),
+            }
+        }
+        shared.lifecycle.set_serving(false);
+        match lock(&shared.fatal).take() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<P: Protocol> Shared<P> {
     /// Set up an accepted stream; a failure is reported as `Rejected`.
     fn establish(&self, stream: TcpStream, peer: SocketAddr) -> Result<Connection<P>, Error> {
         TcpClient::establish(stream, self.protocol.clone(), &self.setup)
             .inspect_err(|err| self.setup.reject(peer, err))
     }
 
-    /// Serve connections with `handler`, one thread per connection, until
-    /// [`ShutdownHandle::shutdown`]; then wait for handlers within the grace
-    /// period, close the connections that remain and return.
-    ///
-    /// Applies `max_connections` (with [`WhenFull::Wait`] further clients
-    /// wait in the backlog; with [`WhenFull::Refuse`] they are accepted and
-    /// closed at once, emitting [`ConnectionEvent::Rejected`]) and the idle
-    /// timeout. Transient accept errors (EMFILE, ...) back off and go on. An
-    /// accepted connection whose setup (TLS handshake) fails is reported as
-    /// `Rejected`.
-    pub fn serve<H>(&self, handler: H) -> Result<(), Error>
+    fn accept_loop<H>(self: Arc<Self>, listener: &TcpListener, addr: SocketAddr, handler: Arc<H>)
     where
         H: Fn(Connection<P>) + Send + Sync + 'static,
     {
-        let handler = Arc::new(handler);
-        let registry: Arc<Mutex<Registry<P>>> = Arc::default();
-        let listeners = lock(&self.shared.state).listeners.clone();
-        let accept_threads: Vec<_> = listeners
-            .into_iter()
-            .map(|listener| {
-                let server = self.clone_for_thread();
-                let (handler, registry) = (handler.clone(), registry.clone());
-                thread::Builder::new()
-                    .name("netproto-accept".into())
-                    .spawn(move || server.accept_loop(&listener, handler, registry))
-                    .expect("spawn an accept thread")
-            })
-            .collect();
-        drop(handler);
-
-        // Wait for shutdown.
-        let mut state = lock(&self.shared.state);
-        while !self.shared.is_shutdown() {
-            state = self
-                .shared
-                .changed
-                .wait(state)
-                .unwrap_or_else(|p| p.into_inner());
-        }
-        drop(state);
-        for thread in accept_threads {
-            let _ = thread.join();
-        }
-        // Grace period, then force-close what remains.
-        let grace = lock(&self.shared.state).grace;
-        if !self.wait_idle(grace) {
-            for inner in lock(&registry).values().filter_map(Weak::upgrade) {
-                inner.close_because(ConnectionEvents::SERVER_SHUT_DOWN);
-            }
-            self.wait_idle(self.options.handler_stop_wait);
-        }
-        match lock(&self.shared.state).fatal.take() {
-            Some(err) => Err(err),
-            None => Ok(()),
-        }
-    }
-
-    /// Wait until no connection is active, at most `limit`.
-    fn wait_idle(&self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        let mut state = lock(&self.shared.state);
-        while state.active > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        true
-    }
-
-    fn clone_for_thread(&self) -> Arc<Self> {
-        Arc::new(TcpServer {
-            protocol: self.protocol.clone(),
-            options: self.options.clone(),
-            setup: self.setup.clone(),
-            addrs: self.addrs.clone(),
-            shared: self.shared.clone(),
-        })
-    }
-
-    fn accept_loop<H>(
-        self: Arc<Self>,
-        listener: &TcpListener,
-        handler: Arc<H>,
-        registry: Arc<Mutex<Registry<P>>>,
-    ) where
-        H: Fn(Connection<P>) + Send + Sync + 'static,
-    {
-        let max = self.options.max_connections;
+        let lifecycle = &self.lifecycle;
         loop {
-            if let (Some(max), WhenFull::Wait) = (max, self.options.when_full) {
-                // Leave further clients in the backlog until a slot frees.
-                let mut state = lock(&self.shared.state);
-                while state.active >= max && !self.shared.is_shutdown() {
-                    state = self
-                        .shared
-                        .changed
-                        .wait(state)
-                        .unwrap_or_else(|p| p.into_inner());
-                }
-            }
-            if self.shared.is_shutdown() {
-                return;
-            }
-            let (stream, peer) = match listener.accept() {
-                Ok(_) | Err(_) if self.shared.is_shutdown() => return,
-                Ok(accepted) => accepted,
-                Err(err) if is_transient_accept_error(&err) => {
-                    self.accept_failed(listener, &err);
-                    thread::sleep(ACCEPT_BACKOFF);
+            let reserved = match lifecycle.reserve() {
+                Reserve::Accept(reserved) => reserved,
+                Reserve::Full(changed) => {
+                    changed.wait();
                     continue;
                 }
-                Err(source) => {
-                    self.accept_failed(listener, &source);
-                    lock(&self.shared.state).fatal = Some(Error::Io { peer: None, source });
-                    self.shared.shutdown(Duration::ZERO);
-                    return;
+                Reserve::ShutDown => return,
+            };
+            let (stream, peer) = match listener.accept() {
+                Ok(_) | Err(_) if lifecycle.is_shutdown() => return,
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    drop(reserved);
+                    match lifecycle.accept_failed(addr, &err, Instant::now()) {
+                        Some(resume) => {
+                            if sleep_unless_shutdown(lifecycle, resume) {
+                                return;
+                            }
+                            continue;
+                        }
+                        None => {
+                            *lock(&self.fatal) = Some(Error::Io {
+                                peer: None,
+                                source: err,
+                            });
+                            lifecycle.shutdown(Duration::ZERO);
+                            return;
+                        }
+                    }
                 }
             };
-            {
-                let mut state = lock(&self.shared.state);
-                if let Some(max) = max.filter(|&max| state.active >= max) {
-                    drop(state);
-                    let _ = stream.shutdown(Shutdown::Both);
-                    drop(stream);
-                    self.options.emit(ConnectionEvent::server_full(peer, max));
-                    continue;
-                }
-                state.active += 1;
-            }
-            let server = self.clone();
-            let (handler, registry) = (handler.clone(), registry.clone());
+            let Some(slot) = lifecycle.admit(peer, reserved) else {
+                let _ = stream.shutdown(Shutdown::Both);
+                continue;
+            };
+            let (shared, handler) = (self.clone(), handler.clone());
             let spawned = thread::Builder::new()
                 .name(format!("netproto-conn-{peer}"))
-                .spawn(move || server.serve_connection(stream, peer, &*handler, &registry));
+                .spawn(move || shared.serve_connection(stream, peer, slot, &*handler));
             if let Err(err) = spawned {
-                // The stream went down with the closure: say so.
-                self.options.emit(ConnectionEvent::cannot_serve(peer, &err));
-                self.release();
+                // The stream and the slot went down with the closure.
+                lifecycle.cannot_serve(peer, &err);
             }
-        }
-    }
-
-    /// Report an accept error on `listener` (the back-off, or that the
-    /// server stops).
-    fn accept_failed(&self, listener: &TcpListener, err: &std::io::Error) {
-        if let Ok(addr) = listener.local_addr() {
-            self.options.emit(ConnectionEvent::accept_failed(addr, err));
         }
     }
 
@@ -372,32 +303,36 @@ impl<P: Protocol> TcpServer<P> {
         &self,
         stream: TcpStream,
         peer: SocketAddr,
+        slot: Slot<Entry<P>>,
         handler: &H,
-        registry: &Mutex<Registry<P>>,
     ) where
         H: Fn(Connection<P>) + Send + Sync + 'static,
     {
         if let Ok(conn) = self.establish(stream, peer) {
-            let key = Arc::as_ptr(conn.inner()) as usize;
-            lock(registry).insert(key, Arc::downgrade(conn.inner()));
-            if self.shared.is_shutdown() {
+            slot.set(Entry(Arc::downgrade(conn.inner())));
+            if slot.is_shutdown() {
                 conn.inner()
                     .close_because(ConnectionEvents::SERVER_SHUT_DOWN);
             }
             // A panicking handler ends its connection, not the server.
             let _ = catch_unwind(AssertUnwindSafe(|| handler(conn)));
-            lock(registry).remove(&key);
         }
-        self.release();
-    }
-
-    fn release(&self) {
-        lock(&self.shared.state).active -= 1;
-        self.shared.changed.notify_all();
+        drop(slot);
     }
 }
 
-type Registry<P> = HashMap<usize, Weak<Inner<P>>>;
+/// Sleep until `at` unless shutdown is asked for first; whether it was.
+fn sleep_unless_shutdown<H: Served>(lifecycle: &Lifecycle<H>, at: Instant) -> bool {
+    loop {
+        match lifecycle.shutdown_requested() {
+            Ok(()) => return true,
+            Err(_) if Instant::now() >= at => return false,
+            Err(changed) => {
+                changed.wait_deadline(at);
+            }
+        }
+    }
+}
 
 /// Accept from whichever of several listeners has a client (polling them
 /// without blocking; a short sleep between rounds).
