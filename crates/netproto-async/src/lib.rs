@@ -27,12 +27,14 @@
 
 mod client;
 mod connect;
+mod handle;
 mod io;
 mod rt;
 mod server;
 mod stream;
 
 pub use client::TcpClient;
+pub use handle::ConnectionHandle;
 pub use netproto_core::server::ShutdownHandle;
 pub use rt::{AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
 pub use server::{Connection, TcpServer};
@@ -61,6 +63,10 @@ macro_rules! runtime_types {
 
         #[doc = concat!("A TCP (or TLS) server on ", $name, ", a task per connection.")]
         pub type TcpServer<P> = $crate::TcpServer<$rt, P>;
+
+        /// A served connection reached from outside its handler
+        /// (`TcpServer::connections`).
+        pub type ConnectionHandle<P> = $crate::ConnectionHandle<$rt, P>;
 
         /// Stops a [`TcpServer`] from any thread or task.
         pub type ShutdownHandle = $crate::ShutdownHandle;

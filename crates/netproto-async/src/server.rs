@@ -9,7 +9,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::future::{AbortHandle, Abortable};
@@ -21,6 +21,7 @@ use netproto_socket::listener;
 
 use crate::client::TcpClient;
 use crate::connect;
+use crate::handle::ConnectionHandle;
 use crate::io::{Shared, first};
 use crate::rt::{AsyncListener, Runtime};
 
@@ -156,6 +157,52 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
     /// ([`auto_connection_limit`](netproto_core::server::auto_connection_limit)).
     pub fn max_connections(&self) -> usize {
         self.lifecycle.max_connections()
+    }
+
+    /// The connections being served (and those from
+    /// [`accept`](TcpServer::accept) that are still open), as handles that
+    /// send to them or close them from any task.
+    pub fn connections(&self) -> Vec<ConnectionHandle<R, P>> {
+        self.lifecycle
+            .handles()
+            .into_iter()
+            .filter_map(|entry| {
+                let weak = entry.connection?;
+                let shared = weak.upgrade()?;
+                (!shared.conn.is_closed()).then(|| ConnectionHandle {
+                    peer: shared.conn.peer_addr(),
+                    local: shared.conn.local_addr(),
+                    shared: weak,
+                })
+            })
+            .collect()
+    }
+
+    /// Send `packet` to every connection of
+    /// [`connections`](TcpServer::connections) (concurrently), each send
+    /// bounded by `timeout` (`None`: as long as it takes); the connections
+    /// it could not be sent to, with why (empty: every connection took it).
+    ///
+    /// Cancel safety: as `send_packet`, for each connection.
+    pub async fn broadcast(
+        &self,
+        packet: &P::Sent,
+        timeout: impl Into<Option<Duration>>,
+    ) -> Vec<(SocketAddr, Error)> {
+        let timeout = timeout.into();
+        let connections = self.connections();
+        let sends = connections.iter().map(|connection| async move {
+            let sent = match timeout {
+                Some(timeout) => connection.send_packet_timeout(packet, timeout).await,
+                None => connection.send_packet(packet).await,
+            };
+            sent.err().map(|err| (connection.peer_addr(), err))
+        });
+        futures_util::future::join_all(sends)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     /// Accept one connection (TLS handshake done, `Connected` emitted), for

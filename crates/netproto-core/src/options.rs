@@ -276,6 +276,14 @@ pub enum ConnectionEvent {
         /// Why.
         reason: String,
     },
+    /// A server with `WhenFull::Wait` reached its limit of `max`
+    /// connections: further clients wait in the listen backlog until a
+    /// connection ends. Reported again only after the server fell back to
+    /// three quarters of the limit.
+    AtCapacity {
+        /// The connection limit.
+        max: usize,
+    },
     /// A server's `accept` failed. A transient failure (out of file
     /// descriptors, out of buffers, a connection aborted in the backlog)
     /// is retried after `retry_in`; any other ends `serve` (`retry_in` is

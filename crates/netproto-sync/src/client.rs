@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
-use netproto_core::connection::SendPacket;
 use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::error::InStream;
 use netproto_core::options::{Address, ClientOptions, IntoAddress};
@@ -125,9 +124,7 @@ impl<P: Protocol> TcpClient<P> {
     /// the error is [`Error::Timeout`] and the packet stays queued whole: the
     /// next send finishes writing it first.
     pub fn send_packet(&self, packet: &P::Sent) -> Result<(), Error> {
-        let inner = &*self.inner;
-        let mut op = SendPacket::new(packet);
-        inner.drive(|io, now| inner.conn.poll_send(&mut op, io, now))
+        self.inner.send_packet(packet, None)
     }
 
     /// Like [`send_packet`](TcpClient::send_packet), giving up after
@@ -135,9 +132,7 @@ impl<P: Protocol> TcpClient<P> {
     /// queued whole (the next send or `close` writes the rest) or not at
     /// all, and the connection stays usable.
     pub fn send_packet_timeout(&self, packet: &P::Sent, timeout: Duration) -> Result<(), Error> {
-        let inner = &*self.inner;
-        let mut op = SendPacket::with_timeout(packet, Instant::now(), timeout);
-        inner.drive(|io, now| inner.conn.poll_send(&mut op, io, now))
+        self.inner.send_packet(packet, Some(timeout))
     }
 
     /// The next packet, waiting as long as it takes (or, on a served
@@ -212,11 +207,7 @@ impl<P: Protocol> TcpClient<P> {
     /// [`CLOSE_FLUSH_TIMEOUT`]: crate::CLOSE_FLUSH_TIMEOUT
     /// [`ConnectionEvent::Disconnected`]: crate::ConnectionEvent::Disconnected
     pub fn close(&self) -> Result<(), Error> {
-        let inner = &*self.inner;
-        let Some(mut op) = inner.conn.start_close(&inner.io, Instant::now()) else {
-            return Ok(());
-        };
-        inner.drive(|io, now| inner.conn.poll_close(&mut op, io, now))
+        self.inner.close()
     }
 
     /// Whether [`close`](TcpClient::close) was called (or a server closed

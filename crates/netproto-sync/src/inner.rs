@@ -12,7 +12,8 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use netproto_core::connection::{Connection, Step, Transport};
+use netproto_core::Error;
+use netproto_core::connection::{Connection, SendPacket, Step, Transport};
 use netproto_core::protocol::Protocol;
 
 /// Lock a mutex, going on after a panic in another thread.
@@ -113,6 +114,29 @@ impl<P: Protocol> Inner<P> {
                 Step::Readable(Some(_)) | Step::Writable(Some(_)) | Step::Again => {}
             }
         }
+    }
+
+    /// Send one packet (under `timeout` when set): the body of
+    /// `send_packet` for a client and a connection handle.
+    pub(crate) fn send_packet(
+        &self,
+        packet: &P::Sent,
+        timeout: Option<Duration>,
+    ) -> Result<(), Error> {
+        let mut op = match timeout {
+            Some(timeout) => SendPacket::with_timeout(packet, Instant::now(), timeout),
+            None => SendPacket::new(packet),
+        };
+        self.drive(|io, now| self.conn.poll_send(&mut op, io, now))
+    }
+
+    /// The close sequence: the body of `close` for a client and a
+    /// connection handle.
+    pub(crate) fn close(&self) -> Result<(), Error> {
+        let Some(mut op) = self.conn.start_close(&self.io, Instant::now()) else {
+            return Ok(());
+        };
+        self.drive(|io, now| self.conn.poll_close(&mut op, io, now))
     }
 
     /// Close at once with `reason` for the `Disconnected` event (a server

@@ -50,10 +50,12 @@
 //! `async` methods; see `docs/driver-api.md`. TLS needs the `tls` feature.
 
 mod client;
+mod handle;
 mod inner;
 mod server;
 
 pub use client::TcpClient;
+pub use handle::ConnectionHandle;
 pub use netproto_core::server::ShutdownHandle;
 pub use server::{Connection, TcpServer};
 

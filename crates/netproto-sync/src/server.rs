@@ -19,6 +19,7 @@ use netproto_socket::connect::resolve;
 use netproto_socket::listener;
 
 use crate::client::TcpClient;
+use crate::handle::ConnectionHandle;
 use crate::inner::{Inner, lock};
 
 /// A connection accepted by a [`TcpServer`]: the whole client API, plus its
@@ -140,6 +141,47 @@ impl<P: Protocol> TcpServer<P> {
     /// ([`auto_connection_limit`](netproto_core::server::auto_connection_limit)).
     pub fn max_connections(&self) -> usize {
         self.shared.lifecycle.max_connections()
+    }
+
+    /// The connections being served (and those from
+    /// [`accept`](TcpServer::accept) that are still open), as handles that
+    /// send to them or close them from any thread.
+    pub fn connections(&self) -> Vec<ConnectionHandle<P>> {
+        self.shared
+            .lifecycle
+            .handles()
+            .into_iter()
+            .filter_map(|Entry(weak)| {
+                let inner = weak.upgrade()?;
+                (!inner.conn.is_closed()).then(|| ConnectionHandle {
+                    peer: inner.conn.peer_addr(),
+                    local: inner.conn.local_addr(),
+                    inner: weak,
+                })
+            })
+            .collect()
+    }
+
+    /// Send `packet` to every connection of
+    /// [`connections`](TcpServer::connections), each send bounded by
+    /// `timeout` (`None`: as long as it takes); the connections it could not
+    /// be sent to, with why (empty: every connection took it).
+    pub fn broadcast(
+        &self,
+        packet: &P::Sent,
+        timeout: impl Into<Option<Duration>>,
+    ) -> Vec<(SocketAddr, Error)> {
+        let timeout = timeout.into();
+        self.connections()
+            .iter()
+            .filter_map(|connection| {
+                let sent = match timeout {
+                    Some(timeout) => connection.send_packet_timeout(packet, timeout),
+                    None => connection.send_packet(packet),
+                };
+                sent.err().map(|err| (connection.peer_addr(), err))
+            })
+            .collect()
     }
 
     /// Accept one connection (TLS handshake done), for users who run their

@@ -198,6 +198,36 @@ pub trait Driver: Sized + Send + Sync + 'static {
         handler: Handler<Self::Client<P>>,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static;
 
+    /// `TcpServer::is_serving`.
+    fn is_serving<P: TestProtocol>(server: &Self::Server<P>) -> bool;
+
+    /// `TcpServer::max_connections`.
+    fn max_connections<P: TestProtocol>(server: &Self::Server<P>) -> usize;
+
+    /// `TcpServer::connections`, as the handles' peer addresses.
+    fn connection_peers<P: TestProtocol>(server: &Self::Server<P>) -> Vec<SocketAddr>;
+
+    /// `TcpServer::broadcast(packet, timeout)`.
+    fn broadcast<P: TestProtocol>(
+        server: &Self::Server<P>,
+        packet: &P::Sent,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Vec<(SocketAddr, Error)>> + Send;
+
+    /// `ConnectionHandle::close` on the handle of `TcpServer::connections`
+    /// whose peer is `peer`; `false` when there is none.
+    fn close_connection<P: TestProtocol>(
+        server: &Self::Server<P>,
+        peer: SocketAddr,
+    ) -> impl Future<Output = Result<bool, Error>> + Send;
+
+    /// `ConnectionHandle::send_packet` on the handle whose peer is `peer`.
+    fn send_to_connection<P: TestProtocol>(
+        server: &Self::Server<P>,
+        peer: SocketAddr,
+        packet: &P::Sent,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
     /// `shutdown_handle`.
     fn shutdown_handle<P: TestProtocol>(server: &Self::Server<P>) -> Self::ShutdownHandle;
 
@@ -302,6 +332,9 @@ macro_rules! __conformance_cases {
                 send_timeout_keeps_frames_whole,
                 iter_received_packets_timeout_is_for_the_whole_iteration,
                 server_handler_stop_wait_is_configurable,
+                server_connection_handles_and_broadcast,
+                server_is_serving_and_reports_its_limit,
+                server_at_capacity_is_reported,
             ],
             plain: [
                 connect_refused_names_address,

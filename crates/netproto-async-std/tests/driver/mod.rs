@@ -202,6 +202,52 @@ impl<E: Executor> Driver for AsyncIoDriver<E> {
         server.serve(move |connection| handler(connection)).await
     }
 
+    fn is_serving<P: TestProtocol>(server: &TcpServer<P>) -> bool {
+        server.is_serving()
+    }
+
+    fn max_connections<P: TestProtocol>(server: &TcpServer<P>) -> usize {
+        server.max_connections()
+    }
+
+    fn connection_peers<P: TestProtocol>(server: &TcpServer<P>) -> Vec<SocketAddr> {
+        server.connections().iter().map(|c| c.peer_addr()).collect()
+    }
+
+    async fn broadcast<P: TestProtocol>(
+        server: &TcpServer<P>,
+        packet: &P::Sent,
+        timeout: Option<Duration>,
+    ) -> Vec<(SocketAddr, Error)> {
+        server.broadcast(packet, timeout).await
+    }
+
+    async fn close_connection<P: TestProtocol>(
+        server: &TcpServer<P>,
+        peer: SocketAddr,
+    ) -> Result<bool, Error> {
+        let handle = server
+            .connections()
+            .into_iter()
+            .find(|c| c.peer_addr() == peer);
+        match handle {
+            Some(handle) => handle.close().await.map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    async fn send_to_connection<P: TestProtocol>(
+        server: &TcpServer<P>,
+        peer: SocketAddr,
+        packet: &P::Sent,
+    ) -> Result<(), Error> {
+        let handle = server
+            .connections()
+            .into_iter()
+            .find(|c| c.peer_addr() == peer);
+        handle.ok_or(Error::Closed)?.send_packet(packet).await
+    }
+
     fn shutdown_handle<P: TestProtocol>(server: &TcpServer<P>) -> ShutdownHandle {
         server.shutdown_handle()
     }

@@ -84,6 +84,9 @@ struct State<H> {
     plan: Option<ShutdownPlan>,
     on_shutdown: Option<Box<dyn FnOnce() + Send>>,
     serving: bool,
+    /// `AtCapacity` was reported and the server has not fallen back to
+    /// three quarters of its limit since.
+    capacity_reported: bool,
 }
 
 /// A server's shared state: admission, registry, back-off and shutdown,
@@ -123,6 +126,7 @@ impl<H: Served> Lifecycle<H> {
                 plan: None,
                 on_shutdown: None,
                 serving: false,
+                capacity_reported: false,
             }),
             changed: Event::new(),
             options: options.clone(),
@@ -210,7 +214,16 @@ impl<H: Served> Lifecycle<H> {
         }
         match state.admission.take(None) {
             Ok(()) => Reserve::Accept(Some(self.slot(&mut state, true))),
-            Err(_) => Reserve::Full(self.changed.listen()),
+            Err(_) => {
+                let changed = self.changed.listen();
+                let report = !std::mem::replace(&mut state.capacity_reported, true);
+                let max = state.admission.max();
+                drop(state);
+                if report {
+                    self.options.emit(ConnectionEvent::AtCapacity { max });
+                }
+                Reserve::Full(changed)
+            }
         }
     }
 
@@ -430,6 +443,10 @@ impl<H: Served> Drop for Slot<H> {
             let entry = state.entries.remove(&self.id);
             state.running = state.running.saturating_sub(1);
             state.admission.release();
+            let admission = &state.admission;
+            if admission.active() <= admission.max() - admission.max() / 4 - 1 {
+                state.capacity_reported = false;
+            }
             entry
         };
         // The handle (a connection) is dropped outside the lock.

@@ -129,7 +129,7 @@ fn shutdown_plan_grace_then_close_then_abort() {
 
 #[test]
 fn wait_mode_reserves_and_wakes_when_a_slot_frees() {
-    let options = ServerOptions::default().max_connections(1, WhenFull::Wait);
+    let (options, events) = recording(ServerOptions::default().max_connections(1, WhenFull::Wait));
     let lifecycle = Lifecycle::<Probe>::new(&options, None, true);
     let Reserve::Accept(Some(slot)) = lifecycle.reserve() else {
         panic!("no slot");
@@ -142,7 +142,27 @@ fn wait_mode_reserves_and_wakes_when_a_slot_frees() {
     drop(slot);
     // The listener was registered before the slot was freed: notified.
     assert!(listener.wait_timeout(Duration::from_secs(5)).is_some());
-    assert!(matches!(lifecycle.reserve(), Reserve::Accept(Some(_))));
+    let slot = match lifecycle.reserve() {
+        Reserve::Accept(Some(slot)) => slot,
+        _ => panic!("room again"),
+    };
+    // Full twice in a row is reported once; full again after the server
+    // had room is reported again.
+    assert!(matches!(lifecycle.reserve(), Reserve::Full(_)));
+    assert!(matches!(lifecycle.reserve(), Reserve::Full(_)));
+    drop(slot);
+    let _slot = match lifecycle.reserve() {
+        Reserve::Accept(Some(slot)) => slot,
+        _ => panic!("room again"),
+    };
+    assert!(matches!(lifecycle.reserve(), Reserve::Full(_)));
+    let events = events.lock().unwrap();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| matches!(e, ConnectionEvent::AtCapacity { max: 1 }))
+    );
 }
 
 #[test]

@@ -567,3 +567,133 @@ pub async fn server_shutdown_force_closes_after_grace<D: Driver>(t: Transport) {
     assert!(!err.is_recoverable(), "{err:?}");
     D::close(&client).await.unwrap();
 }
+
+/// Poll `ready` until it holds, for at most [`PROMPTLY`].
+async fn eventually<D: Driver>(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(
+            start.elapsed() < PROMPTLY,
+            "{what}: not within {PROMPTLY:?}"
+        );
+        D::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A served connection can be reached from outside its handler:
+/// `connections` lists the clients, `broadcast` reaches every one, a
+/// handle sends to one and closes another; a client that left is no longer
+/// listed.
+pub async fn server_connection_handles_and_broadcast<D: Driver>(t: Transport) {
+    let running = start::<D, _>(lines(), t.server_options(), echo_handler::<D>()).await;
+    let server = running.server.clone();
+    let address = running.addr().into_address().unwrap();
+    let mut clients = Vec::new();
+    for i in 0..3 {
+        let client = connect_to::<D, _>(address.clone(), lines(), t).await;
+        exchange::<D>(&client, &format!("hello {i}")).await;
+        clients.push(client);
+    }
+    let mut locals: Vec<SocketAddr> = clients.iter().map(|c| D::local_addr(c)).collect();
+    locals.sort();
+    let mut peers = D::connection_peers(&*server);
+    peers.sort();
+    assert_eq!(peers, locals, "every served client is listed");
+
+    let failed = D::broadcast(&*server, "to everyone", Some(PROMPTLY)).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    for client in &clients {
+        assert_eq!(
+            recv_ok::<D, _>(client, "the broadcast").await,
+            "to everyone"
+        );
+    }
+    D::send_to_connection(&*server, D::local_addr(&clients[0]), "just you")
+        .await
+        .unwrap();
+    assert_eq!(
+        recv_ok::<D, _>(&clients[0], "the direct send").await,
+        "just you"
+    );
+
+    // Closed from outside its handler: the client sees the end.
+    assert!(
+        D::close_connection(&*server, D::local_addr(&clients[1]))
+            .await
+            .unwrap()
+    );
+    let err = recv_err::<D, _>(&clients[1], "the server closed it").await;
+    assert!(!err.is_recoverable(), "{err:?}");
+    // A client that leaves drops out of the list.
+    D::close(&clients[2]).await.unwrap();
+    let first = D::local_addr(&clients[0]);
+    eventually::<D>("the list drops the closed connections", || {
+        D::connection_peers(&*server) == vec![first]
+    })
+    .await;
+    let failed = D::broadcast(&*server, "to the rest", Some(PROMPTLY)).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(
+        recv_ok::<D, _>(&clients[0], "the second broadcast").await,
+        "to the rest"
+    );
+    D::close(&clients[0]).await.unwrap();
+    running.stop(Duration::from_secs(1)).await;
+}
+
+/// `is_serving` is true while `serve` runs and false once shutdown was
+/// asked for; the connection limit defaults to one derived from the
+/// process's file-descriptor limit, and an explicit one is kept.
+pub async fn server_is_serving_and_reports_its_limit<D: Driver>(t: Transport) {
+    let address = "127.0.0.1:0".into_address().unwrap();
+    let idle = Arc::new(
+        D::bind_all(vec![address.clone()], lines(), t.server_options())
+            .await
+            .unwrap(),
+    );
+    assert!(!D::is_serving(&*idle), "bound, not serving yet");
+    let expected =
+        netproto_core::server::auto_connection_limit(netproto_socket::listener::fd_limit());
+    assert_eq!(D::max_connections(&*idle), expected);
+    assert!(
+        expected < 1 << 30 || cfg!(not(unix)),
+        "a real limit: {expected}"
+    );
+    drop(idle);
+
+    let options = t.server_options().max_connections(7, WhenFull::Refuse);
+    let running = start::<D, _>(lines(), options, echo_handler::<D>()).await;
+    assert_eq!(D::max_connections(&*running.server), 7);
+    let server = running.server.clone();
+    eventually::<D>("is_serving once serve runs", || D::is_serving(&*server)).await;
+    running.shutdown(Duration::ZERO);
+    assert!(
+        !D::is_serving(&*server),
+        "not serving once shutdown was asked for"
+    );
+    running.wait(PROMPTLY).await.unwrap();
+    assert!(!D::is_serving(&*server));
+}
+
+/// With `WhenFull::Wait`, a server that reaches its limit says so
+/// (`AtCapacity`, with the limit) rather than leaving clients in the
+/// backlog in silence.
+pub async fn server_at_capacity_is_reported<D: Driver>(t: Transport) {
+    let events = Events::default();
+    let options = t
+        .server_options()
+        .max_connections(1, WhenFull::Wait)
+        .on_event(events.recorder());
+    let running = start::<D, _>(lines(), options, echo_handler::<D>()).await;
+    let address = running.addr().into_address().unwrap();
+    let first = connect_to::<D, _>(address, lines(), t).await;
+    exchange::<D>(&first, "first").await;
+    events
+        .wait_for::<D>("AtCapacity", |e| {
+            e.iter()
+                .any(|e| matches!(e, ConnectionEvent::AtCapacity { max: 1 }))
+        })
+        .await;
+    D::close(&first).await.unwrap();
+    running.stop(Duration::from_secs(1)).await;
+}
