@@ -444,7 +444,7 @@ impl<H: Served> Drop for Slot<H> {
             state.running = state.running.saturating_sub(1);
             state.admission.release();
             let admission = &state.admission;
-            if admission.active() <= admission.max() - admission.max() / 4 - 1 {
+            if admission.active() < admission.max() - admission.max() / 4 {
                 state.capacity_reported = false;
             }
             entry
