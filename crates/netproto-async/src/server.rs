@@ -17,7 +17,7 @@ use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::options::{IntoAddress, ServerOptions};
 use netproto_core::server::{Lifecycle, Reserve, Served, ShutdownHandle, Slot};
 use netproto_core::{Error, Protocol};
-use netproto_socket::listener;
+use netproto_socket::listener::{self, BindTarget};
 
 use crate::client::TcpClient;
 use crate::connect;
@@ -111,11 +111,20 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
         protocol: P,
         options: ServerOptions,
     ) -> Result<Self, Error> {
-        let mut resolved = Vec::new();
+        let mut targets = Vec::new();
         for address in addresses {
-            resolved.extend(connect::resolve::<R>(&address.into_address()?).await?);
+            let address = address.into_address()?;
+            match BindTarget::of(&address) {
+                Some(all) => targets.push(all),
+                None => targets.extend(
+                    connect::resolve::<R>(&address)
+                        .await?
+                        .into_iter()
+                        .map(BindTarget::Addr),
+                ),
+            }
         }
-        let (listeners, local_addrs) = listener::bind_all(resolved, options.backlog, |l| {
+        let (listeners, local_addrs) = listener::bind_all(targets, &options, |l| {
             l.set_nonblocking(true)?;
             R::listener(l)
         })?;

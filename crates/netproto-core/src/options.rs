@@ -21,7 +21,9 @@ use crate::tls::{TlsClientConfig, TlsServerConfig};
 /// A host and a port to connect to or bind.
 ///
 /// Anything that [`IntoAddress`] accepts: `"example.com:8080"`,
-/// `"[::1]:9000"`, `("example.com", 8080)`, a [`SocketAddr`].
+/// `"[::1]:9000"`, `("example.com", 8080)`, a [`SocketAddr`]; for a
+/// server, a port alone (`8080u16`, `":8080"`) binds every interface, IPv4
+/// and IPv6 (an empty `host`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Address {
     /// Host name or IP address (without brackets).
@@ -31,9 +33,24 @@ pub struct Address {
 }
 
 impl Address {
+    /// Every interface (IPv4 `0.0.0.0` and IPv6 `[::]`) on `port`: what a
+    /// server binds when no host is given. Port 0 gives both the same free
+    /// port.
+    pub fn all_interfaces(port: u16) -> Self {
+        Address {
+            host: String::new(),
+            port,
+        }
+    }
+
     /// `self` if a client can connect to it: port 0 is refused before any
     /// connection is tried (it means "any free port" only when binding).
     pub fn connectable(self) -> Result<Self, Error> {
+        if self.host.is_empty() {
+            return Err(Error::Config(format!(
+                "cannot connect to {self}: an address without a host is only for binding (every interface)"
+            )));
+        }
         if self.port == 0 {
             return Err(Error::Config(format!(
                 "cannot connect to port 0 of {} (port 0 is only for binding)",
@@ -72,6 +89,14 @@ impl IntoAddress for &Address {
     }
 }
 
+/// A port alone: every interface (IPv4 and IPv6) on it, for a server —
+/// the same as `":{port}"` or `Address::all_interfaces(port)`.
+impl IntoAddress for u16 {
+    fn into_address(self) -> Result<Address, Error> {
+        Ok(Address::all_interfaces(self))
+    }
+}
+
 impl IntoAddress for &str {
     fn into_address(self) -> Result<Address, Error> {
         let invalid = || Error::Config(format!("invalid address {self:?}: expected host:port"));
@@ -88,9 +113,7 @@ impl IntoAddress for &str {
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
-        if host.is_empty() {
-            return Err(invalid());
-        }
+        // ":8080" (no host) is every interface, for a server.
         Ok(Address {
             host: host.to_owned(),
             port,
@@ -529,6 +552,11 @@ pub struct ServerOptions {
     pub keepalive: Option<Duration>,
     /// The listen backlog (default 1024).
     pub backlog: u32,
+    /// Set `SO_REUSEPORT` on the listening sockets, so that several
+    /// servers (processes) can bind the same port and the kernel spreads
+    /// the connections between them (default false; Unix only, `bind`
+    /// fails with `Unsupported` elsewhere).
+    pub reuse_port: bool,
     /// TLS, when set.
     #[cfg(feature = "tls")]
     pub tls: Option<TlsServerConfig>,
@@ -556,6 +584,7 @@ impl Default for ServerOptions {
             nodelay: true,
             keepalive: None,
             backlog: 1024,
+            reuse_port: false,
             #[cfg(feature = "tls")]
             tls: None,
             handshake_timeout: Some(Duration::from_secs(10)),
@@ -613,6 +642,12 @@ impl ServerOptions {
     /// Enable TCP keep-alive on accepted connections.
     pub fn keepalive(mut self, idle: impl Into<Option<Duration>>) -> Self {
         self.keepalive = idle.into();
+        self
+    }
+
+    /// Set `SO_REUSEPORT` on the listening sockets (see the field).
+    pub fn reuse_port(mut self, reuse_port: bool) -> Self {
+        self.reuse_port = reuse_port;
         self
     }
 

@@ -16,7 +16,7 @@ use netproto_core::options::{IntoAddress, ServerOptions};
 use netproto_core::protocol::Protocol;
 use netproto_core::server::{Lifecycle, Listener, Reserve, Served, ShutdownHandle, Slot};
 use netproto_socket::connect::resolve;
-use netproto_socket::listener;
+use netproto_socket::listener::{self, BindTarget};
 
 use crate::client::TcpClient;
 use crate::handle::ConnectionHandle;
@@ -93,12 +93,15 @@ impl<P: Protocol> TcpServer<P> {
         protocol: P,
         options: ServerOptions,
     ) -> Result<Self, Error> {
-        let mut resolved = Vec::new();
+        let mut targets = Vec::new();
         for address in addresses {
-            resolved.extend(resolve(&address.into_address()?)?);
+            let address = address.into_address()?;
+            match BindTarget::of(&address) {
+                Some(all) => targets.push(all),
+                None => targets.extend(resolve(&address)?.into_iter().map(BindTarget::Addr)),
+            }
         }
-        let (listeners, addrs) =
-            listener::bind_all(resolved, options.backlog, |l| Ok(Arc::new(l)))?;
+        let (listeners, addrs) = listener::bind_all(targets, &options, |l| Ok(Arc::new(l)))?;
         let listeners = Arc::new(Mutex::new(listeners));
         let lifecycle = Lifecycle::new(&options, listener::fd_limit(), false);
         let closing = listeners.clone();

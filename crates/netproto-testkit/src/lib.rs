@@ -344,6 +344,8 @@ macro_rules! __conformance_cases {
                 retry_connects_to_late_server,
                 retry_gives_up_after_attempts,
                 from_stream_refuses_unconnected_socket,
+                server_binds_every_interface_without_a_host,
+                server_reuse_port_shares_the_port,
                 // TLS options are honoured in every build of the driver,
                 // with or without its own `tls` feature.
                 tls_client_options_are_honoured,

@@ -697,3 +697,92 @@ pub async fn server_at_capacity_is_reported<D: Driver>(t: Transport) {
     D::close(&first).await.unwrap();
     running.stop(Duration::from_secs(1)).await;
 }
+
+/// An address without a host binds every interface, IPv4 and IPv6 (where
+/// the host has IPv6) on one port, and serves on both; a client refuses
+/// such an address before connecting.
+pub async fn server_binds_every_interface_without_a_host<D: Driver>(t: Transport) {
+    let server = Arc::new(
+        D::bind_all(
+            vec![netproto_core::options::Address::all_interfaces(0)],
+            lines(),
+            t.server_options(),
+        )
+        .await
+        .expect("bind every interface"),
+    );
+    let addrs = D::local_addrs(&*server);
+    let ipv6 = std::net::TcpListener::bind("[::1]:0").is_ok();
+    assert_eq!(addrs.len(), if ipv6 { 2 } else { 1 }, "{addrs:?}");
+    assert!(
+        addrs
+            .iter()
+            .all(|a| a.ip().is_unspecified() && a.port() == addrs[0].port())
+    );
+    let handle = D::shutdown_handle(&*server);
+    let mut serve = spawn::<D, _>(D::serve(server.clone(), echo_handler::<D>()));
+    let port = addrs[0].port();
+    let mut targets = vec![format!("127.0.0.1:{port}")];
+    if ipv6 {
+        targets.push(format!("[::1]:{port}"));
+    }
+    for target in targets {
+        let client = connect_to::<D, _>(target.as_str().into_address().unwrap(), lines(), t).await;
+        exchange::<D>(&client, &target).await;
+        D::close(&client).await.unwrap();
+    }
+    let err = D::connect(
+        format!(":{port}").as_str().into_address().unwrap(),
+        lines(),
+        t.client_options(),
+    )
+    .await
+    .err()
+    .expect("no host is not an address to connect to");
+    assert!(
+        matches!(err, Error::Config(ref m) if m.contains("only for binding")),
+        "{err:?}"
+    );
+    D::shutdown(&handle, Duration::ZERO);
+    within::<D, _>(PROMPTLY, &mut serve)
+        .await
+        .expect("serve returns")
+        .unwrap();
+}
+
+/// `reuse_port`: two servers share a port (Linux: the kernel spreads the
+/// connections); without it the second bind fails and names the address.
+/// Where the platform has no `SO_REUSEPORT` (Windows), asking for it is a
+/// clear `Unsupported` error.
+pub async fn server_reuse_port_shares_the_port<D: Driver>(t: Transport) {
+    let options = || t.server_options().reuse_port(true);
+    if cfg!(not(unix)) {
+        let address = "127.0.0.1:0".into_address().unwrap();
+        let err = D::bind_all(vec![address], lines(), options()).await.err();
+        assert!(
+            matches!(&err, Some(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::Unsupported),
+            "{err:?}"
+        );
+        return;
+    }
+    let first = start::<D, _>(lines(), options(), echo_handler::<D>()).await;
+    let addr = first.addr();
+    let second = D::bind_all(vec![addr.into_address().unwrap()], lines(), options())
+        .await
+        .expect("a second server binds the same port with reuse_port");
+    assert_eq!(D::local_addrs(&second), vec![addr]);
+    drop(second);
+    let err = D::bind_all(
+        vec![addr.into_address().unwrap()],
+        lines(),
+        t.server_options(),
+    )
+    .await
+    .err()
+    .expect("without reuse_port the port is taken");
+    assert!(err.to_string().contains(&addr.to_string()), "{err}");
+    let client = connect_to::<D, _>(addr.into_address().unwrap(), lines(), t).await;
+    exchange::<D>(&client, "shared").await;
+    D::close(&client).await.unwrap();
+    first.stop(Duration::from_secs(1)).await;
+}
