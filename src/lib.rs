@@ -155,6 +155,8 @@
 //!
 //! * [`framing`] for the wire formats, [`serializer`] for packet formats,
 //!   [`protocol`] for converters (`map_sent`, `try_map_received`),
+//!   [`datagram`] for UDP (`DatagramProtocol`; each driver's `UdpClient`
+//!   and `UdpEndpoint`),
 //!   [`options`] for timeouts, retries, server limits and connection
 //!   events, and [`Error`] for what can go wrong and whose fault it is.
 //! * `docs/driver-api.md` in the repository: every method of the client
@@ -163,8 +165,8 @@
 
 pub use netproto_core as core;
 pub use netproto_core::{
-    DeserializeError, EncodeError, Error, FramingError, Protocol, StreamProtocol, framing, options,
-    protocol, serializer,
+    DeserializeError, EncodeError, Error, FramingError, Protocol, StreamProtocol, datagram,
+    framing, options, protocol, serializer,
 };
 
 #[cfg(feature = "tls")]

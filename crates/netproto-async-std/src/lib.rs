@@ -100,18 +100,20 @@
 
 mod runtime;
 
-pub use runtime::{AsyncIo, Listener, Stream};
+pub use runtime::{AsyncIo, Datagram, Listener, Stream};
 
+pub use netproto_core::datagram;
 pub use netproto_core::framing;
 pub use netproto_core::options::{
-    Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress,
-    RetryPolicy, ServerOptions, WhenFull,
+    Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, DatagramOptions,
+    HANDLER_STOP_WAIT, IntoAddress, MAX_DATAGRAM_SIZE, RetryPolicy, ServerOptions, WhenFull,
 };
 pub use netproto_core::serializer;
 #[cfg(feature = "tls")]
 pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 pub use netproto_core::{self as core, Error, Protocol, StreamProtocol};
 pub use netproto_socket::SocketOptions;
+pub use netproto_socket::datagram::DatagramSocketOptions;
 
 netproto_async::runtime_types!(AsyncIo, "async-io (async-std and smol)");
 

@@ -3,13 +3,13 @@
 
 use std::future::Future;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use async_io::{Async, Timer};
-use netproto_async::{AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
+use netproto_async::{AsyncDatagram, AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
 use netproto_socket::socket2::SockRef;
 
 #[cfg(not(any(feature = "async-std", feature = "smol")))]
@@ -32,9 +32,14 @@ pub struct Stream(Async<TcpStream>);
 #[derive(Debug)]
 pub struct Listener(Async<TcpListener>);
 
+/// A UDP socket registered with the async-io reactor.
+#[derive(Debug)]
+pub struct Datagram(Async<UdpSocket>);
+
 impl Runtime for AsyncIo {
     type Stream = Stream;
     type Listener = Listener;
+    type Datagram = Datagram;
 
     fn spawn(task: impl Future<Output = ()> + Send + 'static) {
         #[cfg(feature = "smol")]
@@ -60,6 +65,35 @@ impl Runtime for AsyncIo {
 
     fn listener(listener: TcpListener) -> io::Result<Listener> {
         Async::new(listener).map(Listener)
+    }
+
+    fn datagram(socket: UdpSocket) -> io::Result<Datagram> {
+        Async::new(socket).map(Datagram)
+    }
+}
+
+impl AsyncDatagram for Datagram {
+    async fn ready(&self, interest: Interest) -> io::Result<()> {
+        match interest {
+            Interest::Readable => self.0.readable().await,
+            Interest::Writable => self.0.writable().await,
+        }
+    }
+
+    /// Optimistic, as for streams: async-io does not cache readiness.
+    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.0.get_ref().recv_from(buf)
+    }
+
+    fn try_send_to(&self, buf: &[u8], to: Option<SocketAddr>) -> io::Result<usize> {
+        match to {
+            Some(to) => self.0.get_ref().send_to(buf, to),
+            None => self.0.get_ref().send(buf),
+        }
+    }
+
+    fn sock_ref(&self) -> SockRef<'_> {
+        SockRef::from(self.0.get_ref())
     }
 }
 

@@ -103,32 +103,12 @@ impl<R: Runtime, P: Protocol> Shared<R, P> {
         let interruptible = !self.conn.is_closed() && !woken_by_shutdown;
         let closed = async {
             if interruptible {
-                self.closed().await;
+                signalled(&self.closing, || self.conn.is_closed()).await;
             } else {
                 std::future::pending::<()>().await;
             }
         };
-        let deadline = async {
-            match until {
-                Some(at) => R::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        first(first(ready, closed), deadline).await;
-    }
-
-    /// Complete once the connection is closed locally.
-    async fn closed(&self) {
-        loop {
-            if self.conn.is_closed() {
-                return;
-            }
-            let listener = self.closing.listen();
-            if self.conn.is_closed() {
-                return;
-            }
-            listener.await;
-        }
+        first(first(ready, closed), until_instant::<R>(until)).await;
     }
 
     /// Wake every task waiting on this connection after a local close.
@@ -167,6 +147,29 @@ impl<R: Runtime, P: Protocol> Shared<R, P> {
     pub(crate) fn force_close(&self, reason: Option<&str>) {
         self.conn.force_close(&self.socket, reason);
         self.notify_closed();
+    }
+}
+
+/// Complete once `done()` holds, woken by `event` (notified after `done`
+/// became true).
+pub(crate) async fn signalled(event: &Event, done: impl Fn() -> bool) {
+    loop {
+        if done() {
+            return;
+        }
+        let listener = event.listen();
+        if done() {
+            return;
+        }
+        listener.await;
+    }
+}
+
+/// Complete at `until`, or never (`None`).
+pub(crate) async fn until_instant<R: Runtime>(until: Option<Instant>) {
+    match until {
+        Some(at) => R::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

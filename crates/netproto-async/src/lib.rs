@@ -32,17 +32,20 @@ mod io;
 mod rt;
 mod server;
 mod stream;
+mod udp;
 
 pub use client::TcpClient;
 pub use handle::ConnectionHandle;
 pub use netproto_core::server::ShutdownHandle;
-pub use rt::{AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
+pub use rt::{AsyncDatagram, AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
 pub use server::{Connection, TcpServer};
 pub use stream::{PacketSink, PacketStream};
+pub use udp::{DatagramStream, UdpClient, UdpEndpoint};
 
 /// Declare a binding's public types: `TcpClient<P>`, `Connection<P>`,
-/// `TcpServer<P>`, `ShutdownHandle`, `PacketStream<'a, P>` and
-/// `PacketSink<'a, P, Item>` as this crate's types for the runtime `$rt`,
+/// `TcpServer<P>`, `ShutdownHandle`, `PacketStream<'a, P>`,
+/// `PacketSink<'a, P, Item>`, `UdpClient<P>`, `UdpEndpoint<P>` and
+/// `DatagramStream<'a, T>` as this crate's types for the runtime `$rt`,
 /// so that every binding exports the same names by construction.
 ///
 /// ```ignore
@@ -77,5 +80,23 @@ macro_rules! runtime_types {
 
         /// Packets to send as a `Sink` (`TcpClient::sink`).
         pub type PacketSink<'a, P, Item> = $crate::PacketSink<'a, $rt, P, Item>;
+
+        #[doc = concat!(
+                    "A UDP socket connected to one remote address, one packet of protocol `P` per datagram, on ",
+                    $name,
+                    "."
+                )]
+        pub type UdpClient<P> = $crate::UdpClient<$rt, P>;
+
+        #[doc = concat!(
+                    "An unconnected UDP socket (`send_packet_to`, `recv_packet_from`) on ",
+                    $name,
+                    "."
+                )]
+        pub type UdpEndpoint<P> = $crate::UdpEndpoint<$rt, P>;
+
+        /// Received datagrams' packets as a `Stream`
+        /// (`UdpClient::iter_received_packets`).
+        pub type DatagramStream<'a, T> = $crate::DatagramStream<'a, T>;
     };
 }

@@ -29,6 +29,8 @@ pub trait Runtime: Send + Sync + Sized + 'static {
     type Stream: AsyncStream;
     /// A listening TCP socket.
     type Listener: AsyncListener<Stream = Self::Stream>;
+    /// A UDP socket (bound, connected or not).
+    type Datagram: AsyncDatagram;
 
     /// Run `task` concurrently, on the runtime's worker threads where it
     /// has several. Its output is not awaited: the server tracks its tasks
@@ -48,6 +50,25 @@ pub trait Runtime: Send + Sync + Sized + 'static {
 
     /// Adopt a bound, listening std socket.
     fn listener(listener: std::net::TcpListener) -> io::Result<Self::Listener>;
+
+    /// Adopt a bound (possibly connected) std UDP socket, registering it
+    /// with the runtime's reactor.
+    fn datagram(socket: std::net::UdpSocket) -> io::Result<Self::Datagram>;
+}
+
+/// A non-blocking UDP socket with readiness.
+pub trait AsyncDatagram: Send + Sync + 'static {
+    /// Complete once the socket is ready for `interest` (several tasks may
+    /// wait at once).
+    fn ready(&self, interest: Interest) -> impl Future<Output = io::Result<()>> + Send + '_;
+    /// Receive one datagram now (as much of it as fits in `buf`) and its
+    /// sender, or `WouldBlock`.
+    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)>;
+    /// Send one datagram now to `to` (`None`: the connected peer), or
+    /// `WouldBlock`.
+    fn try_send_to(&self, buf: &[u8], to: Option<SocketAddr>) -> io::Result<usize>;
+    /// The socket2 view of the socket: options, addresses, shutdown.
+    fn sock_ref(&self) -> SockRef<'_>;
 }
 
 /// A connected, non-blocking TCP socket with readiness.

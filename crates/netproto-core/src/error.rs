@@ -130,6 +130,15 @@ pub enum EncodeError {
     /// The serializer or a converter refused the packet.
     #[error("cannot serialize packet: {0}")]
     Serialize(#[source] BoxError),
+    /// The encoded datagram is longer than the endpoint's maximum datagram
+    /// size.
+    #[error("datagram of {length} bytes exceeds the maximum datagram size of {limit}")]
+    DatagramTooLong {
+        /// Length of the encoded datagram.
+        length: usize,
+        /// The configured maximum datagram size.
+        limit: usize,
+    },
     /// The send buffer would exceed its bound.
     #[error("send buffer full: {pending} bytes pending, limit {limit}")]
     SendBufferFull {
@@ -249,6 +258,22 @@ pub enum Error {
         #[source]
         source: DeserializeError,
     },
+    /// A datagram longer than the endpoint's maximum datagram size arrived
+    /// (the kernel truncated it to the receive buffer): it is refused
+    /// whole, never delivered cut. The next receive returns the next
+    /// datagram.
+    #[error(
+        "datagram from {peer} of at least {length} bytes exceeds the maximum datagram size of {limit}"
+    )]
+    DatagramTooLong {
+        /// The sender.
+        peer: SocketAddr,
+        /// How many bytes of it were seen: the datagram was at least this
+        /// long.
+        length: usize,
+        /// The configured maximum datagram size.
+        limit: usize,
+    },
     /// The packet given to `send_packet` cannot be sent. The connection is
     /// still usable.
     #[error("cannot send packet: {0}")]
@@ -289,14 +314,15 @@ pub enum Error {
 impl Error {
     /// Whether a later receive on the same connection can still succeed.
     ///
-    /// True for timeouts, per-packet deserialize errors, encode errors and
+    /// True for timeouts, per-packet deserialize errors, datagrams over the
+    /// maximum size, encode errors and
     /// recoverable framing errors (a delimiter framer skipping an oversized
     /// line).
     /// A served connection's idle timeout is not: it closed the connection.
     pub fn is_recoverable(&self) -> bool {
         match self {
             Error::Timeout { kind, .. } => kind.is_recoverable(),
-            Error::Deserialize { .. } | Error::Encode(_) => true,
+            Error::Deserialize { .. } | Error::DatagramTooLong { .. } | Error::Encode(_) => true,
             Error::Framing { recoverable, .. } => *recoverable,
             _ => false,
         }
@@ -367,6 +393,7 @@ impl Error {
             | Error::UnexpectedEof { .. }
             | Error::Framing { .. }
             | Error::Deserialize { .. }
+            | Error::DatagramTooLong { .. }
             | Error::Tls { .. }
             | Error::Undelivered { .. } => true,
             Error::ConnectFailed { last, .. } => last.is_peer_fault(),
@@ -410,9 +437,10 @@ impl Error {
             Error::ConnectionClosed { .. } | Error::Closed => io::ErrorKind::NotConnected,
             Error::SendAfterEof => io::ErrorKind::BrokenPipe,
             Error::UnexpectedEof { .. } => io::ErrorKind::UnexpectedEof,
-            Error::Framing { .. } | Error::Deserialize { .. } | Error::Tls { .. } => {
-                io::ErrorKind::InvalidData
-            }
+            Error::Framing { .. }
+            | Error::Deserialize { .. }
+            | Error::DatagramTooLong { .. }
+            | Error::Tls { .. } => io::ErrorKind::InvalidData,
             Error::Encode(_) | Error::Config(_) => io::ErrorKind::InvalidInput,
             Error::Undelivered { .. } => io::ErrorKind::WriteZero,
             Error::Io { source, .. } => source.kind(),

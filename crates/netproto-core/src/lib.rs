@@ -15,6 +15,9 @@
 //! * [`connection`] — the connection engine every driver runs: reads,
 //!   writes, deadlines, the close sequence, events and TLS, with the
 //!   socket and the clock passed in.
+//! * [`datagram`] — datagram sockets (UDP): a protocol without framing
+//!   ([`datagram::DatagramProtocol`]), the datagram engine every driver
+//!   runs, and a datagram server's per-peer state.
 //! * [`endpoint`] — the buffers and framing state the engine is built on,
 //!   and the setup of a connection from options.
 //! * [`options`] — client and server options shared by every driver.
@@ -29,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod connection;
+pub mod datagram;
 pub mod endpoint;
 pub mod error;
 pub mod framing;

@@ -319,6 +319,21 @@ pub enum ConnectionEvent {
         /// The back-off before the next accept, if the server goes on.
         retry_in: Option<Duration>,
     },
+    /// A datagram server dropped datagrams since its last report: a peer's
+    /// queue was full, or a datagram came from a new peer while the server
+    /// was at its limit of peers. Reported with the counts, at most once per
+    /// report interval (see `datagram::PeerTable`).
+    DatagramsDropped {
+        /// The server's local address.
+        local: SocketAddr,
+        /// Datagrams dropped because their peer's queue was full.
+        queue_full: u64,
+        /// Datagrams dropped because they came from a new peer while the
+        /// server had as many peers as it allows.
+        too_many_peers: u64,
+        /// How many different peers lost datagrams.
+        peers: usize,
+    },
     /// A connection ended.
     Disconnected {
         /// The peer's address.
@@ -503,6 +518,77 @@ impl ClientOptions {
         if let Some(callback) = &self.on_event {
             callback(&event);
         }
+    }
+}
+
+/// The default [`DatagramOptions::max_datagram_size`]: 65 535 bytes, the
+/// largest UDP payload the UDP length field can describe, so that no UDP
+/// datagram is refused unless a smaller limit is set.
+pub const MAX_DATAGRAM_SIZE: usize = 65_535;
+
+/// Options for a datagram client or endpoint (UDP).
+///
+/// ```
+/// use netproto_core::options::DatagramOptions;
+///
+/// let options = DatagramOptions::default()
+///     .local_address("127.0.0.1:0".parse().unwrap())
+///     .max_datagram_size(1200);
+/// assert_eq!(options.max_datagram_size, 1200);
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct DatagramOptions {
+    /// Bind the socket to this address before connecting (a client) —
+    /// `None`: any address and a free port of the remote's family.
+    pub local_address: Option<SocketAddr>,
+    /// The largest datagram sent or received, in bytes (default
+    /// [`MAX_DATAGRAM_SIZE`]). A packet that encodes to more is refused
+    /// with [`EncodeError::DatagramTooLong`](crate::EncodeError::DatagramTooLong);
+    /// a longer datagram received is reported as
+    /// [`Error::DatagramTooLong`], never delivered cut.
+    pub max_datagram_size: usize,
+    /// Called on events (none for clients and endpoints yet; servers
+    /// report dropped datagrams).
+    pub on_event: Option<EventCallback>,
+}
+
+impl Default for DatagramOptions {
+    fn default() -> Self {
+        DatagramOptions {
+            local_address: None,
+            max_datagram_size: MAX_DATAGRAM_SIZE,
+            on_event: None,
+        }
+    }
+}
+
+impl fmt::Debug for DatagramOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatagramOptions")
+            .field("local_address", &self.local_address)
+            .field("max_datagram_size", &self.max_datagram_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DatagramOptions {
+    /// Bind to `address` before connecting.
+    pub fn local_address(mut self, address: SocketAddr) -> Self {
+        self.local_address = Some(address);
+        self
+    }
+
+    /// Set the largest datagram sent or received (at least 1 byte).
+    pub fn max_datagram_size(mut self, size: usize) -> Self {
+        self.max_datagram_size = size.max(1);
+        self
+    }
+
+    /// Call `callback` on events.
+    pub fn on_event(mut self, callback: impl Fn(&ConnectionEvent) + Send + Sync + 'static) -> Self {
+        self.on_event = Some(Arc::new(callback));
+        self
     }
 }
 

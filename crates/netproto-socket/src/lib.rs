@@ -8,6 +8,9 @@
 //!   async-io's streams alike.
 //! * [`listener`] — listening sockets with a backlog and `SO_REUSEADDR`,
 //!   handed back as `std::net::TcpListener` for any runtime to adopt.
+//! * [`datagram`] — UDP sockets, bound or connected, and their options
+//!   ([`datagram::DatagramSocketOptions`]: broadcast, TTL, multicast,
+//!   buffer sizes).
 //! * [`connect`] — name resolution, the errors a connection attempt maps to,
 //!   and the retry schedule ([`connect::ConnectAttempts`]) every driver
 //!   follows.
@@ -56,6 +59,7 @@ use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::options::ClientOptions;
 
 pub mod connect;
+pub mod datagram;
 pub mod listener;
 
 /// Whether [`stop_reading`] wakes a task that waits in the reactor for the

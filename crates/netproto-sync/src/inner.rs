@@ -46,14 +46,9 @@ impl Blocking {
 
 impl Transport for Blocking {
     fn read(&self, buf: &mut [u8], wait: Option<Duration>) -> io::Result<usize> {
-        let timeout = wait.map(|wait| wait.max(SHORTEST));
-        {
-            let mut set = lock(&self.read_timeout);
-            if *set != timeout {
-                self.stream.set_read_timeout(timeout)?;
-                *set = timeout;
-            }
-        }
+        set_read_timeout(&self.read_timeout, wait, |t| {
+            self.stream.set_read_timeout(t)
+        })?;
         (&self.stream).read(buf)
     }
 
@@ -91,6 +86,41 @@ impl Transport for Blocking {
     }
 }
 
+/// Give a blocking socket the read timeout `wait` (at least [`SHORTEST`]),
+/// unless `set` says it has it already: `apply` sets it on the socket.
+pub(crate) fn set_read_timeout(
+    set: &Mutex<Option<Duration>>,
+    wait: Option<Duration>,
+    apply: impl FnOnce(Option<Duration>) -> io::Result<()>,
+) -> io::Result<()> {
+    let timeout = wait.map(|wait| wait.max(SHORTEST));
+    let mut set = lock(set);
+    if *set != timeout {
+        apply(timeout)?;
+        *set = timeout;
+    }
+    Ok(())
+}
+
+/// Poll an engine operation over the blocking socket `io` until it is
+/// ready (the stream engine's and the datagram engine's alike).
+pub(crate) fn drive<IO, T>(io: &IO, mut poll: impl FnMut(&IO, Instant) -> Step<T>) -> T {
+    loop {
+        match poll(io, Instant::now()) {
+            Step::Ready(value) => return value,
+            Step::Sleep(at) => std::thread::sleep(at.saturating_duration_since(Instant::now())),
+            // A blocking socket that reports "not ready" without a
+            // timeout was switched to non-blocking mode by its user:
+            // do not spin on it.
+            Step::Readable(None) | Step::Writable(None) => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // The blocking read or write already waited.
+            Step::Readable(Some(_)) | Step::Writable(Some(_)) | Step::Again => {}
+        }
+    }
+}
+
 /// One connection's engine and socket.
 pub(crate) struct Inner<P: Protocol> {
     pub(crate) conn: Connection<P>,
@@ -99,21 +129,8 @@ pub(crate) struct Inner<P: Protocol> {
 
 impl<P: Protocol> Inner<P> {
     /// Poll an engine operation until it is ready.
-    pub(crate) fn drive<T>(&self, mut poll: impl FnMut(&Blocking, Instant) -> Step<T>) -> T {
-        loop {
-            match poll(&self.io, Instant::now()) {
-                Step::Ready(value) => return value,
-                Step::Sleep(at) => std::thread::sleep(at.saturating_duration_since(Instant::now())),
-                // A blocking socket that reports "not ready" without a
-                // timeout was switched to non-blocking mode by its user:
-                // do not spin on it.
-                Step::Readable(None) | Step::Writable(None) => {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                // The blocking read or write already waited.
-                Step::Readable(Some(_)) | Step::Writable(Some(_)) | Step::Again => {}
-            }
-        }
+    pub(crate) fn drive<T>(&self, poll: impl FnMut(&Blocking, Instant) -> Step<T>) -> T {
+        drive(&self.io, poll)
     }
 
     /// Send one packet (under `timeout` when set): the body of
@@ -152,4 +169,23 @@ impl<P: Protocol> Drop for Inner<P> {
     fn drop(&mut self) {
         self.conn.abort(&self.io);
     }
+}
+
+/// `iter_received_packets(timeout)` over any receive: `recv(Some(left))`
+/// until the whole iteration's `timeout` has passed (`recv(None)` without
+/// one), each result passed through the shared rule
+/// ([`InStream::item`](netproto_core::error::InStream::item)).
+pub(crate) fn received_within<T>(
+    timeout: Option<Duration>,
+    mut recv: impl FnMut(Option<Duration>) -> Result<T, netproto_core::Error>,
+) -> impl Iterator<Item = Result<T, netproto_core::Error>> {
+    let end = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+    let mut ended = false;
+    std::iter::from_fn(move || {
+        if ended {
+            return None;
+        }
+        let received = recv(end.map(|end| end.saturating_duration_since(Instant::now())));
+        netproto_core::error::InStream::item(received, true, &mut ended)
+    })
 }

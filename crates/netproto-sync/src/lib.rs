@@ -46,6 +46,10 @@
 //!   mode, an idle timeout and graceful shutdown through a
 //!   [`ShutdownHandle`]; [`TcpServer::accept`] is there for your own loop.
 //!
+//! * [`UdpClient`] (a UDP socket connected to one remote address) and
+//!   [`UdpEndpoint`] (unconnected: `send_packet_to`, `recv_packet_from`)
+//!   send one packet per datagram, with a [`datagram::DatagramProtocol`].
+//!
 //! The API is the same in `netproto-tokio` and `netproto-async-std`, with
 //! `async` methods; see `docs/driver-api.md`. TLS needs the `tls` feature.
 
@@ -53,20 +57,24 @@ mod client;
 mod handle;
 mod inner;
 mod server;
+mod udp;
 
 pub use client::TcpClient;
 pub use handle::ConnectionHandle;
 pub use netproto_core::server::ShutdownHandle;
 pub use server::{Connection, TcpServer};
+pub use udp::{UdpClient, UdpEndpoint};
 
+pub use netproto_core::datagram;
 pub use netproto_core::options::{
-    Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress,
-    RetryPolicy, ServerOptions, WhenFull,
+    Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, DatagramOptions,
+    HANDLER_STOP_WAIT, IntoAddress, MAX_DATAGRAM_SIZE, RetryPolicy, ServerOptions, WhenFull,
 };
 #[cfg(feature = "tls")]
 pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 pub use netproto_core::{self as core, Error, Protocol, StreamProtocol, framing, serializer};
 pub use netproto_socket::SocketOptions;
+pub use netproto_socket::datagram::DatagramSocketOptions;
 
 #[cfg(test)]
 mod tests {

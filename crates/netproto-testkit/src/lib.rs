@@ -22,6 +22,10 @@
 //! `std::net` threads ([`peers`]). TLS uses certificates generated with
 //! rcgen at test time ([`certs`]).
 //!
+//! The datagram suite (UDP) is separate: a driver implements
+//! [`DatagramDriver`] on the same adapter and expands
+//! [`datagram_suite!`] (cases in [`cases`], named `udp_*`).
+//!
 //! # Rules for the adapter
 //!
 //! * Each method maps to the driver method of the same name (see
@@ -50,10 +54,12 @@ pub use netproto_socket::SocketOptions;
 pub mod blocking;
 pub mod cases;
 pub mod certs;
+pub mod datagram;
 pub mod peers;
 mod transport;
 
 pub use blocking::block_on;
+pub use datagram::{DatagramDriver, TestDatagramProtocol};
 pub use transport::Transport;
 
 /// The protocols the suite uses: anything whose sent packets can be shared

@@ -94,15 +94,17 @@
 pub mod codec;
 mod runtime;
 
+pub use netproto_core::datagram;
 pub use netproto_core::options::{
-    Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress,
-    RetryPolicy, ServerOptions, WhenFull,
+    Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, DatagramOptions,
+    HANDLER_STOP_WAIT, IntoAddress, MAX_DATAGRAM_SIZE, RetryPolicy, ServerOptions, WhenFull,
 };
 #[cfg(feature = "tls")]
 pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 pub use netproto_core::{self as core, Error, Protocol, StreamProtocol, framing, serializer};
 pub use netproto_socket::SocketOptions;
-pub use runtime::{Listener, Stream, Tokio};
+pub use netproto_socket::datagram::DatagramSocketOptions;
+pub use runtime::{Datagram, Listener, Stream, Tokio};
 
 netproto_async::runtime_types!(Tokio, "tokio");
 

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use netproto_async::{AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
+use netproto_async::{AsyncDatagram, AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
 use netproto_socket::socket2::{SockRef, Socket};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 /// The tokio runtime, as `netproto-async` sees it: tasks are
 /// `tokio::spawn`ed (call from within a runtime), timers are tokio's, and
@@ -24,9 +24,14 @@ pub struct Stream(TcpStream);
 #[derive(Debug)]
 pub struct Listener(TcpListener);
 
+/// A tokio `UdpSocket` as `netproto-async` drives it.
+#[derive(Debug)]
+pub struct Datagram(UdpSocket);
+
 impl Runtime for Tokio {
     type Stream = Stream;
     type Listener = Listener;
+    type Datagram = Datagram;
 
     fn spawn(task: impl Future<Output = ()> + Send + 'static) {
         drop(tokio::spawn(task));
@@ -48,6 +53,35 @@ impl Runtime for Tokio {
 
     fn listener(listener: std::net::TcpListener) -> io::Result<Listener> {
         TcpListener::from_std(listener).map(Listener)
+    }
+
+    fn datagram(socket: std::net::UdpSocket) -> io::Result<Datagram> {
+        socket.set_nonblocking(true)?;
+        UdpSocket::from_std(socket).map(Datagram)
+    }
+}
+
+impl AsyncDatagram for Datagram {
+    async fn ready(&self, interest: Interest) -> io::Result<()> {
+        match interest {
+            Interest::Readable => self.0.readable().await,
+            Interest::Writable => self.0.writable().await,
+        }
+    }
+
+    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.0.try_recv_from(buf)
+    }
+
+    fn try_send_to(&self, buf: &[u8], to: Option<SocketAddr>) -> io::Result<usize> {
+        match to {
+            Some(to) => self.0.try_send_to(buf, to),
+            None => self.0.try_send(buf),
+        }
+    }
+
+    fn sock_ref(&self) -> SockRef<'_> {
+        SockRef::from(&self.0)
     }
 }
 

@@ -343,24 +343,24 @@ impl<P: Protocol> fmt::Debug for Connection<P> {
 
 /// Lock a mutex, going on after a panic in another thread: the engine
 /// never leaves its state half-updated across a call that can panic.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Whether a read or write error means "not now" rather than a failure.
-fn would_block(err: &io::Error) -> bool {
+pub(crate) fn would_block(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::WouldBlock
 }
 
 /// Time left until `deadline`.
-fn left(deadline: Option<Instant>, now: Instant) -> Option<Duration> {
+pub(crate) fn left(deadline: Option<Instant>, now: Instant) -> Option<Duration> {
     deadline.map(|at| at.saturating_duration_since(now))
 }
 
 /// `now + timeout`, or no deadline if that is beyond what `Instant` holds.
-fn deadline_after(now: Instant, timeout: Option<Duration>) -> Option<Instant> {
+pub(crate) fn deadline_after(now: Instant, timeout: Option<Duration>) -> Option<Instant> {
     timeout.and_then(|timeout| now.checked_add(timeout))
 }
 

@@ -23,6 +23,7 @@ use crate::{Driver, TestProtocol, Transport};
 
 mod client;
 mod connect;
+mod datagram;
 mod engine;
 mod lifecycle;
 mod server;
@@ -30,6 +31,7 @@ mod tls;
 
 pub use client::*;
 pub use connect::*;
+pub use datagram::*;
 pub use engine::*;
 pub use lifecycle::*;
 pub use server::*;

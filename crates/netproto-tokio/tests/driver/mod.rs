@@ -10,8 +10,10 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use netproto_testkit::{
     Address, ClientOptions, Driver, Error, Handler, Protocol, ServerOptions, SocketOptions,
-    TestProtocol,
+    TestDatagramProtocol, TestProtocol,
 };
+use netproto_tokio::datagram::ForDatagrams;
+use netproto_tokio::{DatagramOptions, DatagramSocketOptions, UdpClient, UdpEndpoint};
 use netproto_tokio::{ShutdownHandle, TcpClient, TcpServer};
 
 /// The tokio driver, on one multi-threaded runtime shared by every case.
@@ -214,5 +216,110 @@ impl Driver for Tokio {
 
     fn shutdown(handle: &ShutdownHandle, grace: Duration) {
         handle.shutdown(grace);
+    }
+}
+
+impl netproto_testkit::DatagramDriver for Tokio {
+    type UdpClient<P: ForDatagrams> = UdpClient<P>;
+    type UdpEndpoint<P: ForDatagrams> = UdpEndpoint<P>;
+
+    async fn udp_connect<P: TestDatagramProtocol>(
+        address: Address,
+        protocol: P,
+        options: DatagramOptions,
+    ) -> Result<UdpClient<P>, Error> {
+        UdpClient::connect_with(address, protocol, options).await
+    }
+
+    async fn udp_send_packet<P: TestDatagramProtocol>(
+        client: &UdpClient<P>,
+        packet: &P::Sent,
+    ) -> Result<(), Error> {
+        client.send_packet(packet).await
+    }
+
+    async fn udp_send_packet_timeout<P: TestDatagramProtocol>(
+        client: &UdpClient<P>,
+        packet: &P::Sent,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        client.send_packet_timeout(packet, timeout).await
+    }
+
+    async fn udp_recv_packet<P: TestDatagramProtocol>(
+        client: &UdpClient<P>,
+    ) -> Result<P::Received, Error> {
+        client.recv_packet().await
+    }
+
+    async fn udp_recv_packet_timeout<P: TestDatagramProtocol>(
+        client: &UdpClient<P>,
+        timeout: Duration,
+    ) -> Result<P::Received, Error> {
+        client.recv_packet_timeout(timeout).await
+    }
+
+    async fn udp_iter_received_packets<P: TestDatagramProtocol>(
+        client: &UdpClient<P>,
+        timeout: Duration,
+    ) -> Vec<Result<P::Received, Error>> {
+        client.iter_received_packets(timeout).collect().await
+    }
+
+    async fn udp_close<P: TestDatagramProtocol>(client: &UdpClient<P>) -> Result<(), Error> {
+        client.close().await
+    }
+
+    fn udp_is_closed<P: TestDatagramProtocol>(client: &UdpClient<P>) -> bool {
+        client.is_closed()
+    }
+
+    fn udp_local_addr<P: TestDatagramProtocol>(client: &UdpClient<P>) -> SocketAddr {
+        client.local_addr()
+    }
+
+    fn udp_peer_addr<P: TestDatagramProtocol>(client: &UdpClient<P>) -> SocketAddr {
+        client.peer_addr()
+    }
+
+    fn udp_socket<P: TestDatagramProtocol>(client: &UdpClient<P>) -> DatagramSocketOptions<'_> {
+        client.socket()
+    }
+
+    fn udp_max_datagram_size<P: TestDatagramProtocol>(client: &UdpClient<P>) -> usize {
+        client.max_datagram_size()
+    }
+
+    async fn endpoint_bind<P: TestDatagramProtocol>(
+        address: Address,
+        protocol: P,
+        options: DatagramOptions,
+    ) -> Result<UdpEndpoint<P>, Error> {
+        UdpEndpoint::bind(address, protocol, options).await
+    }
+
+    async fn endpoint_send_packet_to<P: TestDatagramProtocol>(
+        endpoint: &UdpEndpoint<P>,
+        packet: &P::Sent,
+        to: SocketAddr,
+    ) -> Result<(), Error> {
+        endpoint.send_packet_to(packet, to).await
+    }
+
+    async fn endpoint_recv_packet_from_timeout<P: TestDatagramProtocol>(
+        endpoint: &UdpEndpoint<P>,
+        timeout: Duration,
+    ) -> Result<(P::Received, SocketAddr), Error> {
+        endpoint.recv_packet_from_timeout(timeout).await
+    }
+
+    async fn endpoint_close<P: TestDatagramProtocol>(
+        endpoint: &UdpEndpoint<P>,
+    ) -> Result<(), Error> {
+        endpoint.close().await
+    }
+
+    fn endpoint_local_addr<P: TestDatagramProtocol>(endpoint: &UdpEndpoint<P>) -> SocketAddr {
+        endpoint.local_addr()
     }
 }
