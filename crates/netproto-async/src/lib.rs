@@ -28,6 +28,7 @@
 mod client;
 mod connect;
 mod handle;
+mod handler;
 mod io;
 mod rt;
 mod server;
@@ -36,6 +37,7 @@ mod udp;
 
 pub use client::TcpClient;
 pub use handle::ConnectionHandle;
+pub use handler::RequestHandler;
 pub use netproto_core::server::ShutdownHandle;
 pub use rt::{AsyncDatagram, AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
 pub use server::{Connection, TcpServer};
@@ -70,6 +72,8 @@ macro_rules! runtime_types {
         /// A served connection reached from outside its handler
         /// (`TcpServer::connections`).
         pub type ConnectionHandle<P> = $crate::ConnectionHandle<$rt, P>;
+
+        pub use $crate::RequestHandler;
 
         /// Stops a [`TcpServer`] from any thread or task.
         pub type ShutdownHandle = $crate::ShutdownHandle;

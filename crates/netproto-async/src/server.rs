@@ -22,6 +22,7 @@ use netproto_socket::listener::{self, BindTarget};
 use crate::client::TcpClient;
 use crate::connect;
 use crate::handle::ConnectionHandle;
+use crate::handler::{self, RequestHandler};
 use crate::io::{Shared, first};
 use crate::rt::{AsyncListener, Runtime};
 
@@ -278,6 +279,31 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
         }
         self.lifecycle.set_serving(false);
         outcome
+    }
+
+    /// Serve with a [`RequestHandler`]: `service_init`, then as
+    /// [`serve`](TcpServer::serve) with each connection run through
+    /// `on_connection`, `handle` and `on_disconnection` (which runs however
+    /// the connection ended, its task stopped by a shutdown included), then
+    /// `service_quit` once serving is over.
+    ///
+    /// Cancel safety: as `serve`; `service_quit` does not run when the
+    /// future is dropped.
+    pub async fn serve_with<H: RequestHandler<Connection<R, P>>>(
+        &self,
+        handler: H,
+    ) -> Result<(), Error> {
+        handler.service_init().await?;
+        let handler = Arc::new(handler);
+        let serving = handler.clone();
+        let result = self
+            .serve(move |conn| {
+                let handler = serving.clone();
+                async move { handler::run(&*handler, conn).await }
+            })
+            .await;
+        handler.service_quit().await;
+        result
     }
 
     async fn accept_loop<H, Fut>(&self, handler: &Arc<H>) -> Result<(), Error>

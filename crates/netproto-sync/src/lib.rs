@@ -55,12 +55,14 @@
 
 mod client;
 mod handle;
+mod handler;
 mod inner;
 mod server;
 mod udp;
 
 pub use client::TcpClient;
 pub use handle::ConnectionHandle;
+pub use handler::RequestHandler;
 pub use netproto_core::server::ShutdownHandle;
 pub use server::{Connection, TcpServer};
 pub use udp::{UdpClient, UdpEndpoint};

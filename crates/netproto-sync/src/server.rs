@@ -20,6 +20,7 @@ use netproto_socket::listener::{self, BindTarget};
 
 use crate::client::TcpClient;
 use crate::handle::ConnectionHandle;
+use crate::handler::{self, RequestHandler};
 use crate::inner::{Inner, lock};
 
 /// A connection accepted by a [`TcpServer`]: the whole client API, plus its
@@ -282,6 +283,21 @@ impl<P: Protocol> TcpServer<P> {
             Some(err) => Err(err),
             None => Ok(()),
         }
+    }
+}
+
+impl<P: Protocol> TcpServer<P> {
+    /// Serve with a [`RequestHandler`]: `service_init`, then as
+    /// [`serve`](TcpServer::serve) with each connection run through
+    /// `on_connection`, `handle` and `on_disconnection` (which runs however
+    /// the connection ended), then `service_quit` once serving is over.
+    pub fn serve_with<H: RequestHandler<Connection<P>>>(&self, handler: H) -> Result<(), Error> {
+        handler.service_init()?;
+        let handler = Arc::new(handler);
+        let serving = handler.clone();
+        let result = self.serve(move |conn| handler::run(&*serving, conn));
+        handler.service_quit();
+        result
     }
 }
 

@@ -55,6 +55,7 @@ pub mod blocking;
 pub mod cases;
 pub mod certs;
 pub mod datagram;
+pub mod hooks;
 pub mod peers;
 mod transport;
 
@@ -234,6 +235,13 @@ pub trait Driver: Sized + Send + Sync + 'static {
         packet: &P::Sent,
     ) -> impl Future<Output = Result<(), Error>> + Send;
 
+    /// `serve_with` a `RequestHandler` whose hooks call `hooks` and whose
+    /// `handle` echoes lines ([`cases::echo_lines`]).
+    fn serve_with_hooks(
+        server: Arc<Self::Server<cases::Lines>>,
+        hooks: hooks::Hooks,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static;
+
     /// `shutdown_handle`.
     fn shutdown_handle<P: TestProtocol>(server: &Self::Server<P>) -> Self::ShutdownHandle;
 
@@ -341,6 +349,7 @@ macro_rules! __conformance_cases {
                 server_connection_handles_and_broadcast,
                 server_is_serving_and_reports_its_limit,
                 server_at_capacity_is_reported,
+                server_request_handler_hooks,
             ],
             plain: [
                 connect_refused_names_address,

@@ -9,9 +9,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_lite::StreamExt;
+use netproto_async_std::RequestHandler;
 use netproto_async_std::datagram::ForDatagrams;
 use netproto_async_std::{DatagramOptions, DatagramSocketOptions, UdpClient, UdpEndpoint};
 use netproto_async_std::{ShutdownHandle, SocketOptions, TcpClient, TcpServer};
+use netproto_testkit::cases::Lines;
+use netproto_testkit::cases::echo_lines;
+use netproto_testkit::hooks::Hooks;
 use netproto_testkit::{
     Address, ClientOptions, Driver, Error, Handler, Protocol, ServerOptions, TestDatagramProtocol,
     TestProtocol,
@@ -251,6 +255,10 @@ impl<E: Executor> Driver for AsyncIoDriver<E> {
         handle.ok_or(Error::Closed)?.send_packet(packet).await
     }
 
+    async fn serve_with_hooks(server: Arc<TcpServer<Lines>>, hooks: Hooks) -> Result<(), Error> {
+        server.serve_with(Recorder::<E>(hooks, PhantomData)).await
+    }
+
     fn shutdown_handle<P: TestProtocol>(server: &TcpServer<P>) -> ShutdownHandle {
         server.shutdown_handle()
     }
@@ -362,5 +370,27 @@ impl<E: Executor> netproto_testkit::DatagramDriver for AsyncIoDriver<E> {
 
     fn endpoint_local_addr<P: TestDatagramProtocol>(endpoint: &UdpEndpoint<P>) -> SocketAddr {
         endpoint.local_addr()
+    }
+}
+
+/// The handler-model case's `RequestHandler`: every hook records.
+struct Recorder<E>(Hooks, PhantomData<fn() -> E>);
+
+impl<E: Executor> RequestHandler<TcpClient<Lines>> for Recorder<E> {
+    async fn service_init(&self) -> Result<(), Error> {
+        self.0.init()
+    }
+    async fn service_quit(&self) {
+        self.0.quit();
+    }
+    async fn on_connection(&self, conn: &TcpClient<Lines>) -> Result<(), Error> {
+        self.0.on_connection(conn.peer_addr())
+    }
+    async fn handle(&self, conn: &TcpClient<Lines>) {
+        self.0.handled(conn.peer_addr());
+        echo_lines::<AsyncIoDriver<E>>(conn).await;
+    }
+    fn on_disconnection(&self, peer: SocketAddr, reason: Option<&str>) {
+        self.0.disconnected(peer, reason);
     }
 }

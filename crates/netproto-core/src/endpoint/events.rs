@@ -97,7 +97,7 @@ impl ConnectionEvents {
     /// ([`Error::Closed`], [`Error::ConnectionClosed`],
     /// [`Error::SendAfterEof`]) are not reasons.
     pub fn note(&self, err: &Error) {
-        if self.callback.is_some() && ends_connection(err) {
+        if ends_connection(err) {
             let _ = self.reason.set(err.to_string());
         }
     }
@@ -105,9 +105,15 @@ impl ConnectionEvents {
     /// Remember `reason` for `Disconnected`, unless a reason is known
     /// already.
     pub fn note_reason(&self, reason: impl fmt::Display) {
-        if self.callback.is_some() {
+        if self.reason.get().is_none() {
             let _ = self.reason.set(reason.to_string());
         }
+    }
+
+    /// Why the connection ended, as far as known: the first noted reason
+    /// (`None`: no error ended it — a clean close, or it is still open).
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.get().map(String::as_str)
     }
 
     /// The connection is closed: report `Disconnected` with the first noted

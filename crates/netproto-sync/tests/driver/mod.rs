@@ -7,10 +7,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use netproto_sync::RequestHandler;
 use netproto_sync::datagram::ForDatagrams;
 use netproto_sync::{Address, ClientOptions, Error, Protocol, ServerOptions, SocketOptions};
 use netproto_sync::{DatagramOptions, DatagramSocketOptions, UdpClient, UdpEndpoint};
 use netproto_sync::{ShutdownHandle, TcpClient, TcpServer};
+use netproto_testkit::cases::Lines;
+use netproto_testkit::cases::echo_lines;
+use netproto_testkit::hooks::Hooks;
 use netproto_testkit::{Driver, Handler, TestDatagramProtocol, TestProtocol, blocking};
 
 pub struct Sync;
@@ -182,6 +186,10 @@ impl Driver for Sync {
         handle.ok_or(Error::Closed)?.send_packet(packet)
     }
 
+    async fn serve_with_hooks(server: Arc<TcpServer<Lines>>, hooks: Hooks) -> Result<(), Error> {
+        server.serve_with(Recorder(hooks))
+    }
+
     fn shutdown_handle<P: TestProtocol>(server: &TcpServer<P>) -> ShutdownHandle {
         server.shutdown_handle()
     }
@@ -293,5 +301,27 @@ impl netproto_testkit::DatagramDriver for Sync {
 
     fn endpoint_local_addr<P: TestDatagramProtocol>(endpoint: &UdpEndpoint<P>) -> SocketAddr {
         endpoint.local_addr()
+    }
+}
+
+/// The handler-model case's `RequestHandler`: every hook records.
+struct Recorder(Hooks);
+
+impl RequestHandler<TcpClient<Lines>> for Recorder {
+    fn service_init(&self) -> Result<(), Error> {
+        self.0.init()
+    }
+    fn service_quit(&self) {
+        self.0.quit();
+    }
+    fn on_connection(&self, conn: &TcpClient<Lines>) -> Result<(), Error> {
+        self.0.on_connection(conn.peer_addr())
+    }
+    fn handle(&self, conn: &TcpClient<Lines>) {
+        self.0.handled(conn.peer_addr());
+        blocking::block_on(echo_lines::<Sync>(conn));
+    }
+    fn on_disconnection(&self, peer: SocketAddr, reason: Option<&str>) {
+        self.0.disconnected(peer, reason);
     }
 }

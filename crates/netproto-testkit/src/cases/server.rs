@@ -786,3 +786,99 @@ pub async fn server_reuse_port_shares_the_port<D: Driver>(t: Transport) {
     D::close(&client).await.unwrap();
     first.stop(Duration::from_secs(1)).await;
 }
+
+/// The request-handler model (`serve_with`): `service_init` first,
+/// `on_connection` / `handle` / `on_disconnection` per connection — the
+/// tear-down runs however the connection ended, refused by
+/// `on_connection`, left by the peer, or closed by the shutdown, with the
+/// reason — and `service_quit` last.
+pub async fn server_request_handler_hooks<D: Driver>(t: Transport) {
+    use crate::hooks::{Hook, Hooks};
+
+    let hooks = Hooks::default();
+    let address = "127.0.0.1:0".into_address().unwrap();
+    let server = Arc::new(
+        D::bind_all(vec![address], lines(), t.server_options())
+            .await
+            .unwrap(),
+    );
+    let addr = D::local_addrs(&*server)[0].into_address().unwrap();
+    let handle = D::shutdown_handle(&*server);
+    let mut serve = spawn::<D, _>(D::serve_with_hooks(server.clone(), hooks.clone()));
+    let disconnected = |peer: SocketAddr| {
+        let hooks = hooks.clone();
+        move || {
+            hooks
+                .log()
+                .iter()
+                .any(|h| matches!(h, Hook::Disconnected(p, _) if *p == peer))
+        }
+    };
+
+    // Served, then left by the peer.
+    let first = connect_to::<D, _>(addr.clone(), lines(), t).await;
+    exchange::<D>(&first, "first").await;
+    let first_peer = D::local_addr(&first);
+    D::close(&first).await.unwrap();
+    eventually::<D>("the first tear-down", disconnected(first_peer)).await;
+
+    // Refused by on_connection: no handle, a tear-down all the same.
+    let second = connect_to::<D, _>(addr.clone(), lines(), t).await;
+    let second_peer = D::local_addr(&second);
+    let err = recv_err::<D, _>(&second, "refused by on_connection").await;
+    assert!(!err.is_recoverable(), "{err:?}");
+    eventually::<D>("the refused tear-down", disconnected(second_peer)).await;
+
+    // Closed by the shutdown.
+    let third = connect_to::<D, _>(addr, lines(), t).await;
+    exchange::<D>(&third, "third").await;
+    let third_peer = D::local_addr(&third);
+    D::shutdown(&handle, Duration::ZERO);
+    within::<D, _>(PROMPTLY, &mut serve)
+        .await
+        .expect("serve_with returns after shutdown")
+        .unwrap();
+
+    let log = hooks.log();
+    assert_eq!(log.first(), Some(&Hook::Init), "{log:?}");
+    assert_eq!(log.last(), Some(&Hook::Quit), "{log:?}");
+    let of = |peer: SocketAddr| -> Vec<Hook> {
+        log.iter()
+            .filter(|h| matches!(h, Hook::Connected(p) | Hook::Handled(p) | Hook::Disconnected(p, _) if *p == peer))
+            .cloned()
+            .collect()
+    };
+    let first_log = of(first_peer);
+    assert!(
+        matches!(
+            first_log.as_slice(),
+            [
+                Hook::Connected(_),
+                Hook::Handled(_),
+                Hook::Disconnected(_, _)
+            ]
+        ),
+        "{first_log:?}"
+    );
+    assert_eq!(
+        of(second_peer),
+        vec![
+            Hook::Connected(second_peer),
+            Hook::Disconnected(second_peer, None)
+        ],
+        "refused before handle; a local close is not an error"
+    );
+    let third_log = of(third_peer);
+    match third_log.as_slice() {
+        [
+            Hook::Connected(_),
+            Hook::Handled(_),
+            Hook::Disconnected(_, Some(reason)),
+        ] => {
+            assert!(reason.contains("shut down"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    D::close(&second).await.unwrap();
+    D::close(&third).await.unwrap();
+}

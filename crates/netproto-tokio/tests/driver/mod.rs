@@ -8,10 +8,14 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use netproto_testkit::cases::Lines;
+use netproto_testkit::cases::echo_lines;
+use netproto_testkit::hooks::Hooks;
 use netproto_testkit::{
     Address, ClientOptions, Driver, Error, Handler, Protocol, ServerOptions, SocketOptions,
     TestDatagramProtocol, TestProtocol,
 };
+use netproto_tokio::RequestHandler;
 use netproto_tokio::datagram::ForDatagrams;
 use netproto_tokio::{DatagramOptions, DatagramSocketOptions, UdpClient, UdpEndpoint};
 use netproto_tokio::{ShutdownHandle, TcpClient, TcpServer};
@@ -210,6 +214,10 @@ impl Driver for Tokio {
         handle.ok_or(Error::Closed)?.send_packet(packet).await
     }
 
+    async fn serve_with_hooks(server: Arc<TcpServer<Lines>>, hooks: Hooks) -> Result<(), Error> {
+        server.serve_with(Recorder(hooks)).await
+    }
+
     fn shutdown_handle<P: TestProtocol>(server: &TcpServer<P>) -> ShutdownHandle {
         server.shutdown_handle()
     }
@@ -321,5 +329,27 @@ impl netproto_testkit::DatagramDriver for Tokio {
 
     fn endpoint_local_addr<P: TestDatagramProtocol>(endpoint: &UdpEndpoint<P>) -> SocketAddr {
         endpoint.local_addr()
+    }
+}
+
+/// The handler-model case's `RequestHandler`: every hook records.
+struct Recorder(Hooks);
+
+impl RequestHandler<TcpClient<Lines>> for Recorder {
+    async fn service_init(&self) -> Result<(), Error> {
+        self.0.init()
+    }
+    async fn service_quit(&self) {
+        self.0.quit();
+    }
+    async fn on_connection(&self, conn: &TcpClient<Lines>) -> Result<(), Error> {
+        self.0.on_connection(conn.peer_addr())
+    }
+    async fn handle(&self, conn: &TcpClient<Lines>) {
+        self.0.handled(conn.peer_addr());
+        echo_lines::<Tokio>(conn).await;
+    }
+    fn on_disconnection(&self, peer: SocketAddr, reason: Option<&str>) {
+        self.0.disconnected(peer, reason);
     }
 }
