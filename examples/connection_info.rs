@@ -77,7 +77,13 @@ pub fn run(args: Vec<String>, out: Out) -> Result<(), BoxError> {
 
     // The server: its handler is the connection callback. It prints what it
     // knows about the connection and passes the connection on.
-    let server_options = ServerOptions::default().on_event(report("server", &out));
+    let server_options = ServerOptions::default()
+        // A server open to a network bounds what a client can hold: one
+        // idle for a minute (or trickling bytes) is closed, and at most 256
+        // are served at once, the rest refused with a `Rejected` event.
+        .idle_timeout(std::time::Duration::from_secs(60))
+        .max_connections(256, netproto::core::options::WhenFull::Refuse)
+        .on_event(report("server", &out));
     let server = TcpServer::bind(address, protocol.clone(), server_options)?;
     say!(out, "server addresses: {:?}", server.local_addrs());
     let target = server.local_addrs()[0];

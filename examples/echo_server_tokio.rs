@@ -77,7 +77,17 @@ pub async fn run(
     let protocol = Chunks::new(Raw::new().max_frame_length(16), BytesSerializer);
     // A host name may resolve to several addresses (localhost: 127.0.0.1
     // and ::1): the server listens on all of them. Port 0 picks a free port.
-    let server = TcpServer::bind(address.as_str(), protocol, ServerOptions::default()).await?;
+    let server = TcpServer::bind(
+        address.as_str(),
+        protocol,
+        ServerOptions::default()
+            // A server open to a network bounds what a client can hold: one
+            // idle for a minute (or trickling bytes) is closed, and at most 256
+            // are served at once, the rest refused with a `Rejected` event.
+            .idle_timeout(std::time::Duration::from_secs(60))
+            .max_connections(256, netproto::core::options::WhenFull::Refuse),
+    )
+    .await?;
     for local in server.local_addrs() {
         say!(out, "listening on {local}");
     }

@@ -107,7 +107,16 @@ pub fn run(args: Vec<String>, out: Out) -> Result<(), BoxError> {
 
 fn server(address: &str, dir: PathBuf, once: bool, out: Out) -> Result<(), BoxError> {
     std::fs::create_dir_all(&dir)?;
-    let server = TcpServer::bind(address, ByteStream::default(), ServerOptions::default())?;
+    let server = TcpServer::bind(
+        address,
+        ByteStream::default(),
+        ServerOptions::default()
+            // A server open to a network bounds what a client can hold: one
+            // idle for a minute (or trickling bytes) is closed, and at most 256
+            // are served at once, the rest refused with a `Rejected` event.
+            .idle_timeout(std::time::Duration::from_secs(60))
+            .max_connections(256, netproto::core::options::WhenFull::Refuse),
+    )?;
     for local in server.local_addrs() {
         say!(out, "listening on {local}");
     }

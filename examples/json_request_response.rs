@@ -139,7 +139,16 @@ fn server(
     out: Out,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let protocol: ServerProtocol = StreamProtocol::new(length_prefix(), Json::new());
-    let server = TcpServer::bind(address, protocol, ServerOptions::default())?;
+    let server = TcpServer::bind(
+        address,
+        protocol,
+        ServerOptions::default()
+            // A server open to a network bounds what a client can hold: one
+            // idle for a minute (or trickling bytes) is closed, and at most 256
+            // are served at once, the rest refused with a `Rejected` event.
+            .idle_timeout(std::time::Duration::from_secs(60))
+            .max_connections(256, netproto::core::options::WhenFull::Refuse),
+    )?;
     for local in server.local_addrs() {
         say!(out, "listening on {local}");
     }

@@ -167,6 +167,9 @@ pub fn run(args: Vec<String>, out: Out) -> Result<(), Box<dyn std::error::Error 
 
     let events = out.clone();
     let options = ServerOptions::default()
+        // One client at a time (the rest are refused with a `Rejected`
+        // event), and a client idle for a minute is closed.
+        .idle_timeout(std::time::Duration::from_secs(60))
         .one_client()
         .on_event(move |event| match event {
             ConnectionEvent::Connected { peer, .. } => say!(events, "client connected: {peer}"),

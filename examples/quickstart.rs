@@ -97,7 +97,16 @@ pub fn run(args: Vec<String>, out: Out) -> Result<(), Box<dyn std::error::Error 
 
     // The server: JSON lines, receiving `Request`s and sending `Reply`s.
     let protocol: ServerProtocol = Json::new().lines();
-    let server = TcpServer::bind(address, protocol, ServerOptions::default())?;
+    let server = TcpServer::bind(
+        address,
+        protocol,
+        ServerOptions::default()
+            // A server open to a network bounds what a client can hold: one
+            // idle for a minute (or trickling bytes) is closed, and at most 256
+            // are served at once, the rest refused with a `Rejected` event.
+            .idle_timeout(std::time::Duration::from_secs(60))
+            .max_connections(256, netproto::core::options::WhenFull::Refuse),
+    )?;
     let address = server.local_addrs()[0];
     say!(out, "server listening on {address}");
     let shutdown = server.shutdown_handle();

@@ -150,6 +150,11 @@ fn self_signed(out: &Out) -> Result<(String, String), BoxError> {
 /// Serve clients over TLS until stopped (or one, with `once`).
 fn server(address: &str, tls: TlsServerConfig, once: bool, out: Out) -> Result<(), BoxError> {
     let options = ServerOptions::default()
+        // A server open to a network bounds what a client can hold: one
+        // idle for a minute (or trickling bytes) is closed, and at most 256
+        // are served at once, the rest refused with a `Rejected` event.
+        .idle_timeout(std::time::Duration::from_secs(60))
+        .max_connections(256, netproto::core::options::WhenFull::Refuse)
         .tls(tls)
         .handshake_timeout(Duration::from_secs(5));
     let protocol = Lines::new(Delimiter::lf(), Utf8);
@@ -219,7 +224,13 @@ fn client(
 fn demo(out: Out) -> Result<(), BoxError> {
     let (cert_pem, key_pem) = self_signed(&out)?;
     let tls = TlsServerConfig::from_pem(cert_pem.as_bytes(), key_pem.as_bytes())?;
-    let options = ServerOptions::default().tls(tls);
+    let options = ServerOptions::default()
+        // A server open to a network bounds what a client can hold: one
+        // idle for a minute (or trickling bytes) is closed, and at most 256
+        // are served at once, the rest refused with a `Rejected` event.
+        .idle_timeout(std::time::Duration::from_secs(60))
+        .max_connections(256, netproto::core::options::WhenFull::Refuse)
+        .tls(tls);
     let server = TcpServer::bind("127.0.0.1:0", Lines::new(Delimiter::lf(), Utf8), options)?;
     let address = server.local_addrs()[0];
     say!(out, "listening on {address}");
