@@ -825,7 +825,11 @@ mod tests {
         assert_eq!((a.host.as_str(), a.port), ("::1", 9000));
         assert_eq!(a.to_string(), "[::1]:9000");
         assert!("nohost".into_address().is_err());
-        assert!(":80".into_address().is_err());
+        // No host: every interface, for a server; not for a client.
+        assert_eq!(":80".into_address().unwrap(), Address::all_interfaces(80));
+        assert_eq!(80u16.into_address().unwrap(), Address::all_interfaces(80));
+        let err = Address::all_interfaces(80).connectable().unwrap_err();
+        assert!(err.to_string().contains("only for binding"), "{err}");
         let err = "127.0.0.1:99999".into_address().unwrap_err();
         assert_eq!(
             err.to_string(),
