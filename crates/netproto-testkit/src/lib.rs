@@ -315,6 +315,9 @@ macro_rules! __conformance_cases {
                 // with or without its own `tls` feature.
                 tls_client_options_are_honoured,
                 tls_server_options_are_honoured,
+                plain_client_to_tls_server_is_diagnosed,
+                plain_server_receiving_tls_is_diagnosed,
+                tls_client_to_plain_server_is_diagnosed,
             ],
             tls: [
                 tls_truncation_is_reported,
@@ -322,6 +325,7 @@ macro_rules! __conformance_cases {
                 tls_server_name_override,
                 tls_client_certificate,
                 tls_handshake_timeout_sends_an_alert,
+                tls_truncation_inside_a_frame_is_reported,
             ],
         );
     };
