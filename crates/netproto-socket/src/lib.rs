@@ -10,7 +10,7 @@
 //!   handed back as `std::net::TcpListener` for any runtime to adopt.
 //! * [`connect`] — name resolution, the errors a connection attempt maps to,
 //!   and the retry schedule ([`connect::ConnectAttempts`]) every driver
-//!   follows.
+//!   follows; [`race`] — racing a host's addresses (Happy Eyeballs v2).
 //!
 //! ```
 //! use std::net::{TcpListener, TcpStream};
@@ -57,6 +57,7 @@ use netproto_core::options::ClientOptions;
 
 pub mod connect;
 pub mod listener;
+pub mod race;
 
 /// Whether [`stop_reading`] wakes a task that waits in the reactor for the
 /// socket to become readable.

@@ -50,6 +50,7 @@
 //! `async` methods; see `docs/driver-api.md`. TLS needs the `tls` feature.
 
 mod client;
+mod connect;
 mod inner;
 mod server;
 

@@ -308,6 +308,8 @@ macro_rules! __conformance_cases {
                 dns_failure_names_host,
                 connect_to_port_zero_is_refused,
                 connect_timeout,
+                happy_eyeballs_skips_a_dead_address,
+                local_address_is_bound,
                 retry_connects_to_late_server,
                 retry_gives_up_after_attempts,
                 from_stream_refuses_unconnected_socket,
