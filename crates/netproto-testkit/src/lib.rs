@@ -328,6 +328,8 @@ macro_rules! __conformance_cases {
                 tls_client_certificate,
                 tls_handshake_timeout_sends_an_alert,
                 tls_truncation_inside_a_frame_is_reported,
+                tls_hostname_verification_can_be_skipped,
+                tls_missing_close_notify_can_be_accepted,
             ],
         );
     };

@@ -273,7 +273,10 @@ impl<P: Protocol> RecvHalf<P> {
                 match outcome {
                     Err(err) => self.state = RecvState::Failed(Terminal::Tls(err)),
                     Ok(true) => self.state = RecvState::Eof { truncated: false },
-                    Ok(false) if n == 0 => self.state = RecvState::Eof { truncated: true },
+                    Ok(false) if n == 0 => {
+                        let truncated = !tls.session.lock().accepts_missing_close_notify();
+                        self.state = RecvState::Eof { truncated };
+                    }
                     Ok(false) => {}
                 }
             }

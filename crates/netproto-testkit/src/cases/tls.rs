@@ -382,3 +382,66 @@ pub async fn tls_truncation_inside_a_frame_is_reported<D: Driver>(t: Transport) 
     D::close(&client).await.unwrap();
     peer.join();
 }
+
+/// `dangerous_skip_hostname_verification`: a certificate for another name
+/// is accepted only with the opt-in, and the chain is still checked.
+pub async fn tls_hostname_verification_can_be_skipped<D: Driver>(t: Transport) {
+    let tls_peer = |echo: bool| {
+        Peer::spawn_raw(move |listener| {
+            let (tcp, _) = listener.accept()?;
+            match PeerStream::tls_server(tcp, test_certs().rustls_server_config()) {
+                Ok(s) if echo => s.echo(),
+                _ => Ok(()),
+            }
+        })
+    };
+    let peer = tls_peer(true);
+    let config = test_certs()
+        .client_config()
+        .server_name("wrong.example")
+        .dangerous_skip_hostname_verification()
+        .unwrap();
+    let options = t.client_options().tls(config);
+    let client = D::connect(peer.address(), lines(), options).await.unwrap();
+    send_ok::<D, _>(&client, "any name").await;
+    assert_eq!(recv_ok::<D, _>(&client, "the echo").await, "any name");
+    D::close(&client).await.unwrap();
+    peer.join();
+
+    // An unknown CA is refused all the same.
+    let peer = tls_peer(false);
+    let config = other_certs()
+        .client_config()
+        .dangerous_skip_hostname_verification()
+        .unwrap();
+    let err = D::connect(peer.address(), lines(), t.client_options().tls(config))
+        .await
+        .err()
+        .expect("the chain is still verified");
+    assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+    peer.join();
+}
+
+/// `accept_missing_close_notify(true)`: a peer that drops TCP without
+/// close_notify between packets has closed the connection cleanly.
+pub async fn tls_missing_close_notify_can_be_accepted<D: Driver>(t: Transport) {
+    let peer = Peer::spawn(t, |mut s| {
+        s.send(b"whole\n")?;
+        s.shutdown_write_without_close_notify()?;
+        s.read_until_eof();
+        Ok(())
+    });
+    let config = test_certs()
+        .client_config()
+        .accept_missing_close_notify(true);
+    let options = t.client_options().tls(config);
+    let client = D::connect(peer.address(), lines(), options).await.unwrap();
+    assert_eq!(recv_ok::<D, _>(&client, "whole").await, "whole");
+    let err = recv_err::<D, _>(&client, "a clean close").await;
+    assert!(
+        matches!(err, Error::ConnectionClosed { peer: p } if p == peer.addr()),
+        "{err:?}"
+    );
+    D::close(&client).await.unwrap();
+    peer.join();
+}
