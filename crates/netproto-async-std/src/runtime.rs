@@ -56,6 +56,10 @@ impl Runtime for AsyncIo {
         Async::<TcpStream>::connect(addr).await.map(Stream)
     }
 
+    fn connecting(stream: TcpStream) -> io::Result<Stream> {
+        Async::new(stream).map(Stream)
+    }
+
     /// The system resolver blocks: it runs on `blocking`'s thread pool
     /// (what `smol::net::resolve` does too), which works under any
     /// executor.

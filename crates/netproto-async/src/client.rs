@@ -49,8 +49,11 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
     }
 
     /// Connect to `address`: resolve it ([`Error::Resolve`] names the host),
-    /// try every resolved address in turn under `options.connect_timeout`
-    /// ([`Error::ConnectTimeout`], [`Error::ConnectionRefused`]), retry per
+    /// race its addresses as RFC 8305 (Happy Eyeballs v2) does — IPv6
+    /// first, the next one after `options.happy_eyeballs_delay`, the losers
+    /// dropped — from `options.local_address` when set, all within
+    /// `options.connect_timeout` ([`Error::ConnectTimeout`],
+    /// [`Error::ConnectionRefused`]), retry per
     /// `options.retry` (emitting `ConnectAttemptFailed`), wrap the last
     /// error in [`Error::ConnectFailed`] when more than one attempt was
     /// made, apply TCP_NODELAY and keep-alive, run the TLS handshake under

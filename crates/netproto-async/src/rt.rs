@@ -43,6 +43,10 @@ pub trait Runtime: Send + Sync + Sized + 'static {
     /// Connect to `addr`.
     fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send;
 
+    /// Adopt a non-blocking std socket whose connect is in progress (its
+    /// writable readiness says when it ends).
+    fn connecting(stream: std::net::TcpStream) -> io::Result<Self::Stream>;
+
     /// Every address `host:port` resolves to (the system resolver, off the
     /// reactor thread).
     fn resolve(host: String, port: u16)

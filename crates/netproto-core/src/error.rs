@@ -66,12 +66,32 @@ pub enum FramingError {
         /// Bytes received for the frame that never completed.
         pending: usize,
     },
+    /// A frame whose end is not in sight yet (no delimiter, an unfinished
+    /// document or stream) already has more bytes than the framer allows.
+    /// `at_least` is what was buffered when the framer gave up on it: the
+    /// frame itself is longer.
+    #[error("frame of at least {at_least} bytes exceeds the limit of {limit}")]
+    FrameTooLongSoFar {
+        /// The bytes of the frame seen so far.
+        at_least: u64,
+        /// The configured maximum frame length.
+        limit: usize,
+    },
 }
 
 impl FramingError {
     /// Whether this is the end-of-stream error ([`FramingError::UnexpectedEof`]).
     pub fn is_eof(&self) -> bool {
         matches!(self, FramingError::UnexpectedEof { .. })
+    }
+
+    /// Whether a frame exceeded the framer's limit
+    /// ([`FramingError::FrameTooLong`] or [`FramingError::FrameTooLongSoFar`]).
+    pub fn is_too_long(&self) -> bool {
+        matches!(
+            self,
+            FramingError::FrameTooLong { .. } | FramingError::FrameTooLongSoFar { .. }
+        )
     }
 }
 
@@ -248,6 +268,19 @@ pub enum Error {
         /// Whether the next receive can still succeed.
         recoverable: bool,
     },
+    /// The first bytes the peer sent on this plain connection are a TLS
+    /// record (a ClientHello, or a TLS server's alert): the peer speaks TLS
+    /// and this side does not. `source` is what the framer made of them.
+    #[error(
+        "{peer} seems to speak TLS (its first bytes are a TLS record) but this connection is plain: {source}"
+    )]
+    PeerSpeaksTls {
+        /// The peer.
+        peer: SocketAddr,
+        /// The framing error the TLS record caused.
+        #[source]
+        source: FramingError,
+    },
     /// A frame arrived whole but did not deserialize. The next receive returns
     /// the next packet.
     #[error("invalid packet from {peer}: {source}")]
@@ -392,6 +425,7 @@ impl Error {
             | Error::ConnectionClosed { .. }
             | Error::UnexpectedEof { .. }
             | Error::Framing { .. }
+            | Error::PeerSpeaksTls { .. }
             | Error::Deserialize { .. }
             | Error::DatagramTooLong { .. }
             | Error::Tls { .. }
@@ -438,6 +472,7 @@ impl Error {
             Error::SendAfterEof => io::ErrorKind::BrokenPipe,
             Error::UnexpectedEof { .. } => io::ErrorKind::UnexpectedEof,
             Error::Framing { .. }
+            | Error::PeerSpeaksTls { .. }
             | Error::Deserialize { .. }
             | Error::DatagramTooLong { .. }
             | Error::Tls { .. } => io::ErrorKind::InvalidData,
@@ -557,6 +592,24 @@ pub enum TlsError {
     /// been truncated by an attacker or a crash.
     #[error("peer closed the connection without TLS close_notify (possible truncation)")]
     Truncated,
+    /// The peer closed TCP without sending close_notify inside a frame:
+    /// `pending` bytes of it had arrived. Truncation as
+    /// [`TlsError::Truncated`] is, only not between frames.
+    #[error(
+        "peer closed the connection without TLS close_notify with {pending} bytes of an incomplete frame pending (possible truncation)"
+    )]
+    TruncatedFrame {
+        /// Bytes received for the frame that never completed.
+        pending: usize,
+    },
+    /// The TLS handshake failed because what the peer sent (or its closing
+    /// the connection without an answer) is not TLS: it speaks plain text,
+    /// or another protocol.
+    #[error("the TLS handshake failed: the peer does not seem to speak TLS ({})", not_tls_detail(*.received))]
+    NotTls {
+        /// How many bytes the peer sent, none of them a TLS record.
+        received: usize,
+    },
     /// The server name is not a valid DNS name or IP address.
     #[error("invalid TLS server name {0:?}")]
     InvalidServerName(String),
@@ -566,6 +619,29 @@ pub enum TlsError {
     /// The TLS configuration could not be built.
     #[error("invalid TLS configuration: {0}")]
     Config(String),
+}
+
+fn not_tls_detail(received: usize) -> String {
+    match received {
+        0 => "it closed the connection without sending a TLS record".to_owned(),
+        n => format!("its first bytes are not a TLS record; {n} bytes received"),
+    }
+}
+
+impl TlsError {
+    /// Whether this is truncation: the peer closed TCP without
+    /// close_notify ([`TlsError::Truncated`], [`TlsError::TruncatedFrame`]).
+    pub fn is_truncation(&self) -> bool {
+        matches!(self, TlsError::Truncated | TlsError::TruncatedFrame { .. })
+    }
+}
+
+/// Whether `bytes` start with the header of a TLS record a peer opens a
+/// connection with: a handshake record (a ClientHello, a ServerHello) or an
+/// alert (a TLS server refusing plain text), of a TLS version from SSL 3.0
+/// to TLS 1.3 (`0x16`/`0x15`, `0x03`, `0x00..=0x04`). Needs 3 bytes.
+pub fn starts_with_tls_record(bytes: &[u8]) -> bool {
+    matches!(bytes, [0x15 | 0x16, 0x03, 0x00..=0x04, ..])
 }
 
 #[cfg(test)]

@@ -405,7 +405,10 @@ pub type EventCallback = Arc<dyn Fn(&ConnectionEvent) + Send + Sync>;
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ClientOptions {
-    /// Give up on one connection attempt after this long (default 30 s).
+    /// Give up connecting after this long (default 30 s): for all of a
+    /// host's addresses together, raced as
+    /// [`happy_eyeballs_delay`](ClientOptions::happy_eyeballs_delay) says;
+    /// each retry of [`retry`](ClientOptions::retry) has it again.
     pub connect_timeout: Option<Duration>,
     /// Whether and how to try again when connecting fails.
     pub retry: RetryPolicy,
@@ -426,7 +429,25 @@ pub struct ClientOptions {
     pub close_timeout: Duration,
     /// Called on connect, retry and disconnect.
     pub on_event: Option<EventCallback>,
+    /// Bind the client's socket to this address before connecting
+    /// (EasyNetwork's `local_address`; port 0: any free port). Only the
+    /// resolved addresses of its family are tried.
+    pub local_address: Option<SocketAddr>,
+    /// When a host has several addresses, how long a connection attempt
+    /// has before the next one starts alongside it (RFC 8305, Happy
+    /// Eyeballs v2; default [`HAPPY_EYEBALLS_DELAY`]).
+    pub happy_eyeballs_delay: Duration,
+    /// Resolve host names with this instead of the system resolver.
+    pub resolver: Option<Resolver>,
 }
+
+/// The default [`ClientOptions::happy_eyeballs_delay`]: 250 ms, RFC 8305's
+/// recommended "Connection Attempt Delay".
+pub const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
+
+/// A host name resolver for [`ClientOptions::resolver`]: the addresses of
+/// an [`Address`] (its port included), best first.
+pub type Resolver = Arc<dyn Fn(&Address) -> io::Result<Vec<SocketAddr>> + Send + Sync>;
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -441,6 +462,9 @@ impl Default for ClientOptions {
             handshake_timeout: Some(Duration::from_secs(30)),
             close_timeout: CLOSE_FLUSH_TIMEOUT,
             on_event: None,
+            local_address: None,
+            happy_eyeballs_delay: HAPPY_EYEBALLS_DELAY,
+            resolver: None,
         }
     }
 }
@@ -453,11 +477,38 @@ impl fmt::Debug for ClientOptions {
             .field("endpoint", &self.endpoint)
             .field("nodelay", &self.nodelay)
             .field("keepalive", &self.keepalive)
+            .field("local_address", &self.local_address)
+            .field("happy_eyeballs_delay", &self.happy_eyeballs_delay)
             .finish_non_exhaustive()
     }
 }
 
 impl ClientOptions {
+    /// Bind the client's socket to `address` before connecting.
+    pub fn local_address(mut self, address: impl Into<Option<SocketAddr>>) -> Self {
+        self.local_address = address.into();
+        self
+    }
+
+    /// Set how long a connection attempt to one of a host's addresses has
+    /// before the next one starts alongside it (`Duration::ZERO`: all at
+    /// once).
+    pub fn happy_eyeballs_delay(mut self, delay: Duration) -> Self {
+        self.happy_eyeballs_delay = delay;
+        self
+    }
+
+    /// Resolve host names with `resolver` instead of the system resolver
+    /// (a fixed table, a cache, service discovery). It runs on the
+    /// connecting thread or task: in an async driver it must not block.
+    pub fn resolver(
+        mut self,
+        resolver: impl Fn(&Address) -> io::Result<Vec<SocketAddr>> + Send + Sync + 'static,
+    ) -> Self {
+        self.resolver = Some(Arc::new(resolver));
+        self
+    }
+
     /// Set the connect timeout (`None`: wait as long as the OS does).
     pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
         self.connect_timeout = timeout.into();

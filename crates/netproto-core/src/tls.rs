@@ -63,12 +63,16 @@ pub fn key_from_pem(pem: &[u8]) -> Result<PrivateKeyDer<'static>, TlsError> {
 pub struct TlsClientConfig {
     config: Arc<ClientConfig>,
     server_name: Option<String>,
+    /// The roots the config was built with (`None`: `from_config`).
+    roots: Option<Arc<RootCertStore>>,
+    accept_truncation: bool,
 }
 
 impl fmt::Debug for TlsClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsClientConfig")
             .field("server_name", &self.server_name)
+            .field("accept_truncation", &self.accept_truncation)
             .finish_non_exhaustive()
     }
 }
@@ -112,7 +116,41 @@ impl TlsClientConfig {
         TlsClientConfig {
             config,
             server_name: None,
+            roots: None,
+            accept_truncation: false,
         }
+    }
+
+    /// **Dangerous, for testing only**: accept a server certificate for
+    /// any name. The chain is still checked against the roots, but any
+    /// server holding a certificate from them — for any site — can then
+    /// pose as the one you meant to reach. Never use it in production.
+    ///
+    /// Fails with [`TlsError::Config`] for a configuration made with
+    /// [`from_config`](TlsClientConfig::from_config) (set your own verifier
+    /// in it instead).
+    pub fn dangerous_skip_hostname_verification(mut self) -> Result<Self, TlsError> {
+        let roots = self.roots.clone().ok_or_else(|| {
+            TlsError::Config(
+                "cannot skip host-name verification for a config made with from_config".into(),
+            )
+        })?;
+        let mut config = (*self.config).clone();
+        config
+            .dangerous()
+            .set_certificate_verifier(verify::AnyServerName::new(roots)?);
+        self.config = Arc::new(config);
+        Ok(self)
+    }
+
+    /// Accept a server that closes the connection without TLS
+    /// close_notify as if it had sent one (default `false`: that is
+    /// reported as [`TlsError::Truncated`], as an attacker can cut a
+    /// connection short). For peers known to hang up that way, where the
+    /// framing tells a whole message from a cut one.
+    pub fn accept_missing_close_notify(mut self, accept: bool) -> Self {
+        self.accept_truncation = accept;
+        self
     }
 
     /// Check the server's certificate against `name` instead of the host
@@ -135,21 +173,24 @@ impl TlsClientConfig {
         let server_name = ServerName::try_from(name.to_owned())
             .map_err(|_| TlsError::InvalidServerName(name.to_owned()))?;
         let conn = rustls::ClientConnection::new(self.config.clone(), server_name)?;
-        Ok(TlsSession::new(conn.into()))
+        Ok(TlsSession::new(conn.into()).accept_missing_close_notify(self.accept_truncation))
     }
 
     fn build(
         roots: RootCertStore,
         client_auth: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
     ) -> Result<Self, TlsError> {
+        let roots = Arc::new(roots);
         let builder = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots);
+            .with_root_certificates(roots.clone());
         let config = match client_auth {
             Some((chain, key)) => builder.with_client_auth_cert(chain, key)?,
             None => builder.with_no_client_auth(),
         };
-        Ok(Self::from_config(Arc::new(config)))
+        let mut this = Self::from_config(Arc::new(config));
+        this.roots = Some(roots);
+        Ok(this)
     }
 }
 
@@ -157,6 +198,7 @@ impl TlsClientConfig {
 #[derive(Clone)]
 pub struct TlsServerConfig {
     config: Arc<ServerConfig>,
+    accept_truncation: bool,
 }
 
 impl fmt::Debug for TlsServerConfig {
@@ -206,7 +248,19 @@ impl TlsServerConfig {
 
     /// Use your own rustls configuration as it is.
     pub fn from_config(config: Arc<ServerConfig>) -> Self {
-        TlsServerConfig { config }
+        TlsServerConfig {
+            config,
+            accept_truncation: false,
+        }
+    }
+
+    /// Accept a client that closes the connection without TLS
+    /// close_notify as if it had sent one (default `false`: reported as
+    /// [`TlsError::Truncated`]). See
+    /// [`TlsClientConfig::accept_missing_close_notify`].
+    pub fn accept_missing_close_notify(mut self, accept: bool) -> Self {
+        self.accept_truncation = accept;
+        self
     }
 
     /// The rustls configuration in use.
@@ -217,13 +271,14 @@ impl TlsServerConfig {
     /// A new server session for one accepted connection.
     pub fn session(&self) -> Result<TlsSession, TlsError> {
         let conn = rustls::ServerConnection::new(self.config.clone())?;
-        Ok(TlsSession::new(conn.into()))
+        Ok(TlsSession::new(conn.into()).accept_missing_close_notify(self.accept_truncation))
     }
 }
 
 /// One TLS connection's state: a rustls client or server connection.
 pub struct TlsSession {
     conn: rustls::Connection,
+    accept_truncation: bool,
 }
 
 impl fmt::Debug for TlsSession {
@@ -240,7 +295,23 @@ impl TlsSession {
     pub fn new(mut conn: rustls::Connection) -> Self {
         // netproto bounds its own send buffer; let rustls encrypt whole packets.
         conn.set_buffer_limit(None);
-        TlsSession { conn }
+        TlsSession {
+            conn,
+            accept_truncation: false,
+        }
+    }
+
+    /// Take the peer's TCP close without close_notify as a clean end of
+    /// the stream (default `false`: truncation).
+    pub fn accept_missing_close_notify(mut self, accept: bool) -> Self {
+        self.accept_truncation = accept;
+        self
+    }
+
+    /// Whether a TCP close without close_notify is a clean end of the
+    /// stream.
+    pub fn accepts_missing_close_notify(&self) -> bool {
+        self.accept_truncation
     }
 
     /// The rustls connection, for inspection (negotiated version, ALPN,
@@ -379,3 +450,4 @@ impl SharedTls {
 
 #[cfg(test)]
 mod tests;
+mod verify;

@@ -31,7 +31,8 @@ enum Event {
 
 fn event(failure: DecodeFailure) -> Event {
     match failure.error {
-        FramingError::FrameTooLong { limit, .. } => Event::TooLong {
+        FramingError::FrameTooLong { limit, .. }
+        | FramingError::FrameTooLongSoFar { limit, .. } => Event::TooLong {
             limit,
             recoverable: failure.recoverable,
         },

@@ -47,6 +47,82 @@ pub fn resolve(address: &Address) -> Result<Vec<SocketAddr>, Error> {
     }
 }
 
+/// The addresses of `address` when no system lookup is needed: those of
+/// [`ClientOptions::resolver`] when set, or the IP address `address` is.
+/// `None`: the driver resolves the host name itself.
+pub fn resolve_without_lookup(
+    address: &Address,
+    options: &ClientOptions,
+) -> Option<Result<Vec<SocketAddr>, Error>> {
+    if let Some(resolver) = &options.resolver {
+        return Some(match resolver(address) {
+            Ok(addrs) => non_empty(address, addrs),
+            Err(source) => Err(resolve_error(&address.host, source)),
+        });
+    }
+    let ip = address.host.parse::<std::net::IpAddr>().ok()?;
+    Some(Ok(vec![SocketAddr::new(ip, address.port)]))
+}
+
+/// A TCP socket for connecting to `addr` from `local`
+/// ([`ClientOptions::local_address`]): bound, not yet connected.
+pub fn bound_socket(addr: SocketAddr, local: SocketAddr) -> io::Result<socket2::Socket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.bind(&local.into())?;
+    Ok(socket)
+}
+
+/// Start a non-blocking connect to `addr` from `local`: the socket is
+/// bound and handed back at once, its connect in progress (or done). Wait
+/// until it is writable, then [`take_error`](socket2::SockRef::take_error)
+/// says whether it connected.
+pub fn start_connect(addr: SocketAddr, local: SocketAddr) -> io::Result<std::net::TcpStream> {
+    let socket = bound_socket(addr, local)?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(err) if connect_in_progress(&err) => {}
+        Err(err) => return Err(err),
+    }
+    Ok(socket.into())
+}
+
+/// Whether a non-blocking connect's error only says that it goes on in the
+/// background (`EINPROGRESS`; `WSAEWOULDBLOCK` on Windows; an interrupted
+/// connect goes on too).
+fn connect_in_progress(err: &io::Error) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const EINPROGRESS: Option<i32> = Some(115);
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))]
+    const EINPROGRESS: Option<i32> = Some(36);
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )))]
+    const EINPROGRESS: Option<i32> = None;
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    ) || (EINPROGRESS.is_some() && err.raw_os_error() == EINPROGRESS)
+}
+
 /// `addrs` if not empty, else [`Error::Resolve`] for `address`'s host. For
 /// drivers with their own resolver.
 pub fn non_empty(address: &Address, addrs: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, Error> {

@@ -13,7 +13,7 @@
 //!   buffer sizes).
 //! * [`connect`] — name resolution, the errors a connection attempt maps to,
 //!   and the retry schedule ([`connect::ConnectAttempts`]) every driver
-//!   follows.
+//!   follows; [`race`] — racing a host's addresses (Happy Eyeballs v2).
 //!
 //! ```
 //! use std::net::{TcpListener, TcpStream};
@@ -61,6 +61,7 @@ use netproto_core::options::ClientOptions;
 pub mod connect;
 pub mod datagram;
 pub mod listener;
+pub mod race;
 
 /// Whether [`stop_reading`] wakes a task that waits in the reactor for the
 /// socket to become readable.

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use netproto_core::Error;
 use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::error::InStream;
-use netproto_core::options::{Address, ClientOptions, IntoAddress};
+use netproto_core::options::{ClientOptions, IntoAddress};
 use netproto_core::protocol::Protocol;
 use netproto_socket::SocketOptions;
-use netproto_socket::connect::{ConnectAttempts, connect_error, resolve};
 
+use crate::connect::connect_stream;
 use crate::inner::{Blocking, Inner};
 
 /// A connection that sends and receives packets of protocol `P`, blocking
@@ -61,8 +61,10 @@ impl<P: Protocol> TcpClient<P> {
         Self::connect_with(address, protocol, ClientOptions::default())
     }
 
-    /// Connect to `address`: resolve it, try every address in turn (each
-    /// with `options.connect_timeout`), retry per `options.retry`, then set
+    /// Connect to `address`: resolve it, race its addresses as RFC 8305
+    /// (Happy Eyeballs v2) does — IPv6 first, the next one after
+    /// `options.happy_eyeballs_delay`, all within `options.connect_timeout`
+    /// — from `options.local_address` when set, retry per `options.retry`, then set
     /// the TCP options and run the TLS handshake when `options.tls` is set.
     ///
     /// Errors: [`Error::Resolve`] naming the host, [`Error::ConnectionRefused`]
@@ -241,30 +243,4 @@ impl<P: Protocol> TcpClient<P> {
     pub(crate) fn inner(&self) -> &Arc<Inner<P>> {
         &self.inner
     }
-}
-
-/// Resolve, connect to each address in turn, retry per the policy.
-fn connect_stream(address: &Address, options: &ClientOptions) -> Result<TcpStream, Error> {
-    let mut attempts = ConnectAttempts::new(address, options);
-    loop {
-        match connect_once(address, options) {
-            Ok(stream) => return Ok(stream),
-            Err(err) => std::thread::sleep(attempts.failed(err)?),
-        }
-    }
-}
-
-fn connect_once(address: &Address, options: &ClientOptions) -> Result<TcpStream, Error> {
-    let mut last = None;
-    for addr in resolve(address)? {
-        let attempt = match options.connect_timeout {
-            Some(timeout) if !timeout.is_zero() => TcpStream::connect_timeout(&addr, timeout),
-            _ => TcpStream::connect(addr),
-        };
-        match attempt {
-            Ok(stream) => return Ok(stream),
-            Err(err) => last = Some(connect_error(err, addr, address, options.connect_timeout)),
-        }
-    }
-    Err(last.unwrap_or_else(|| Error::Config(format!("no address for {address}"))))
 }

@@ -54,6 +54,7 @@
 //! `async` methods; see `docs/driver-api.md`. TLS needs the `tls` feature.
 
 mod client;
+mod connect;
 mod handle;
 mod handler;
 mod inner;

@@ -356,6 +356,8 @@ macro_rules! __conformance_cases {
                 dns_failure_names_host,
                 connect_to_port_zero_is_refused,
                 connect_timeout,
+                happy_eyeballs_skips_a_dead_address,
+                local_address_is_bound,
                 retry_connects_to_late_server,
                 retry_gives_up_after_attempts,
                 from_stream_refuses_unconnected_socket,
@@ -365,6 +367,9 @@ macro_rules! __conformance_cases {
                 // with or without its own `tls` feature.
                 tls_client_options_are_honoured,
                 tls_server_options_are_honoured,
+                plain_client_to_tls_server_is_diagnosed,
+                plain_server_receiving_tls_is_diagnosed,
+                tls_client_to_plain_server_is_diagnosed,
             ],
             tls: [
                 tls_truncation_is_reported,
@@ -372,6 +377,9 @@ macro_rules! __conformance_cases {
                 tls_server_name_override,
                 tls_client_certificate,
                 tls_handshake_timeout_sends_an_alert,
+                tls_truncation_inside_a_frame_is_reported,
+                tls_hostname_verification_can_be_skipped,
+                tls_missing_close_notify_can_be_accepted,
             ],
         );
     };

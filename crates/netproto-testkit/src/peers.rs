@@ -67,8 +67,14 @@ impl PeerStream {
     /// Connect to `addr` (a server under test), with TLS when `transport`
     /// says so (server name `localhost`, trusting the test CA).
     pub fn connect(addr: SocketAddr, transport: Transport) -> io::Result<Self> {
-        let mut tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+        let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
         tcp.set_nodelay(true)?;
+        Self::connect_over(tcp, transport)
+    }
+
+    /// The client side over a connected `tcp`, with TLS when `transport`
+    /// says so (as [`connect`](PeerStream::connect)).
+    pub fn connect_over(mut tcp: TcpStream, transport: Transport) -> io::Result<Self> {
         match transport {
             Transport::Plain => Ok(PeerStream::Plain(tcp)),
             Transport::Tls => {

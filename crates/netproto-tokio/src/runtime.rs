@@ -45,6 +45,10 @@ impl Runtime for Tokio {
         TcpStream::connect(addr).await.map(Stream)
     }
 
+    fn connecting(stream: std::net::TcpStream) -> io::Result<Stream> {
+        TcpStream::from_std(stream).map(Stream)
+    }
+
     async fn resolve(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
         Ok(tokio::net::lookup_host((host.as_str(), port))
             .await?

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use bytes::BytesMut;
 
 use super::EndpointConfig;
-use crate::error::{Error, FramingError, TlsError};
+use crate::error::{Error, FramingError, TlsError, starts_with_tls_record};
 use crate::framing::FrameDecoder;
 use crate::protocol::Protocol;
 #[cfg(feature = "tls")]
@@ -27,6 +27,9 @@ enum RecvState {
 #[derive(Debug)]
 enum Terminal {
     Framing(FramingError),
+    /// The framing error a plain connection's first bytes caused, which
+    /// are a TLS record.
+    SpeaksTls(FramingError),
     UnexpectedEof(usize),
     Closed,
     Tls(TlsError),
@@ -49,6 +52,18 @@ struct RecvTls {
     /// bytes, never read: only the `n` bytes a read committed are) from one
     /// read to the next, so handing it out costs no zero-filling.
     ciphertext: BytesMut,
+    /// The first ciphertext bytes (up to 3) and how many bytes arrived in
+    /// all, to tell a peer that does not speak TLS.
+    head: [u8; 3],
+    received: usize,
+}
+
+/// Whether `head` (3 bytes) can start a TLS record: a known content type
+/// (change_cipher_spec, alert, handshake, application data) and major
+/// version 3.
+#[cfg(feature = "tls")]
+fn looks_like_tls(head: &[u8]) -> bool {
+    matches!(head, [0x14..=0x17, 0x03, _])
 }
 
 /// The smallest read region (unless `max_recv_size` is smaller).
@@ -84,6 +99,9 @@ pub struct RecvHalf<P: Protocol> {
     read_size: usize,
     peer: SocketAddr,
     state: RecvState,
+    /// No frame has been taken out of the buffer yet: it starts with the
+    /// connection's first bytes.
+    at_start: bool,
     #[cfg(feature = "tls")]
     tls: Option<RecvTls>,
 }
@@ -102,6 +120,7 @@ impl<P: Protocol> RecvHalf<P> {
             read_size: config.max_recv_size.min(MIN_READ_SIZE),
             peer,
             state: RecvState::Open,
+            at_start: true,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -113,6 +132,8 @@ impl<P: Protocol> RecvHalf<P> {
         self.tls = Some(RecvTls {
             session,
             ciphertext: BytesMut::new(),
+            head: [0; 3],
+            received: 0,
         });
     }
 
@@ -125,6 +146,9 @@ impl<P: Protocol> RecvHalf<P> {
             RecvState::Eof { .. } => true,
             RecvState::Failed(terminal) => return Some(Err(self.terminal_error(terminal))),
         };
+        // A plain connection whose first bytes are a TLS record: the framer
+        // will fail on them, and the error says why.
+        let speaks_tls = self.at_start && self.is_plain() && starts_with_tls_record(&self.buf);
         // The frame is read in place; parsing it consumes it.
         let decoded = {
             let frame = if at_eof {
@@ -134,6 +158,9 @@ impl<P: Protocol> RecvHalf<P> {
             };
             frame.map(|frame| frame.map(|frame| self.protocol.decode_frame(frame)))
         };
+        if !matches!(decoded, Ok(None)) {
+            self.at_start = false;
+        }
         match decoded {
             Ok(Some(packet)) => {
                 self.release_if_drained();
@@ -147,15 +174,24 @@ impl<P: Protocol> RecvHalf<P> {
                 Some(Err(self.fail(terminal)))
             }
             Ok(None) => None,
+            Err(failure) if speaks_tls => Some(Err(self.fail(Terminal::SpeaksTls(failure.error)))),
             Err(failure) if failure.recoverable => Some(Err(Error::Framing {
                 peer,
                 source: failure.error,
                 recoverable: true,
             })),
             Err(failure) => {
-                let terminal = match failure.error {
-                    FramingError::UnexpectedEof { pending } => Terminal::UnexpectedEof(pending),
-                    other => Terminal::Framing(other),
+                let terminal = match (failure.error, &self.state) {
+                    // Over TLS, TCP closed without close_notify inside a
+                    // frame is truncation as it is between frames.
+                    (
+                        FramingError::UnexpectedEof { pending },
+                        RecvState::Eof { truncated: true },
+                    ) => Terminal::Tls(TlsError::TruncatedFrame { pending }),
+                    (FramingError::UnexpectedEof { pending }, _) => {
+                        Terminal::UnexpectedEof(pending)
+                    }
+                    (other, _) => Terminal::Framing(other),
                 };
                 Some(Err(self.fail(terminal)))
             }
@@ -215,14 +251,32 @@ impl<P: Protocol> RecvHalf<P> {
             self.buf.truncate(len);
             let n = n.min(tls.ciphertext.len());
             self.read_size = next_read_size(self.read_size, n, self.max_recv_size);
-            let outcome = tls
+            let start = tls.received.min(3);
+            let take = (3 - start).min(n);
+            tls.head[start..start + take].copy_from_slice(&tls.ciphertext[..take]);
+            tls.received = tls.received.saturating_add(n);
+            let mut outcome = tls
                 .session
                 .read_ciphertext(&tls.ciphertext[..n], &mut self.buf);
             if matches!(self.state, RecvState::Open) {
+                // The handshake ends on what is not TLS: say so.
+                let ended = outcome.is_err() || n == 0;
+                let head = &tls.head[..tls.received.min(3)];
+                if ended
+                    && (tls.received == 0 || (head.len() == 3 && !looks_like_tls(head)))
+                    && tls.session.is_handshaking()
+                {
+                    outcome = Err(TlsError::NotTls {
+                        received: tls.received,
+                    });
+                }
                 match outcome {
                     Err(err) => self.state = RecvState::Failed(Terminal::Tls(err)),
                     Ok(true) => self.state = RecvState::Eof { truncated: false },
-                    Ok(false) if n == 0 => self.state = RecvState::Eof { truncated: true },
+                    Ok(false) if n == 0 => {
+                        let truncated = !tls.session.lock().accepts_missing_close_notify();
+                        self.state = RecvState::Eof { truncated };
+                    }
                     Ok(false) => {}
                 }
             }
@@ -271,6 +325,15 @@ impl<P: Protocol> RecvHalf<P> {
             Some(Err(err)) => err,
             _ => Error::ConnectionClosed { peer: self.peer },
         })
+    }
+
+    /// Whether no TLS session is in use.
+    fn is_plain(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return false;
+        }
+        true
     }
 
     /// Whether TLS has output for the peer that the send half should flush.
@@ -340,6 +403,10 @@ impl<P: Protocol> RecvHalf<P> {
                 peer,
                 source: error.clone(),
                 recoverable: false,
+            },
+            Terminal::SpeaksTls(error) => Error::PeerSpeaksTls {
+                peer,
+                source: error.clone(),
             },
             Terminal::UnexpectedEof(pending) => Error::UnexpectedEof {
                 peer,

@@ -15,7 +15,9 @@ use crate::error::{EncodeError, FramingError};
 /// [`keep_delimiter`](Delimiter::keep_delimiter) is set, and appended to every
 /// sent frame. A received frame longer than
 /// [`max_frame_length`](Delimiter::max_frame_length) (default 64 KiB) is
-/// reported once as [`FramingError::FrameTooLong`]; the decoder then discards
+/// reported once — as [`FramingError::FrameTooLong`] when its delimiter is
+/// in the buffer, as [`FramingError::FrameTooLongSoFar`] with the bytes seen
+/// so far when it is not yet —; the decoder then discards
 /// input up to the next delimiter and carries on with the next frame.
 ///
 /// ```
@@ -276,10 +278,12 @@ impl DelimiterDecoder {
                     let drop = self.searched;
                     src.advance(drop);
                     self.searched = 0;
-                    Err(DecodeFailure::recoverable(FramingError::FrameTooLong {
-                        length,
-                        limit: max,
-                    }))
+                    Err(DecodeFailure::recoverable(
+                        FramingError::FrameTooLongSoFar {
+                            at_least: length,
+                            limit: max,
+                        },
+                    ))
                 }
                 None => Ok(None),
             };
@@ -375,10 +379,15 @@ mod tests {
         assert!(err.recoverable);
         assert_eq!(
             err.error,
-            FramingError::FrameTooLong {
-                length: 8,
+            FramingError::FrameTooLongSoFar {
+                at_least: 8,
                 limit: 4
             }
+        );
+        // No delimiter yet: the line is longer than what was buffered.
+        assert_eq!(
+            err.error.to_string(),
+            "frame of at least 8 bytes exceeds the limit of 4"
         );
         assert!(buf.is_empty(), "oversized bytes are discarded");
         buf.extend_from_slice(b"ijklmnop");

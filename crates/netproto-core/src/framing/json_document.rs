@@ -24,7 +24,8 @@ use crate::error::{EncodeError, FramingError};
 ///
 /// A document longer than [`max_frame_length`](JsonDocument::max_frame_length)
 /// (default 64 KiB, EasyNetwork's default limit) is reported once as a
-/// recoverable [`FramingError::FrameTooLong`]; the decoder keeps following it,
+/// recoverable [`FramingError::FrameTooLong`] (or
+/// [`FramingError::FrameTooLongSoFar`] when its end has not arrived yet); the decoder keeps following it,
 /// discarding its bytes as they arrive, and carries on after it. A byte that
 /// cannot start a document (a stray `}`, a letter, a control or non-ASCII
 /// byte) is a fatal [`FramingError::InvalidByte`]: the stream is not a
@@ -341,10 +342,12 @@ impl FrameDecoder for JsonDocumentDecoder {
                     src.advance(self.pos);
                     self.pos = 0;
                     self.discarding = true;
-                    Err(DecodeFailure::recoverable(FramingError::FrameTooLong {
-                        length,
-                        limit: max,
-                    }))
+                    Err(DecodeFailure::recoverable(
+                        FramingError::FrameTooLongSoFar {
+                            at_least: length,
+                            limit: max,
+                        },
+                    ))
                 }
                 None => Ok(None),
             };

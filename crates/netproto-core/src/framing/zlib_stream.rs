@@ -22,7 +22,8 @@ use crate::error::{EncodeError, FramingError};
 /// * A stream longer than [`max_frame_length`](ZlibStream::max_frame_length)
 ///   compressed bytes (default 64 KiB, EasyNetwork's default limit) is
 ///   reported once as a recoverable
-///   [`FramingError::FrameTooLong`]; the decoder follows it to its end,
+///   [`FramingError::FrameTooLong`] (or [`FramingError::FrameTooLongSoFar`]
+///   when its end has not arrived yet); the decoder follows it to its end,
 ///   dropping its bytes as they arrive, and carries on after it.
 /// * Bytes that are not zlib data (a bad header, corrupt deflate data, a
 ///   checksum mismatch) are a fatal [`FramingError::Malformed`] carrying
@@ -258,10 +259,12 @@ impl FrameDecoder for ZlibStreamDecoder {
                     src.advance(self.pos);
                     self.pos = 0;
                     self.discarding = true;
-                    return Err(DecodeFailure::recoverable(FramingError::FrameTooLong {
-                        length,
-                        limit: max,
-                    }));
+                    return Err(DecodeFailure::recoverable(
+                        FramingError::FrameTooLongSoFar {
+                            at_least: length,
+                            limit: max,
+                        },
+                    ));
                 }
                 false => return Ok(None),
             }

@@ -123,7 +123,9 @@ pub async fn garbage_line_is_skipped<D: Driver>(t: Transport) {
             Ok(packet) => break packet,
             Err(Error::Framing {
                 recoverable: true,
-                source: FramingError::FrameTooLong { limit: 64, .. },
+                source:
+                    FramingError::FrameTooLong { limit: 64, .. }
+                    | FramingError::FrameTooLongSoFar { limit: 64, .. },
                 ..
             }) => framing_errors += 1,
             Err(other) => panic!("expected a recoverable framing error, got {other:?}"),

@@ -8,7 +8,7 @@ use netproto_core::Error;
 use netproto_core::options::{ConnectionEvent, IntoAddress, RetryPolicy};
 
 use super::*;
-use crate::peers::PeerStream;
+use crate::peers::{Peer, PeerStream};
 
 /// A refused connection names the address that refused it.
 pub async fn connect_refused_names_address<D: Driver>(t: Transport) {
@@ -63,6 +63,25 @@ pub async fn dns_failure_names_host<D: Driver>(t: Transport) {
 /// it hangs: the connect timeout must end the attempt, naming target and
 /// timeout. (Loopback only: no outside address is ever contacted.)
 pub async fn connect_timeout<D: Driver>(t: Transport) {
+    let (listener, fillers) = full_backlog_listener();
+    let addr = listener.local_addr().unwrap();
+    let timeout = Duration::from_millis(300);
+    let options = t.client_options().connect_timeout(timeout);
+    let err = D::connect(addr.into_address().unwrap(), lines(), options)
+        .await
+        .err()
+        .expect("the backlog is full");
+    assert!(
+        matches!(&err, Error::ConnectTimeout { target, timeout: d } if *target == addr.to_string() && *d == timeout),
+        "{err:?}"
+    );
+    assert_eq!(err.io_kind(), io::ErrorKind::TimedOut);
+    drop((listener, fillers));
+}
+
+/// A loopback listener whose accept queue is full: connecting to it hangs
+/// (it drops new SYNs). Keep the connections that fill it alive.
+fn full_backlog_listener() -> (TcpListener, Vec<TcpStream>) {
     let listener = netproto_socket::listener::bind("127.0.0.1:0".parse().unwrap(), 0).unwrap();
     let addr = listener.local_addr().unwrap();
     let mut fillers = Vec::new();
@@ -77,18 +96,62 @@ pub async fn connect_timeout<D: Driver>(t: Transport) {
         }
     };
     assert!(filled, "could not fill a listen backlog on this system");
-    let timeout = Duration::from_millis(300);
-    let options = t.client_options().connect_timeout(timeout);
-    let err = D::connect(addr.into_address().unwrap(), lines(), options)
+    (listener, fillers)
+}
+
+/// Happy Eyeballs: a host whose first address is dead (a full backlog:
+/// the connect hangs) and whose second is live is connected to through the
+/// second long before the connect timeout — which, for the whole race, is
+/// far beyond the bound the case waits. Trying the addresses in turn, each
+/// with the connect timeout, would hang on the first.
+pub async fn happy_eyeballs_skips_a_dead_address<D: Driver>(t: Transport) {
+    let (dead, fillers) = full_backlog_listener();
+    let dead = dead.local_addr().unwrap();
+    let peer = Peer::spawn(t, |s| s.echo());
+    let live = peer.addr();
+    let options = t
+        .client_options()
+        .connect_timeout(Duration::from_secs(600))
+        .resolver(move |_| Ok(vec![dead, live]));
+    let address = "dual.test:1".into_address().unwrap();
+    let mut connecting = Box::pin(D::connect(address, lines(), options));
+    let client = within::<D, _>(PROMPTLY, &mut connecting)
+        .await
+        .expect("the live address must win the race while the dead one hangs")
+        .unwrap();
+    assert_eq!(D::peer_addr(&client), live);
+    send_ok::<D, _>(&client, "raced").await;
+    assert_eq!(recv_ok::<D, _>(&client, "the echo").await, "raced");
+    D::close(&client).await.unwrap();
+    peer.join();
+    drop(fillers);
+}
+
+/// `local_address`: the client's socket is bound to it before connecting.
+pub async fn local_address_is_bound<D: Driver>(t: Transport) {
+    let local: SocketAddr = free_port_address().to_string().parse().unwrap();
+    let peer = Peer::spawn_raw(move |listener| {
+        let (tcp, from) = listener.accept()?;
+        PeerStream::server(tcp, t)?.echo()?;
+        Ok(from)
+    });
+    let options = t.client_options().local_address(local);
+    let client = D::connect(peer.address(), lines(), options).await.unwrap();
+    assert_eq!(D::local_addr(&client), local);
+    send_ok::<D, _>(&client, "bound").await;
+    assert_eq!(recv_ok::<D, _>(&client, "the echo").await, "bound");
+    D::close(&client).await.unwrap();
+    assert_eq!(peer.join(), local, "the server sees the bound address");
+
+    // A local address of a family the host has no address of.
+    let options = t
+        .client_options()
+        .local_address("[::1]:0".parse::<SocketAddr>().unwrap());
+    let err = D::connect("127.0.0.1:9".into_address().unwrap(), lines(), options)
         .await
         .err()
-        .expect("the backlog is full");
-    assert!(
-        matches!(&err, Error::ConnectTimeout { target, timeout: d } if *target == addr.to_string() && *d == timeout),
-        "{err:?}"
-    );
-    assert_eq!(err.io_kind(), io::ErrorKind::TimedOut);
-    drop((listener, fillers));
+        .expect("an IPv6 socket cannot reach an IPv4 address");
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
 }
 
 /// With a retry policy, a client connects to a server that comes up later,

@@ -255,3 +255,193 @@ async fn wait_rejected<D: Driver>(events: &Events, client: std::net::SocketAddr)
         })
         .await;
 }
+
+/// A plain client talking to a TLS server: the server's alert is not
+/// reported as an incomplete frame but as a peer that speaks TLS.
+pub async fn plain_client_to_tls_server_is_diagnosed<D: Driver>(_t: Transport) {
+    let peer = Peer::spawn_raw(|listener| {
+        let (tcp, _) = listener.accept()?;
+        tcp.set_read_timeout(Some(PROMPTLY))?;
+        // The client's plain line fails the handshake; rustls answers it
+        // with an alert.
+        let _ = PeerStream::tls_server(tcp, test_certs().rustls_server_config());
+        Ok(())
+    });
+    let client = D::connect(peer.address(), lines(), ClientOptions::default())
+        .await
+        .unwrap();
+    send_ok::<D, _>(&client, "hello").await;
+    let err = recv_err::<D, _>(&client, "the TLS server's alert").await;
+    assert!(
+        matches!(err, Error::PeerSpeaksTls { peer: p, .. } if p == peer.addr()),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("seems to speak TLS"), "{err}");
+    assert!(!err.is_recoverable());
+    D::close(&client).await.unwrap();
+    peer.join();
+}
+
+/// A plain server receiving a ClientHello: not "a frame of 369295618
+/// bytes", but a peer that speaks TLS.
+pub async fn plain_server_receiving_tls_is_diagnosed<D: Driver>(_t: Transport) {
+    let address = "127.0.0.1:0".into_address().unwrap();
+    let server = Arc::new(
+        D::bind_all(vec![address], frames(), ServerOptions::default())
+            .await
+            .unwrap(),
+    );
+    let addr = D::local_addrs(&*server)[0];
+    let accepting = spawn::<D, _>({
+        let server = server.clone();
+        async move {
+            let conn = D::accept(&*server).await?;
+            let err = D::recv_packet(&conn).await.map(|_| ());
+            D::close(&conn).await?;
+            err
+        }
+    });
+    // A TLS client: its handshake fails when the server hangs up.
+    let client = std::thread::spawn(move || {
+        let tcp = std::net::TcpStream::connect(addr).expect("connect to the server");
+        let _ = tcp.set_read_timeout(Some(PROMPTLY));
+        PeerStream::connect_over(tcp, crate::Transport::Tls).is_err()
+    });
+    let err = accepting
+        .await
+        .expect_err("a ClientHello is not a frame for a plain server");
+    assert!(matches!(err, Error::PeerSpeaksTls { .. }), "{err:?}");
+    assert!(err.to_string().contains("seems to speak TLS"), "{err}");
+    assert!(client.join().unwrap(), "the TLS handshake cannot succeed");
+}
+
+/// A TLS client talking to a plain server — one that hangs up on the
+/// ClientHello, one that greets in plain text — is told that the peer does
+/// not speak TLS, not "possible truncation".
+pub async fn tls_client_to_plain_server_is_diagnosed<D: Driver>(_t: Transport) {
+    for greeting in [&b""[..], b"hello\n"] {
+        let peer = Peer::spawn_raw(move |listener| {
+            let (mut tcp, _) = listener.accept()?;
+            tcp.set_read_timeout(Some(PROMPTLY))?;
+            tcp.write_all(greeting)?;
+            // Read the ClientHello, then hang up as a plain server whose
+            // framer refuses it does.
+            let mut header = [0; 5];
+            tcp.read_exact(&mut header)?;
+            let mut body = vec![0; usize::from(u16::from_be_bytes([header[3], header[4]]))];
+            tcp.read_exact(&mut body)?;
+            Ok(())
+        });
+        let options = ClientOptions::default().tls(test_certs().client_config());
+        let err = D::connect(peer.address(), lines(), options)
+            .await
+            .err()
+            .expect("a TLS client must not connect to a plain server");
+        assert!(
+            matches!(
+                err,
+                Error::Tls {
+                    source: TlsError::NotTls { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("the TLS handshake failed: the peer does not seem to speak TLS"),
+            "{err}"
+        );
+        peer.join();
+    }
+}
+
+/// A TLS peer that drops TCP without close_notify inside a frame: TLS
+/// truncation with the pending bytes, as between frames.
+pub async fn tls_truncation_inside_a_frame_is_reported<D: Driver>(t: Transport) {
+    let peer = Peer::spawn(t, |mut s| {
+        s.send(b"whole\npartial")?;
+        s.shutdown_write_without_close_notify()?;
+        s.read_until_eof();
+        Ok(())
+    });
+    let client = connect_to::<D, _>(peer.address(), lines(), t).await;
+    assert_eq!(recv_ok::<D, _>(&client, "whole").await, "whole");
+    let err = recv_err::<D, _>(&client, "a truncation error").await;
+    assert!(
+        matches!(
+            err,
+            Error::Tls {
+                source: TlsError::TruncatedFrame { pending: 7 },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("possible truncation"), "{err}");
+    D::close(&client).await.unwrap();
+    peer.join();
+}
+
+/// `dangerous_skip_hostname_verification`: a certificate for another name
+/// is accepted only with the opt-in, and the chain is still checked.
+pub async fn tls_hostname_verification_can_be_skipped<D: Driver>(t: Transport) {
+    let tls_peer = |echo: bool| {
+        Peer::spawn_raw(move |listener| {
+            let (tcp, _) = listener.accept()?;
+            match PeerStream::tls_server(tcp, test_certs().rustls_server_config()) {
+                Ok(s) if echo => s.echo(),
+                _ => Ok(()),
+            }
+        })
+    };
+    let peer = tls_peer(true);
+    let config = test_certs()
+        .client_config()
+        .server_name("wrong.example")
+        .dangerous_skip_hostname_verification()
+        .unwrap();
+    let options = t.client_options().tls(config);
+    let client = D::connect(peer.address(), lines(), options).await.unwrap();
+    send_ok::<D, _>(&client, "any name").await;
+    assert_eq!(recv_ok::<D, _>(&client, "the echo").await, "any name");
+    D::close(&client).await.unwrap();
+    peer.join();
+
+    // An unknown CA is refused all the same.
+    let peer = tls_peer(false);
+    let config = other_certs()
+        .client_config()
+        .dangerous_skip_hostname_verification()
+        .unwrap();
+    let err = D::connect(peer.address(), lines(), t.client_options().tls(config))
+        .await
+        .err()
+        .expect("the chain is still verified");
+    assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+    peer.join();
+}
+
+/// `accept_missing_close_notify(true)`: a peer that drops TCP without
+/// close_notify between packets has closed the connection cleanly.
+pub async fn tls_missing_close_notify_can_be_accepted<D: Driver>(t: Transport) {
+    let peer = Peer::spawn(t, |mut s| {
+        s.send(b"whole\n")?;
+        s.shutdown_write_without_close_notify()?;
+        s.read_until_eof();
+        Ok(())
+    });
+    let config = test_certs()
+        .client_config()
+        .accept_missing_close_notify(true);
+    let options = t.client_options().tls(config);
+    let client = D::connect(peer.address(), lines(), options).await.unwrap();
+    assert_eq!(recv_ok::<D, _>(&client, "whole").await, "whole");
+    let err = recv_err::<D, _>(&client, "a clean close").await;
+    assert!(
+        matches!(err, Error::ConnectionClosed { peer: p } if p == peer.addr()),
+        "{err:?}"
+    );
+    D::close(&client).await.unwrap();
+    peer.join();
+}

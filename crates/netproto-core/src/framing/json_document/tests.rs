@@ -87,10 +87,14 @@ fn oversized_document_is_reported_once_and_skipped() {
     assert!(err.recoverable);
     assert_eq!(
         err.error,
-        FramingError::FrameTooLong {
-            length: 9,
+        FramingError::FrameTooLongSoFar {
+            at_least: 9,
             limit: 8
         }
+    );
+    assert_eq!(
+        err.error.to_string(),
+        "frame of at least 9 bytes exceeds the limit of 8"
     );
     assert!(buf.len() < 8, "scanned bytes are dropped");
     // The rest of the oversized document, with a fake end inside a string.
