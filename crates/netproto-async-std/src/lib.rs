@@ -106,7 +106,8 @@ pub use netproto_core::datagram;
 pub use netproto_core::framing;
 pub use netproto_core::options::{
     Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, DatagramOptions,
-    HANDLER_STOP_WAIT, IntoAddress, MAX_DATAGRAM_SIZE, RetryPolicy, ServerOptions, WhenFull,
+    HANDLER_STOP_WAIT, HAPPY_EYEBALLS_DELAY, IntoAddress, MAX_DATAGRAM_SIZE, Resolver, RetryPolicy,
+    ServerOptions, WhenFull,
 };
 pub use netproto_core::serializer;
 #[cfg(feature = "tls")]

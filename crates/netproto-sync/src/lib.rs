@@ -71,7 +71,8 @@ pub use udp::{UdpClient, UdpEndpoint};
 pub use netproto_core::datagram;
 pub use netproto_core::options::{
     Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, DatagramOptions,
-    HANDLER_STOP_WAIT, IntoAddress, MAX_DATAGRAM_SIZE, RetryPolicy, ServerOptions, WhenFull,
+    HANDLER_STOP_WAIT, HAPPY_EYEBALLS_DELAY, IntoAddress, MAX_DATAGRAM_SIZE, Resolver, RetryPolicy,
+    ServerOptions, WhenFull,
 };
 #[cfg(feature = "tls")]
 pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
