@@ -27,7 +27,10 @@ impl Event {
         // Error messages are shown to users: formatting must not panic.
         let _ = failure.error.to_string();
         match failure.error {
-            FramingError::FrameTooLong { limit, .. } => Event::TooLong {
+            // How much of an overlong frame had arrived depends on the
+            // reads; that it is too long does not.
+            FramingError::FrameTooLong { limit, .. }
+            | FramingError::FrameTooLongSoFar { limit, .. } => Event::TooLong {
                 limit,
                 recoverable: failure.recoverable,
             },

@@ -19,7 +19,9 @@ use netproto_core::error::{EncodeError, FramingError};
 use netproto_core::framing::{CborItem, DecodeFailure, FrameDecoder, Framer, MsgPackItem};
 use proptest::prelude::*;
 
-/// What a decoder reported, the observed length of an overrun left out.
+/// What a decoder reported, the observed length of an overrun left out (a
+/// frame refused before its end arrived, "at least N bytes", is too long all
+/// the same).
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Event {
     Frame(Bytes),
@@ -29,7 +31,8 @@ enum Event {
 
 fn event(failure: DecodeFailure) -> Event {
     match failure.error {
-        FramingError::FrameTooLong { limit, .. } => Event::TooLong {
+        FramingError::FrameTooLong { limit, .. }
+        | FramingError::FrameTooLongSoFar { limit, .. } => Event::TooLong {
             limit,
             recoverable: failure.recoverable,
         },
