@@ -355,6 +355,16 @@ fn test_under_wine() -> Result<(), String> {
     boot.args(["wineboot", "--init"]);
     wine_env(&mut boot);
     run_cmd(&mut boot)?;
+    // One wineserver for the whole run: by default it exits a few seconds
+    // after its last client, and a test binary starting just then fails
+    // with "wine client error: recvmsg: Connection reset by peer".
+    let wineserver = Path::new(&wine).with_file_name("wineserver");
+    if wineserver.exists() {
+        let mut persist = Command::new(&wineserver);
+        persist.arg("-p");
+        wine_env(&mut persist);
+        run_cmd(&mut persist)?;
+    }
     let mut test = cargo();
     test.args(["test", "--target", WINE_TRIPLE, "--all-features", "--tests"]);
     for name in WINE_TESTED {
@@ -362,7 +372,14 @@ fn test_under_wine() -> Result<(), String> {
     }
     test.env("CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER", &wine);
     wine_env(&mut test);
-    run_cmd(&mut test)?;
+    let tested = run_cmd(&mut test);
+    if wineserver.exists() {
+        let mut stop = Command::new(&wineserver);
+        stop.arg("-k");
+        wine_env(&mut stop);
+        let _ = stop.status();
+    }
+    tested?;
     eprintln!(
         "xtask ci: {} tested for {WINE_TRIPLE} under Wine in {:.0} s",
         WINE_TESTED.join(", "),
