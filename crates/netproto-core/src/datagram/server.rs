@@ -58,7 +58,8 @@ use super::{PeerLimits, PeerTable, Pushed};
 use crate::connection::{deadline_after, lock};
 use crate::error::{Error, TimeoutKind};
 use crate::options::{
-    DatagramOptions, EventCallback, HANDLER_STOP_WAIT, MAX_DATAGRAM_SIZE, ServerOptions, WhenFull,
+    ConnectionEvent, DatagramOptions, EventCallback, HANDLER_STOP_WAIT, MAX_DATAGRAM_SIZE,
+    ServerOptions, WhenFull,
 };
 use crate::server::{Lifecycle, Served, ShutdownHandle, Slot};
 
@@ -170,10 +171,7 @@ impl DatagramServerOptions {
     }
 
     /// Call `callback` on events.
-    pub fn on_event(
-        mut self,
-        callback: impl Fn(&crate::options::ConnectionEvent) + Send + Sync + 'static,
-    ) -> Self {
+    pub fn on_event(mut self, callback: impl Fn(&ConnectionEvent) + Send + Sync + 'static) -> Self {
         self.on_event = Some(Arc::new(callback));
         self
     }
@@ -390,6 +388,17 @@ impl<T: Send + 'static> Dispatcher<T> {
     ) -> Dispatched<T> {
         let dispatched = match received {
             Ok((packet, from)) => self.push(from, Ok(packet), now),
+            // The sender is unknown (Windows reports a too-long datagram
+            // without it): no handler to give it to, so it is reported.
+            Err(err @ (Error::Deserialize { peer, .. } | Error::DatagramTooLong { peer, .. }))
+                if peer.port() == 0 =>
+            {
+                self.emit(ConnectionEvent::Rejected {
+                    peer,
+                    reason: format!("a datagram from an unknown sender was dropped: {err}"),
+                });
+                Dispatched::Continue
+            }
             Err(err @ (Error::Deserialize { peer, .. } | Error::DatagramTooLong { peer, .. })) => {
                 self.push(peer, Err(err), now)
             }
@@ -485,7 +494,13 @@ impl<T: Send + 'static> Dispatcher<T> {
             }
             state.table.report(self.local, now)
         };
-        if let (Some(event), Some(callback)) = (event, &self.on_event) {
+        if let Some(event) = event {
+            self.emit(event);
+        }
+    }
+
+    fn emit(&self, event: ConnectionEvent) {
+        if let Some(callback) = &self.on_event {
             callback(&event);
         }
     }

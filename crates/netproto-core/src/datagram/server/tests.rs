@@ -336,3 +336,22 @@ fn a_socket_error_backs_off_or_stops_the_server() {
         Dispatched::Stop
     ));
 }
+
+#[test]
+fn a_bad_datagram_from_an_unknown_sender_is_reported_not_served() {
+    let t0 = Instant::now();
+    let (events, options) = recorder();
+    let server = dispatcher(options);
+    let unknown = SocketAddr::from(([127, 0, 0, 1], 0));
+    let err = Error::DatagramTooLong {
+        peer: unknown,
+        length: 9,
+        limit: 8,
+    };
+    continued(server.received(Err(err), t0));
+    assert!(lock(&server.state).table.is_empty());
+    assert!(matches!(
+        &events.lock().unwrap()[..],
+        [ConnectionEvent::Rejected { peer, .. }] if *peer == unknown
+    ));
+}
