@@ -155,8 +155,8 @@
 //!
 //! * [`framing`] for the wire formats, [`serializer`] for packet formats,
 //!   [`protocol`] for converters (`map_sent`, `try_map_received`),
-//!   [`datagram`] for UDP (`DatagramProtocol`; each driver's `UdpClient`
-//!   and `UdpEndpoint`),
+//!   [`datagram`] for UDP (`DatagramProtocol`, `DatagramServerOptions`;
+//!   each driver's `UdpClient`, `UdpEndpoint` and `UdpServer`),
 //!   [`options`] for timeouts, retries, server limits and connection
 //!   events, and [`Error`] for what can go wrong and whose fault it is.
 //! * `docs/driver-api.md` in the repository: every method of the client

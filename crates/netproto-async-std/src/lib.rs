@@ -103,6 +103,7 @@ mod runtime;
 pub use runtime::{AsyncIo, Datagram, Listener, Stream};
 
 pub use netproto_core::datagram;
+pub use netproto_core::datagram::DatagramServerOptions;
 pub use netproto_core::framing;
 pub use netproto_core::options::{
     Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, DatagramOptions,

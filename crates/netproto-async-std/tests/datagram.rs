@@ -1,5 +1,5 @@
-//! The shared datagram suite (crates/netproto-testkit, `datagram_suite!`),
-//! run twice: under async-std's executor and under smol's.
+//! The shared datagram suites (crates/netproto-testkit, `datagram_suite!`
+//! and `datagram_server_suite!`), run twice: under async-std's executor and under smol's.
 
 mod driver;
 
@@ -10,10 +10,12 @@ mod on_async_std {
     use super::*;
     type AsyncStd = AsyncIoDriver<AsyncStdExecutor>;
     netproto_testkit::datagram_suite!(AsyncStd);
+    netproto_testkit::datagram_server_suite!(AsyncStd);
 }
 
 mod on_smol {
     use super::*;
     type Smol = AsyncIoDriver<SmolExecutor>;
     netproto_testkit::datagram_suite!(Smol);
+    netproto_testkit::datagram_server_suite!(Smol);
 }

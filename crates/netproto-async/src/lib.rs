@@ -34,6 +34,7 @@ mod rt;
 mod server;
 mod stream;
 mod udp;
+mod udp_server;
 
 pub use client::TcpClient;
 pub use handle::ConnectionHandle;
@@ -43,11 +44,13 @@ pub use rt::{AsyncDatagram, AsyncListener, AsyncStream, Interest, IntoStream, Ru
 pub use server::{Connection, TcpServer};
 pub use stream::{PacketSink, PacketStream};
 pub use udp::{DatagramStream, UdpClient, UdpEndpoint};
+pub use udp_server::{UdpPeer, UdpServer};
 
 /// Declare a binding's public types: `TcpClient<P>`, `Connection<P>`,
 /// `TcpServer<P>`, `ShutdownHandle`, `PacketStream<'a, P>`,
-/// `PacketSink<'a, P, Item>`, `UdpClient<P>`, `UdpEndpoint<P>` and
-/// `DatagramStream<'a, T>` as this crate's types for the runtime `$rt`,
+/// `PacketSink<'a, P, Item>`, `UdpClient<P>`, `UdpEndpoint<P>`,
+/// `DatagramStream<'a, T>`, `UdpServer<P>` and `UdpPeer<P>` as this
+/// crate's types for the runtime `$rt`,
 /// so that every binding exports the same names by construction.
 ///
 /// ```ignore
@@ -102,5 +105,15 @@ macro_rules! runtime_types {
         /// Received datagrams' packets as a `Stream`
         /// (`UdpClient::iter_received_packets`).
         pub type DatagramStream<'a, T> = $crate::DatagramStream<'a, T>;
+
+        #[doc = concat!(
+                    "A UDP server on ",
+                    $name,
+                    ": a task per remote peer, its datagrams queued in order."
+                )]
+        pub type UdpServer<P> = $crate::UdpServer<$rt, P>;
+
+        /// A remote peer of a [`UdpServer`], as its handler sees it.
+        pub type UdpPeer<P> = $crate::UdpPeer<$rt, P>;
     };
 }

@@ -26,7 +26,7 @@ use crate::rt::{AsyncDatagram, Interest, Runtime};
 
 /// A runtime's UDP socket as the datagram engine's transport
 /// (non-blocking: `wait` is not needed).
-struct AsyncUdp<S>(S);
+pub(crate) struct AsyncUdp<S>(S);
 
 impl<S: AsyncDatagram> DatagramTransport for AsyncUdp<S> {
     fn recv_from(
@@ -51,16 +51,16 @@ impl<S: AsyncDatagram> DatagramTransport for AsyncUdp<S> {
     }
 }
 
-/// The engine, the socket and the close signal a client and an endpoint
-/// share.
-struct Udp<R: Runtime, P: ForDatagrams> {
-    engine: DatagramEngine<P>,
+/// The engine, the socket and the close signal a client, an endpoint and
+/// a server share.
+pub(crate) struct Udp<R: Runtime, P: ForDatagrams> {
+    pub(crate) engine: DatagramEngine<P>,
     io: AsyncUdp<R::Datagram>,
     closing: Event,
 }
 
 impl<R: Runtime, P: ForDatagrams> Udp<R, P> {
-    fn new(
+    pub(crate) fn new(
         socket: std::net::UdpSocket,
         protocol: P,
         options: &DatagramOptions,
@@ -115,7 +115,7 @@ impl<R: Runtime, P: ForDatagrams> Udp<R, P> {
         }
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         packet: &P::Sent,
         to: Option<SocketAddr>,
@@ -129,18 +129,21 @@ impl<R: Runtime, P: ForDatagrams> Udp<R, P> {
             .await
     }
 
-    async fn recv(&self, timeout: Option<Duration>) -> Result<(P::Received, SocketAddr), Error> {
+    pub(crate) async fn recv(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<(P::Received, SocketAddr), Error> {
         let mut op = self.engine.recv(Instant::now(), timeout);
         self.drive(|io, now| self.engine.poll_recv(&mut op, io, now))
             .await
     }
 
-    fn close(&self) {
+    pub(crate) fn close(&self) {
         self.engine.close(&self.io);
         self.closing.notify(usize::MAX);
     }
 
-    fn socket(&self) -> DatagramSocketOptions<'_> {
+    pub(crate) fn socket(&self) -> DatagramSocketOptions<'_> {
         DatagramSocketOptions::from_sock_ref(self.io.0.sock_ref())
     }
 }

@@ -60,13 +60,16 @@ mod handler;
 mod inner;
 mod server;
 mod udp;
+mod udp_server;
 
 pub use client::TcpClient;
 pub use handle::ConnectionHandle;
 pub use handler::RequestHandler;
+pub use netproto_core::datagram::DatagramServerOptions;
 pub use netproto_core::server::ShutdownHandle;
 pub use server::{Connection, TcpServer};
 pub use udp::{UdpClient, UdpEndpoint};
+pub use udp_server::{UdpPeer, UdpServer};
 
 pub use netproto_core::datagram;
 pub use netproto_core::options::{

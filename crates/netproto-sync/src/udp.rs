@@ -18,7 +18,7 @@ use netproto_socket::socket2::SockRef;
 use crate::inner::{drive, received_within, set_read_timeout};
 
 /// A blocking std UDP socket as the datagram engine's transport.
-struct BlockingUdp {
+pub(crate) struct BlockingUdp {
     socket: UdpSocket,
     read_timeout: Mutex<Option<Duration>>,
 }
@@ -48,14 +48,14 @@ impl DatagramTransport for BlockingUdp {
     }
 }
 
-/// The engine and socket a client and an endpoint share.
-struct Udp<P: ForDatagrams> {
-    engine: DatagramEngine<P>,
-    io: BlockingUdp,
+/// The engine and socket a client, an endpoint and a server share.
+pub(crate) struct Udp<P: ForDatagrams> {
+    pub(crate) engine: DatagramEngine<P>,
+    pub(crate) io: BlockingUdp,
 }
 
 impl<P: ForDatagrams> Udp<P> {
-    fn new(
+    pub(crate) fn new(
         socket: UdpSocket,
         protocol: P,
         options: &DatagramOptions,
@@ -78,7 +78,7 @@ impl<P: ForDatagrams> Udp<P> {
         })
     }
 
-    fn send(
+    pub(crate) fn send(
         &self,
         packet: &P::Sent,
         to: Option<SocketAddr>,
@@ -91,12 +91,15 @@ impl<P: ForDatagrams> Udp<P> {
         drive(&self.io, |io, now| self.engine.poll_send(&mut op, io, now))
     }
 
-    fn recv(&self, timeout: Option<Duration>) -> Result<(P::Received, SocketAddr), Error> {
+    pub(crate) fn recv(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<(P::Received, SocketAddr), Error> {
         let mut op = self.engine.recv(Instant::now(), timeout);
         drive(&self.io, |io, now| self.engine.poll_recv(&mut op, io, now))
     }
 
-    fn socket(&self) -> DatagramSocketOptions<'_> {
+    pub(crate) fn socket(&self) -> DatagramSocketOptions<'_> {
         DatagramSocketOptions::new(&self.io.socket)
     }
 }

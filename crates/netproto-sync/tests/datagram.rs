@@ -1,5 +1,5 @@
-//! The shared datagram suite (crates/netproto-testkit, `datagram_suite!`),
-//! run on the blocking driver.
+//! The shared datagram suites (crates/netproto-testkit, `datagram_suite!`
+//! and `datagram_server_suite!`), run on the blocking driver.
 
 mod driver;
 
@@ -7,3 +7,4 @@ mod driver;
 use driver::*;
 
 netproto_testkit::datagram_suite!(Sync);
+netproto_testkit::datagram_server_suite!(Sync);

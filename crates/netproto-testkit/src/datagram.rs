@@ -3,13 +3,14 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use netproto_core::datagram::ForDatagrams;
+use netproto_core::datagram::{DatagramServerOptions, ForDatagrams};
 use netproto_core::options::DatagramOptions;
 use netproto_socket::datagram::DatagramSocketOptions;
 
-use crate::{Address, Driver, Error, TestProtocol};
+use crate::{Address, Driver, Error, Handler, TestProtocol};
 
 /// The protocols the datagram suite uses.
 pub trait TestDatagramProtocol: TestProtocol + ForDatagrams {}
@@ -25,7 +26,6 @@ pub trait DatagramDriver: Driver {
     type UdpClient<P: ForDatagrams>: Send + Sync + 'static;
     /// The driver's `UdpEndpoint<P>`.
     type UdpEndpoint<P: ForDatagrams>: Send + Sync + 'static;
-
     /// `UdpClient::connect_with`.
     fn udp_connect<P: TestDatagramProtocol>(
         address: Address,
@@ -114,6 +114,59 @@ pub trait DatagramDriver: Driver {
     fn endpoint_local_addr<P: TestDatagramProtocol>(endpoint: &Self::UdpEndpoint<P>) -> SocketAddr;
 }
 
+/// A driver's UDP server as async functions: `udp_server_` methods mirror
+/// `UdpServer`'s, `peer_` methods `UdpPeer`'s (what a handler gets).
+pub trait DatagramServerDriver: DatagramDriver {
+    /// The driver's `UdpServer<P>`.
+    type UdpServer<P: TestDatagramProtocol>: Send + Sync + 'static;
+    /// The driver's `UdpPeer<P>` (what a `UdpServer` handler gets).
+    type UdpPeer<P: TestDatagramProtocol>: Send + Sync + 'static;
+
+    /// `UdpServer::bind`.
+    fn udp_server_bind<P: TestDatagramProtocol>(
+        address: Address,
+        protocol: P,
+        options: DatagramServerOptions,
+    ) -> impl Future<Output = Result<Self::UdpServer<P>, Error>> + Send;
+
+    /// `UdpServer::local_addr`.
+    fn udp_server_local_addr<P: TestDatagramProtocol>(server: &Self::UdpServer<P>) -> SocketAddr;
+
+    /// `UdpServer::shutdown_handle`.
+    fn udp_server_shutdown_handle<P: TestDatagramProtocol>(
+        server: &Self::UdpServer<P>,
+    ) -> Self::ShutdownHandle;
+
+    /// `UdpServer::is_serving`.
+    fn udp_server_is_serving<P: TestDatagramProtocol>(server: &Self::UdpServer<P>) -> bool;
+
+    /// `UdpServer::serve(handler)`, resolving when `serve` returns.
+    fn udp_server_serve<P: TestDatagramProtocol>(
+        server: Arc<Self::UdpServer<P>>,
+        handler: Handler<Self::UdpPeer<P>>,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static;
+
+    /// `UdpPeer::recv_packet`.
+    fn peer_recv_packet<P: TestDatagramProtocol>(
+        peer: &Self::UdpPeer<P>,
+    ) -> impl Future<Output = Result<P::Received, Error>> + Send;
+
+    /// `UdpPeer::recv_packet_timeout`.
+    fn peer_recv_packet_timeout<P: TestDatagramProtocol>(
+        peer: &Self::UdpPeer<P>,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<P::Received, Error>> + Send;
+
+    /// `UdpPeer::send_packet`.
+    fn peer_send_packet<P: TestDatagramProtocol>(
+        peer: &Self::UdpPeer<P>,
+        packet: &P::Sent,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// `UdpPeer::peer_addr`.
+    fn peer_peer_addr<P: TestDatagramProtocol>(peer: &Self::UdpPeer<P>) -> SocketAddr;
+}
+
 /// Expand the datagram suite into `#[test]` functions for a
 /// [`DatagramDriver`], in the module `datagram_conformance`.
 ///
@@ -124,7 +177,7 @@ pub trait DatagramDriver: Driver {
 macro_rules! datagram_suite {
     ($driver:ty) => {
         $crate::__datagram_expand!(
-            $driver;
+            $driver, datagram_conformance;
             udp_round_trips,
             udp_bad_datagram_between_good_ones,
             udp_oversize_send_is_refused,
@@ -138,12 +191,32 @@ macro_rules! datagram_suite {
     };
 }
 
+/// Expand the datagram server suite into `#[test]` functions for a
+/// [`DatagramServerDriver`], in the module `datagram_server_conformance`.
+///
+/// ```ignore
+/// netproto_testkit::datagram_server_suite!(MyDriver);
+/// ```
+#[macro_export]
+macro_rules! datagram_server_suite {
+    ($driver:ty) => {
+        $crate::__datagram_expand!(
+            $driver, datagram_server_conformance;
+            udp_server_several_peers_at_once_keep_their_order,
+            udp_server_bad_datagram_between_good_ones,
+            udp_server_overflow_is_dropped_and_counted,
+            udp_server_idle_peer_is_forgotten,
+            udp_server_graceful_shutdown_ends_serve,
+        );
+    };
+}
+
 /// Writes the datagram test module. Not public API.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __datagram_expand {
-    ($driver:ty; $($case:ident),* $(,)?) => {
-        mod datagram_conformance {
+    ($driver:ty, $module:ident; $($case:ident),* $(,)?) => {
+        mod $module {
             #[allow(unused_imports)]
             use super::*;
             $(

@@ -60,7 +60,7 @@ pub mod peers;
 mod transport;
 
 pub use blocking::block_on;
-pub use datagram::{DatagramDriver, TestDatagramProtocol};
+pub use datagram::{DatagramDriver, DatagramServerDriver, TestDatagramProtocol};
 pub use transport::Transport;
 
 /// The protocols the suite uses: anything whose sent packets can be shared

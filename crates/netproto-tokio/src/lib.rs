@@ -95,6 +95,7 @@ pub mod codec;
 mod runtime;
 
 pub use netproto_core::datagram;
+pub use netproto_core::datagram::DatagramServerOptions;
 pub use netproto_core::options::{
     Address, CLOSE_FLUSH_TIMEOUT, ClientOptions, ConnectionEvent, DatagramOptions,
     HANDLER_STOP_WAIT, HAPPY_EYEBALLS_DELAY, IntoAddress, MAX_DATAGRAM_SIZE, Resolver, RetryPolicy,

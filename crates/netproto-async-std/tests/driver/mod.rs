@@ -12,6 +12,7 @@ use futures_lite::StreamExt;
 use netproto_async_std::RequestHandler;
 use netproto_async_std::datagram::ForDatagrams;
 use netproto_async_std::{DatagramOptions, DatagramSocketOptions, UdpClient, UdpEndpoint};
+use netproto_async_std::{DatagramServerOptions, UdpPeer, UdpServer};
 use netproto_async_std::{ShutdownHandle, SocketOptions, TcpClient, TcpServer};
 use netproto_testkit::cases::Lines;
 use netproto_testkit::cases::echo_lines;
@@ -370,6 +371,64 @@ impl<E: Executor> netproto_testkit::DatagramDriver for AsyncIoDriver<E> {
 
     fn endpoint_local_addr<P: TestDatagramProtocol>(endpoint: &UdpEndpoint<P>) -> SocketAddr {
         endpoint.local_addr()
+    }
+}
+
+impl<E: Executor> netproto_testkit::DatagramServerDriver for AsyncIoDriver<E> {
+    type UdpServer<P: TestDatagramProtocol> = UdpServer<P>;
+    type UdpPeer<P: TestDatagramProtocol> = UdpPeer<P>;
+
+    async fn udp_server_bind<P: TestDatagramProtocol>(
+        address: Address,
+        protocol: P,
+        options: DatagramServerOptions,
+    ) -> Result<UdpServer<P>, Error> {
+        UdpServer::bind(address, protocol, options).await
+    }
+
+    fn udp_server_local_addr<P: TestDatagramProtocol>(server: &UdpServer<P>) -> SocketAddr {
+        server.local_addr()
+    }
+
+    fn udp_server_shutdown_handle<P: TestDatagramProtocol>(
+        server: &UdpServer<P>,
+    ) -> ShutdownHandle {
+        server.shutdown_handle()
+    }
+
+    fn udp_server_is_serving<P: TestDatagramProtocol>(server: &UdpServer<P>) -> bool {
+        server.is_serving()
+    }
+
+    async fn udp_server_serve<P: TestDatagramProtocol>(
+        server: Arc<UdpServer<P>>,
+        handler: Handler<UdpPeer<P>>,
+    ) -> Result<(), Error> {
+        server.serve(move |peer| handler(peer)).await
+    }
+
+    async fn peer_recv_packet<P: TestDatagramProtocol>(
+        peer: &UdpPeer<P>,
+    ) -> Result<P::Received, Error> {
+        peer.recv_packet().await
+    }
+
+    async fn peer_recv_packet_timeout<P: TestDatagramProtocol>(
+        peer: &UdpPeer<P>,
+        timeout: Duration,
+    ) -> Result<P::Received, Error> {
+        peer.recv_packet_timeout(timeout).await
+    }
+
+    async fn peer_send_packet<P: TestDatagramProtocol>(
+        peer: &UdpPeer<P>,
+        packet: &P::Sent,
+    ) -> Result<(), Error> {
+        peer.send_packet(packet).await
+    }
+
+    fn peer_peer_addr<P: TestDatagramProtocol>(peer: &UdpPeer<P>) -> SocketAddr {
+        peer.peer_addr()
     }
 }
 

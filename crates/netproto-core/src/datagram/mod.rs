@@ -23,6 +23,10 @@
 //! * receive and send timeouts, and a local close that wakes a waiting
 //!   receive.
 //!
+//! [`Dispatcher`] is a datagram server's core: a handler per remote
+//! peer over a [`PeerTable`], with the server [`Lifecycle`](crate::server::Lifecycle)'s
+//! graceful shutdown (see its module for the driver's serve loop).
+//!
 //! [`PeerTable`] is the per-peer state of a datagram server: a bounded
 //! queue per peer, a bound on the number of peers, idle expiry, and the
 //! count of what was dropped, reported as
@@ -61,9 +65,14 @@ use crate::serializer::Serializer;
 
 mod engine;
 mod peers;
+mod server;
 
 pub use engine::{DatagramEngine, RecvDatagram, SendDatagram};
 pub use peers::{PeerLimits, PeerTable, Pushed};
+pub use server::{
+    DatagramServerOptions, Dispatched, Dispatcher, PeerLink, PeerRecv, PeerRun, PeerStep,
+    ServedPeer,
+};
 
 /// A protocol whose encoding of a packet is one whole datagram: no
 /// framing on the wire. Datagram clients and endpoints take only these.

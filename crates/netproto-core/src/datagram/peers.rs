@@ -102,6 +102,8 @@ pub struct PeerTable<A, D> {
     /// When the first drop not reported yet happened.
     dropped_since: Option<Instant>,
     last_report: Option<Instant>,
+    /// Datagrams from new peers are refused (a server shutting down).
+    refuse_new: bool,
 }
 
 impl<A: Eq + Hash + Clone, D> PeerTable<A, D> {
@@ -118,6 +120,7 @@ impl<A: Eq + Hash + Clone, D> PeerTable<A, D> {
             too_many_peers: 0,
             dropped_since: None,
             last_report: None,
+            refuse_new: false,
         }
     }
 
@@ -129,7 +132,7 @@ impl<A: Eq + Hash + Clone, D> PeerTable<A, D> {
     /// A datagram from `peer` arrived at `now`: queue it, or drop and
     /// count it.
     pub fn push(&mut self, peer: A, datagram: D, now: Instant) -> Pushed {
-        let table_full = self.peers.len() >= self.limits.max_peers;
+        let table_full = self.refuse_new || self.peers.len() >= self.limits.max_peers;
         match self.peers.get_mut(&peer) {
             Some(known) if known.queue.len() >= self.limits.queue_len => {
                 known.lost = true;
@@ -223,26 +226,39 @@ impl<A: Eq + Hash + Clone, D> PeerTable<A, D> {
         expired
     }
 
+    /// From now on, a datagram from a peer that is not known is dropped
+    /// and counted as `too_many_peers` (a server shutting down serves no
+    /// new peer).
+    pub fn refuse_new_peers(&mut self) {
+        self.refuse_new = true;
+    }
+
     /// When [`expire`](PeerTable::expire) or [`report`](PeerTable::report)
     /// next has something to do (`None`: nothing pending).
     pub fn next_deadline(&self) -> Option<Instant> {
-        let expiry = self.limits.idle_timeout.and_then(|idle| {
-            self.peers
-                .values()
-                .filter(|known| known.queue.is_empty())
-                .filter_map(|known| known.last_active.checked_add(idle))
-                .min()
-        });
-        let report = self.report_due();
-        match (expiry, report) {
+        match (self.next_expiry(), self.next_report()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
+    /// When the first of the peers known now can expire (`None`: none
+    /// can). A peer that becomes idle later (its queue empties, or it is
+    /// new) expires no sooner than one idle timeout after that.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.limits.idle_timeout.and_then(|idle| {
+            self.peers
+                .values()
+                .filter(|known| known.queue.is_empty())
+                .filter_map(|known| known.last_active.checked_add(idle))
+                .min()
+        })
+    }
+
     /// When the drops counted so far can be reported: at once for the
-    /// first, then one report interval after the last report.
-    fn report_due(&self) -> Option<Instant> {
+    /// first, then one report interval after the last report (`None`:
+    /// nothing to report).
+    pub fn next_report(&self) -> Option<Instant> {
         let since = self.dropped_since?;
         match self.last_report {
             None => Some(since),

@@ -11,6 +11,7 @@ use netproto_sync::RequestHandler;
 use netproto_sync::datagram::ForDatagrams;
 use netproto_sync::{Address, ClientOptions, Error, Protocol, ServerOptions, SocketOptions};
 use netproto_sync::{DatagramOptions, DatagramSocketOptions, UdpClient, UdpEndpoint};
+use netproto_sync::{DatagramServerOptions, UdpPeer, UdpServer};
 use netproto_sync::{ShutdownHandle, TcpClient, TcpServer};
 use netproto_testkit::cases::Lines;
 use netproto_testkit::cases::echo_lines;
@@ -202,7 +203,6 @@ impl Driver for Sync {
 impl netproto_testkit::DatagramDriver for Sync {
     type UdpClient<P: ForDatagrams> = UdpClient<P>;
     type UdpEndpoint<P: ForDatagrams> = UdpEndpoint<P>;
-
     async fn udp_connect<P: TestDatagramProtocol>(
         address: Address,
         protocol: P,
@@ -301,6 +301,64 @@ impl netproto_testkit::DatagramDriver for Sync {
 
     fn endpoint_local_addr<P: TestDatagramProtocol>(endpoint: &UdpEndpoint<P>) -> SocketAddr {
         endpoint.local_addr()
+    }
+}
+
+impl netproto_testkit::DatagramServerDriver for Sync {
+    type UdpServer<P: TestDatagramProtocol> = UdpServer<P>;
+    type UdpPeer<P: TestDatagramProtocol> = UdpPeer<P>;
+
+    async fn udp_server_bind<P: TestDatagramProtocol>(
+        address: Address,
+        protocol: P,
+        options: DatagramServerOptions,
+    ) -> Result<UdpServer<P>, Error> {
+        UdpServer::bind(address, protocol, options)
+    }
+
+    fn udp_server_local_addr<P: TestDatagramProtocol>(server: &UdpServer<P>) -> SocketAddr {
+        server.local_addr()
+    }
+
+    fn udp_server_shutdown_handle<P: TestDatagramProtocol>(
+        server: &UdpServer<P>,
+    ) -> ShutdownHandle {
+        server.shutdown_handle()
+    }
+
+    fn udp_server_is_serving<P: TestDatagramProtocol>(server: &UdpServer<P>) -> bool {
+        server.is_serving()
+    }
+
+    async fn udp_server_serve<P: TestDatagramProtocol>(
+        server: Arc<UdpServer<P>>,
+        handler: Handler<UdpPeer<P>>,
+    ) -> Result<(), Error> {
+        server.serve(move |peer| blocking::block_on(handler(peer)))
+    }
+
+    async fn peer_recv_packet<P: TestDatagramProtocol>(
+        peer: &UdpPeer<P>,
+    ) -> Result<P::Received, Error> {
+        peer.recv_packet()
+    }
+
+    async fn peer_recv_packet_timeout<P: TestDatagramProtocol>(
+        peer: &UdpPeer<P>,
+        timeout: Duration,
+    ) -> Result<P::Received, Error> {
+        peer.recv_packet_timeout(timeout)
+    }
+
+    async fn peer_send_packet<P: TestDatagramProtocol>(
+        peer: &UdpPeer<P>,
+        packet: &P::Sent,
+    ) -> Result<(), Error> {
+        peer.send_packet(packet)
+    }
+
+    fn peer_peer_addr<P: TestDatagramProtocol>(peer: &UdpPeer<P>) -> SocketAddr {
+        peer.peer_addr()
     }
 }
 

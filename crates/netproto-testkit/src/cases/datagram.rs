@@ -1,20 +1,23 @@
-//! The datagram cases (UDP): each runs a driver's `UdpClient` or
-//! `UdpEndpoint` against plain std UDP sockets on loopback.
+//! The datagram cases (UDP): each runs a driver's `UdpClient`,
+//! `UdpEndpoint` or `UdpServer` against plain std UDP sockets on
+//! loopback.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::num::ParseIntError;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use netproto_core::Error;
-use netproto_core::datagram::DatagramProtocol;
+use netproto_core::datagram::{DatagramProtocol, DatagramServerOptions};
 use netproto_core::error::{EncodeError, TimeoutKind};
+use netproto_core::options::ConnectionEvent;
 use netproto_core::options::{DatagramOptions, IntoAddress};
 use netproto_core::protocol::{Protocol, TryMapReceived};
 use netproto_core::serializer::Utf8;
 
-use super::{PROMPTLY, assert_timeout, parse_number, spawn, within};
-use crate::DatagramDriver;
+use super::{Events, PROMPTLY, assert_timeout, parse_number, spawn, within};
+use crate::{DatagramDriver, DatagramServerDriver};
 
 /// Text, one string per datagram.
 pub type Texts = DatagramProtocol<Utf8>;
@@ -326,3 +329,333 @@ fn protocols_are_datagram_test_protocols() {
     check(texts());
     check(datagram_numbers());
 }
+
+/// A `UdpServer` of `protocol` on loopback.
+async fn udp_server<D: DatagramServerDriver, P: crate::TestDatagramProtocol>(
+    protocol: P,
+    options: DatagramServerOptions,
+) -> Arc<D::UdpServer<P>> {
+    let address = "127.0.0.1:0".into_address().unwrap();
+    let server = D::udp_server_bind(address, protocol, options)
+        .await
+        .unwrap_or_else(|err| panic!("UdpServer::bind failed: {err}"));
+    assert_ne!(D::udp_server_local_addr(&server).port(), 0);
+    Arc::new(server)
+}
+
+/// Wait (up to [`PROMPTLY`]) until `done` holds.
+async fn until<D: DatagramServerDriver>(what: &str, done: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < PROMPTLY,
+            "{what}: not within {PROMPTLY:?}"
+        );
+        D::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Stop `server` with `grace` and check that `serve` returns `Ok(())`
+/// promptly and the server no longer serves.
+async fn shut_down<D: DatagramServerDriver, P: crate::TestDatagramProtocol>(
+    server: &D::UdpServer<P>,
+    serving: &mut crate::cases::Task<Result<(), Error>>,
+    grace: Duration,
+) {
+    D::shutdown(&D::udp_server_shutdown_handle(server), grace);
+    match within::<D, _>(PROMPTLY, serving).await {
+        Some(Ok(())) => {}
+        other => panic!("serve must return Ok(()) after a shutdown, got {other:?}"),
+    }
+    assert!(!D::udp_server_is_serving(server));
+}
+
+/// Several peers at once, each served by its own handler (they run at the
+/// same time: each waits for the others to start), each one's datagrams
+/// arriving in order and its replies going back to it alone.
+pub async fn udp_server_several_peers_at_once_keep_their_order<D: DatagramServerDriver>() {
+    const PEERS: usize = 4;
+    const EACH: usize = 25;
+    let server = udp_server::<D, _>(texts(), DatagramServerOptions::default()).await;
+    let at = D::udp_server_local_addr(&server);
+    let started = Arc::new(Mutex::new(Vec::new()));
+    let starts = started.clone();
+    let serving = spawn::<D, _>(D::udp_server_serve(
+        server.clone(),
+        crate::handler(move |peer: D::UdpPeer<Texts>| {
+            let started = starts.clone();
+            async move {
+                started.lock().unwrap().push(D::peer_peer_addr(&peer));
+                let all = started.clone();
+                until::<D>("every peer's handler started", || {
+                    all.lock().unwrap().len() >= PEERS
+                })
+                .await;
+                while let Ok(text) = D::peer_recv_packet(&peer).await {
+                    let reply = format!("{text} for {}", D::peer_peer_addr(&peer));
+                    if D::peer_send_packet(&peer, &reply).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }),
+    ));
+    let mut serving = serving;
+    let peers: Vec<UdpSocket> = (0..PEERS).map(|_| peer()).collect();
+    for k in 0..EACH {
+        for (n, peer) in peers.iter().enumerate() {
+            peer.send_to(format!("{n}-{k}").as_bytes(), at).unwrap();
+        }
+    }
+    for (n, peer) in peers.iter().enumerate() {
+        let me = peer.local_addr().unwrap();
+        for k in 0..EACH {
+            let (reply, from) = peer_recv(peer);
+            assert_eq!(from, at);
+            assert_eq!(
+                String::from_utf8(reply).unwrap(),
+                format!("{n}-{k} for {me}")
+            );
+        }
+    }
+    let mut started = started.lock().unwrap().clone();
+    started.sort();
+    let mut expected: Vec<SocketAddr> = peers.iter().map(|p| p.local_addr().unwrap()).collect();
+    expected.sort();
+    assert_eq!(started, expected, "one handler per peer");
+    assert!(D::udp_server_is_serving(&server));
+    shut_down::<D, _>(&server, &mut serving, Duration::ZERO).await;
+}
+
+/// A datagram that does not deserialize reaches the peer's handler as an
+/// error for itself only, and the next one arrives.
+pub async fn udp_server_bad_datagram_between_good_ones<D: DatagramServerDriver>() {
+    let options = DatagramServerOptions::default().max_datagram_size(8);
+    let server = udp_server::<D, _>(datagram_numbers(), options).await;
+    let at = D::udp_server_local_addr(&server);
+    let mut serving = spawn::<D, _>(D::udp_server_serve(
+        server.clone(),
+        crate::handler(move |peer: D::UdpPeer<DatagramNumbers>| async move {
+            loop {
+                let reply = match D::peer_recv_packet(&peer).await {
+                    Ok(n) => format!("ok {n}"),
+                    // Replies fit in the 8-byte maximum.
+                    Err(Error::Deserialize { peer: from, source }) => {
+                        match from == D::peer_peer_addr(&peer) {
+                            true => format!("?{}", String::from_utf8_lossy(&source.frame)),
+                            false => "?sender".to_string(),
+                        }
+                    }
+                    Err(Error::DatagramTooLong { length, limit, .. }) => {
+                        format!("long {length}>{limit}")
+                    }
+                    Err(_) => break,
+                };
+                if D::peer_send_packet(&peer, &reply).await.is_err() {
+                    break;
+                }
+            }
+        }),
+    ));
+    let client = peer();
+    for datagram in ["1", "one", "3", "123456789", "5"] {
+        client.send_to(datagram.as_bytes(), at).unwrap();
+    }
+    for expected in ["ok 1", "?one", "ok 3", "long 9>8", "ok 5"] {
+        let (reply, from) = peer_recv(&client);
+        assert_eq!(from, at);
+        assert_eq!(String::from_utf8(reply).unwrap(), expected);
+    }
+    shut_down::<D, _>(&server, &mut serving, Duration::ZERO).await;
+}
+
+/// A peer's queue is bounded while its handler is busy, and so is the
+/// number of peers: what is dropped is counted in `DatagramsDropped`
+/// events, and what was queued reaches the handler in order.
+pub async fn udp_server_overflow_is_dropped_and_counted<D: DatagramServerDriver>() {
+    let events = Events::default();
+    let options = DatagramServerOptions::default()
+        .queue_len(2)
+        .max_peers(1)
+        .report_interval(Duration::from_millis(20))
+        .on_event(events.recorder());
+    let server = udp_server::<D, _>(texts(), options).await;
+    let at = D::udp_server_local_addr(&server);
+    let holding = Arc::new(AtomicBool::new(false));
+    let release = Arc::new(AtomicBool::new(false));
+    let (held, released) = (holding.clone(), release.clone());
+    let mut serving = spawn::<D, _>(D::udp_server_serve(
+        server.clone(),
+        crate::handler(move |peer: D::UdpPeer<Texts>| {
+            let (holding, release) = (held.clone(), released.clone());
+            async move {
+                let mut got = vec![D::peer_recv_packet(&peer).await.unwrap()];
+                holding.store(true, Ordering::SeqCst);
+                until::<D>("the case releases the handler", || {
+                    release.load(Ordering::SeqCst)
+                })
+                .await;
+                while let Ok(text) =
+                    D::peer_recv_packet_timeout(&peer, Duration::from_millis(100)).await
+                {
+                    got.push(text);
+                }
+                let _ = D::peer_send_packet(&peer, &got.join(" ")).await;
+            }
+        }),
+    ));
+    let client = peer();
+    client.send_to(b"first", at).unwrap();
+    until::<D>("the handler holds", || holding.load(Ordering::SeqCst)).await;
+    for n in 0..10 {
+        client.send_to(format!("q{n}").as_bytes(), at).unwrap();
+    }
+    let stranger = peer();
+    stranger.send_to(b"no room", at).unwrap();
+    let totals = |events: &[ConnectionEvent]| {
+        events
+            .iter()
+            .fold((0, 0), |(queue, peers), event| match event {
+                ConnectionEvent::DatagramsDropped {
+                    local,
+                    queue_full,
+                    too_many_peers,
+                    ..
+                } => {
+                    assert_eq!(*local, at);
+                    (queue + queue_full, peers + too_many_peers)
+                }
+                _ => (queue, peers),
+            })
+    };
+    events
+        .wait_for::<D>("DatagramsDropped", |events| totals(events) == (8, 1))
+        .await;
+    release.store(true, Ordering::SeqCst);
+    let (reply, _) = peer_recv(&client);
+    assert_eq!(String::from_utf8(reply).unwrap(), "first q0 q1");
+    assert_eq!(totals(&events.snapshot()), (8, 1), "nothing else dropped");
+    shut_down::<D, _>(&server, &mut serving, Duration::ZERO).await;
+}
+
+/// A peer that sends nothing for the idle timeout is forgotten: its
+/// handler's receive fails with an idle timeout, and the peer's next
+/// datagram starts a new handler.
+pub async fn udp_server_idle_peer_is_forgotten<D: DatagramServerDriver>() {
+    let options = DatagramServerOptions::default().idle_timeout(Duration::from_millis(100));
+    let server = udp_server::<D, _>(texts(), options).await;
+    let at = D::udp_server_local_addr(&server);
+    let ends = Arc::new(Mutex::new(Vec::new()));
+    let ended = ends.clone();
+    let mut serving = spawn::<D, _>(D::udp_server_serve(
+        server.clone(),
+        crate::handler(move |peer: D::UdpPeer<Texts>| {
+            let ended = ended.clone();
+            async move {
+                let err = loop {
+                    match D::peer_recv_packet(&peer).await {
+                        Ok(text) => {
+                            let _ = D::peer_send_packet(&peer, &text).await;
+                        }
+                        Err(err) => break err,
+                    }
+                };
+                ended.lock().unwrap().push(err);
+            }
+        }),
+    ));
+    let client = peer();
+    client.send_to(b"hello", at).unwrap();
+    assert_eq!(peer_recv(&client).0, b"hello");
+    until::<D>("the idle peer's handler ends", || {
+        !ends.lock().unwrap().is_empty()
+    })
+    .await;
+    client.send_to(b"again", at).unwrap();
+    assert_eq!(peer_recv(&client).0, b"again");
+    until::<D>("the second handler ends", || {
+        ends.lock().unwrap().len() == 2
+    })
+    .await;
+    for err in ends.lock().unwrap().iter() {
+        assert!(
+            matches!(
+                err,
+                Error::Timeout {
+                    kind: TimeoutKind::Idle,
+                    ..
+                }
+            ),
+            "expected an idle timeout, got {err:?}"
+        );
+    }
+    shut_down::<D, _>(&server, &mut serving, Duration::ZERO).await;
+}
+
+/// Shutdown lets a handler finish its work within the grace period (its
+/// reply arrives, `serve` returns without waiting for the grace to end);
+/// a handler still waiting for datagrams after the grace sees
+/// `Error::Closed`, and `serve` returns.
+pub async fn udp_server_graceful_shutdown_ends_serve<D: DatagramServerDriver>() {
+    // Graceful: the handler answers once and returns.
+    let server = udp_server::<D, _>(texts(), DatagramServerOptions::default()).await;
+    let at = D::udp_server_local_addr(&server);
+    let busy = Arc::new(AtomicBool::new(false));
+    let working = busy.clone();
+    let mut serving = spawn::<D, _>(D::udp_server_serve(
+        server.clone(),
+        crate::handler(move |peer: D::UdpPeer<Texts>| {
+            let working = working.clone();
+            async move {
+                let text = D::peer_recv_packet(&peer).await.unwrap();
+                working.store(true, Ordering::SeqCst);
+                D::sleep(Duration::from_millis(100)).await;
+                D::peer_send_packet(&peer, &format!("done {text}"))
+                    .await
+                    .unwrap();
+            }
+        }),
+    ));
+    let client = peer();
+    client.send_to(b"work", at).unwrap();
+    until::<D>("the handler works", || busy.load(Ordering::SeqCst)).await;
+    D::shutdown(&D::udp_server_shutdown_handle(&*server), CASE_GRACE);
+    match within::<D, _>(PROMPTLY, &mut serving).await {
+        Some(Ok(())) => {}
+        other => panic!("serve must return once the handler is done, got {other:?}"),
+    }
+    assert_eq!(peer_recv(&client).0, b"done work");
+    assert!(!D::udp_server_is_serving(&server));
+
+    // Forced: the handler waits for more and sees `Closed`.
+    let server = udp_server::<D, _>(texts(), DatagramServerOptions::default()).await;
+    let at = D::udp_server_local_addr(&server);
+    let seen = Arc::new(Mutex::new(None));
+    let record = seen.clone();
+    let mut serving = spawn::<D, _>(D::udp_server_serve(
+        server.clone(),
+        crate::handler(move |peer: D::UdpPeer<Texts>| {
+            let record = record.clone();
+            async move {
+                let err = loop {
+                    match D::peer_recv_packet(&peer).await {
+                        Ok(text) => D::peer_send_packet(&peer, &text).await.unwrap(),
+                        Err(err) => break err,
+                    }
+                };
+                *record.lock().unwrap() = Some(err);
+            }
+        }),
+    ));
+    client.send_to(b"echo", at).unwrap();
+    assert_eq!(peer_recv(&client).0, b"echo");
+    shut_down::<D, _>(&server, &mut serving, Duration::from_millis(50)).await;
+    match seen.lock().unwrap().take() {
+        Some(Error::Closed) => {}
+        other => panic!("the waiting handler must see Closed, got {other:?}"),
+    }
+}
+
+/// A grace period longer than any case: a shutdown that returns before it
+/// ends did not wait for it.
+const CASE_GRACE: Duration = Duration::from_secs(3600);

@@ -1,0 +1,274 @@
+//! The UDP server: one receive loop, a task per remote peer. The peers,
+//! their queues, idle expiry and the shutdown plan are the core's
+//! [`Dispatcher`]; this file receives, spawns and sleeps.
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use futures_util::future::{AbortHandle, Abortable};
+use netproto_core::Error;
+use netproto_core::datagram::{
+    DatagramServerOptions, Dispatched, Dispatcher, ForDatagrams, PeerLink, PeerRun, PeerStep,
+};
+use netproto_core::options::IntoAddress;
+use netproto_core::server::ShutdownHandle;
+use netproto_socket::datagram::{DatagramSocketOptions, bind_udp_any};
+
+use crate::connect::resolve;
+use crate::io::{first, until_instant};
+use crate::rt::Runtime;
+use crate::udp::Udp;
+
+/// A UDP server for packets of protocol `P` on runtime `R`: a handler per
+/// remote peer, each in a task of its own, that peer's datagrams queued in
+/// order while it runs.
+pub struct UdpServer<R: Runtime, P: ForDatagrams> {
+    udp: Arc<Udp<R, P>>,
+    dispatcher: Arc<Dispatcher<P::Received>>,
+}
+
+impl<R: Runtime, P: ForDatagrams> UdpServer<R, P>
+where
+    P::Received: Send,
+{
+    /// Bind a UDP socket to `address` (a host name: the first resolved
+    /// address that can be bound; port 0: a free port).
+    ///
+    /// Cancel safety: dropping the future binds nothing.
+    pub async fn bind(
+        address: impl IntoAddress,
+        protocol: P,
+        options: DatagramServerOptions,
+    ) -> Result<Self, Error> {
+        let address = address.into_address()?;
+        let socket = bind_udp_any(&address, resolve::<R>(&address).await?)?;
+        let udp = Udp::new(socket, protocol, &options.datagram_options(), false)?;
+        let dispatcher = Dispatcher::new(udp.engine.local_addr(), options, true);
+        Ok(UdpServer {
+            udp: Arc::new(udp),
+            dispatcher,
+        })
+    }
+
+    /// The local address (the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.udp.engine.local_addr()
+    }
+
+    /// A handle that shuts the server down from any thread or task.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.dispatcher.shutdown_handle()
+    }
+
+    /// Whether [`serve`](UdpServer::serve) is running and no shutdown was
+    /// asked for.
+    pub fn is_serving(&self) -> bool {
+        self.dispatcher.is_serving()
+    }
+
+    /// The socket's options: buffer sizes, TTL, and `sock_ref()` (socket2)
+    /// for anything else.
+    pub fn socket(&self) -> DatagramSocketOptions<'_> {
+        self.udp.socket()
+    }
+
+    /// Serve every remote peer with `handler`, in a task per peer, until
+    /// shutdown ([`shutdown_handle`](UdpServer::shutdown_handle)).
+    ///
+    /// A datagram from a peer with no handler running starts one; the
+    /// peer's datagrams are queued in order for it
+    /// ([`UdpPeer::recv_packet`]) while it runs, and a handler that returns
+    /// with datagrams queued is run again. A datagram beyond the queue
+    /// bound, or from a new peer beyond the peer bound, is dropped and
+    /// counted in a `DatagramsDropped` event. An idle peer's receive fails
+    /// with [`Error::Timeout`] of kind `Idle` and its state is freed. A
+    /// handler that panics ends its peer, not the server.
+    ///
+    /// On shutdown, new peers are refused (counted as dropped); handlers
+    /// finish within the grace period; then their receives fail with
+    /// [`Error::Closed`]; handlers still running `handler_stop_wait` later
+    /// are aborted; then the socket is closed and `serve` returns. A
+    /// receive error that is not transient ends `serve` with that error.
+    ///
+    /// Cancel safety: dropping the future stops receiving (the socket
+    /// stays open); running handlers go on in their tasks, their peers
+    /// getting no more datagrams.
+    pub async fn serve<H, Fut>(&self, handler: H) -> Result<(), Error>
+    where
+        H: Fn(UdpPeer<R, P>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.dispatcher.start_serving();
+        let receiving = async {
+            self.receive_loop(&handler).await;
+            false
+        };
+        let stopping = async {
+            self.drive_shutdown().await;
+            true
+        };
+        if !first(receiving, stopping).await {
+            // The socket failed for good: shutdown was asked for.
+            self.drive_shutdown().await;
+        }
+        self.udp.close();
+        self.dispatcher.finish_serving()
+    }
+
+    async fn drive_shutdown(&self) {
+        while let Err(changed) = self.dispatcher.shutdown_requested() {
+            changed.await;
+        }
+        while let Some((changed, until)) = self.dispatcher.poll_shutdown(Instant::now()) {
+            first(changed, until_instant::<R>(until)).await;
+        }
+    }
+
+    async fn receive_loop<H, Fut>(&self, handler: &Arc<H>)
+    where
+        H: Fn(UdpPeer<R, P>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        loop {
+            let received = self
+                .udp
+                .recv(self.dispatcher.recv_timeout(Instant::now()))
+                .await;
+            match self.dispatcher.received(received, Instant::now()) {
+                Dispatched::NewPeer(run) => self.spawn_peer(run, handler.clone()),
+                Dispatched::Continue => {}
+                Dispatched::Backoff(at) => R::sleep_until(at).await,
+                Dispatched::Stop => return,
+            }
+        }
+    }
+
+    fn spawn_peer<H, Fut>(&self, run: PeerRun<P::Received>, handler: Arc<H>)
+    where
+        H: Fn(UdpPeer<R, P>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let (abort, registration) = AbortHandle::new_pair();
+        run.set_abort(move || abort.abort());
+        let udp = self.udp.clone();
+        let task = async move {
+            // Dropped when the task ends (normally, or aborted): frees the
+            // peer's place.
+            let run = run;
+            loop {
+                let peer = UdpPeer {
+                    udp: udp.clone(),
+                    link: run.link(),
+                };
+                // A panicking handler ends its peer, not the server.
+                let _ = AssertUnwindSafe(handler(peer)).catch_unwind().await;
+                if !run.finish() {
+                    break;
+                }
+            }
+            drop(run);
+        };
+        R::spawn(Abortable::new(task, registration).map(|_| ()));
+    }
+}
+
+impl<R: Runtime, P: ForDatagrams> fmt::Debug for UdpServer<R, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdpServer")
+            .field("engine", &self.udp.engine)
+            .field("dispatcher", &self.dispatcher)
+            .finish()
+    }
+}
+
+/// A remote peer of a [`UdpServer`], as its handler sees it: that peer's
+/// datagrams, in order, and replies to it.
+pub struct UdpPeer<R: Runtime, P: ForDatagrams> {
+    udp: Arc<Udp<R, P>>,
+    link: PeerLink<P::Received>,
+}
+
+impl<R: Runtime, P: ForDatagrams> UdpPeer<R, P> {
+    /// The peer's next datagram's packet (queued, or the next to arrive).
+    /// A datagram that does not deserialize ([`Error::Deserialize`]) or is
+    /// too long ([`Error::DatagramTooLong`]) is an error for that datagram
+    /// only. [`Error::Closed`] once the server closed the peer (shutdown);
+    /// [`Error::Timeout`] of kind `Idle` once the peer expired.
+    ///
+    /// Cancel safety: cancel safe (a datagram is taken from the queue only
+    /// when the future completes with it).
+    pub async fn recv_packet(&self) -> Result<P::Received, Error> {
+        self.recv(None).await
+    }
+
+    /// Like [`recv_packet`](UdpPeer::recv_packet), giving up after
+    /// `timeout` with [`Error::Timeout`] of kind `Receive`, which loses
+    /// nothing.
+    ///
+    /// Cancel safety: cancel safe.
+    pub async fn recv_packet_timeout(&self, timeout: Duration) -> Result<P::Received, Error> {
+        self.recv(Some(timeout)).await
+    }
+
+    async fn recv(&self, timeout: Option<Duration>) -> Result<P::Received, Error> {
+        let mut op = self.link.recv(Instant::now(), timeout);
+        loop {
+            match self.link.poll_recv(&mut op, Instant::now()) {
+                PeerStep::Ready(result) => return result,
+                PeerStep::Wait(listener, until) => {
+                    first(listener, until_instant::<R>(until)).await;
+                }
+            }
+        }
+    }
+
+    /// Send one packet as one datagram to the peer (from the server's
+    /// socket). A packet longer than the maximum datagram size is refused
+    /// with [`Error::Encode`]; [`Error::Closed`] once the peer was closed.
+    ///
+    /// Cancel safety: the datagram is sent whole or not at all.
+    pub async fn send_packet(&self, packet: &P::Sent) -> Result<(), Error> {
+        let to = self.link.destination()?;
+        self.udp.send(packet, Some(to), None).await
+    }
+
+    /// Like [`send_packet`](UdpPeer::send_packet), giving up after
+    /// `timeout` with [`Error::Timeout`] of kind `Send`.
+    ///
+    /// Cancel safety: as `send_packet`.
+    pub async fn send_packet_timeout(
+        &self,
+        packet: &P::Sent,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let to = self.link.destination()?;
+        self.udp.send(packet, Some(to), Some(timeout)).await
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.link.peer_addr()
+    }
+
+    /// The server's local address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.link.local_addr()
+    }
+
+    /// Whether the peer was closed (shutdown, idle expiry).
+    pub fn is_closed(&self) -> bool {
+        self.link.is_closed()
+    }
+}
+
+impl<R: Runtime, P: ForDatagrams> fmt::Debug for UdpPeer<R, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.link.fmt(f)
+    }
+}
