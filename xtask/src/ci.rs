@@ -360,6 +360,12 @@ fn test_under_wine() -> Result<(), String> {
     // with "wine client error: recvmsg: Connection reset by peer".
     let wineserver = Path::new(&wine).with_file_name("wineserver");
     if wineserver.exists() {
+        // Let the server wineboot started exit first (`-p` fails while one
+        // runs), then start the persistent one.
+        let mut settle = Command::new(&wineserver);
+        settle.arg("-w");
+        wine_env(&mut settle);
+        let _ = settle.status();
         let mut persist = Command::new(&wineserver);
         persist.arg("-p");
         wine_env(&mut persist);
