@@ -492,7 +492,18 @@ fn test_without_tls() -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
+    // Its lock file starts as a copy of the workspace's, which cargo trims
+    // to what it uses: the same versions as the rest of CI (the builds are
+    // shared), and nothing to keep in step by hand.
     let manifest = workspace_root().join(PLAIN_MANIFEST);
+    let lock = manifest.with_file_name("Cargo.lock");
+    std::fs::copy(workspace_root().join("Cargo.lock"), &lock)
+        .map_err(|e| format!("cannot copy Cargo.lock to {}: {e}", lock.display()))?;
+    run_cmd(
+        cargo()
+            .args(["update", "--quiet", "--workspace", "--manifest-path"])
+            .arg(&manifest),
+    )?;
     let meta = cargo_metadata(&manifest)?;
     if let Some(tls) = packages_by_id(&meta)?
         .values()
