@@ -3,8 +3,9 @@
 //! `--quick` leaves out the feature-set, no-TLS, cross-target and Wine
 //! steps; `--cross` runs the cross-target checks (see [`CROSS_TARGETS`]) and
 //! the Windows tests under Wine ([`test_under_wine`]) alone; `--only STEP`
-//! runs one of the release checks alone: `msrv` ([`check_msrv`]), `package`
-//! ([`check_package`]) or `no-tls` ([`test_without_tls`]).
+//! runs one of the release checks alone: `msrv` ([`check_msrv`]),
+//! `msrv-build` ([`build_with_msrv`]), `package` ([`check_package`]) or
+//! `no-tls` ([`test_without_tls`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -96,9 +97,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
             Some("msrv") => check_msrv()?,
             Some("package") => check_package()?,
             Some("no-tls") => test_without_tls()?,
+            Some("msrv-build") => build_with_msrv()?,
             other => {
                 return Err(format!(
-                    "--only takes msrv, package or no-tls, not {}",
+                    "--only takes msrv, msrv-build, package or no-tls, not {}",
                     other.unwrap_or("nothing")
                 ));
             }
@@ -140,6 +142,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 features,
             ]))?;
         }
+        build_with_msrv()?;
         check_cross_targets()?;
         test_under_wine()?;
     }
@@ -246,6 +249,57 @@ fn check_msrv() -> Result<(), String> {
     } else {
         Err(format!("MSRV check failed:\n  {}", problems.join("\n  ")))
     }
+}
+
+/// Build the published crates ([`USER_CRATES`]), every feature on, with
+/// the toolchain of the workspace's `rust-version` (installed with rustup,
+/// minimal profile, when missing): `cargo check --locked`, so with the
+/// versions of `Cargo.lock`. Warnings are not denied: an older rustc does
+/// not know every `cfg` value the code names for newer targets.
+fn build_with_msrv() -> Result<(), String> {
+    let started = Instant::now();
+    let meta = cargo_metadata(&workspace_root().join("Cargo.toml"))?;
+    let packages = packages_by_id(&meta)?;
+    let version = packages
+        .values()
+        .find(|p| p["name"] == "netproto" && p["source"].is_null())
+        .and_then(|p| p["rust_version"].as_str())
+        .ok_or("the workspace declares no rust-version")?
+        .to_owned();
+    let installed = Command::new("rustup")
+        .args(["run", &version, "rustc", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !installed {
+        run_cmd(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            &version,
+            "--profile",
+            "minimal",
+        ]))?;
+    }
+    let mut check = Command::new("rustup");
+    check.args([
+        "run",
+        &version,
+        "cargo",
+        "check",
+        "--quiet",
+        "--locked",
+        "--all-features",
+    ]);
+    for (name, _) in USER_CRATES {
+        check.args(["-p", name]);
+    }
+    run_cmd(check.env_remove("CARGO").env_remove("RUSTC"))?;
+    eprintln!(
+        "xtask ci: the published crates built with Rust {version} in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// `cargo metadata` of a manifest, every feature on, the lock file as it is.
