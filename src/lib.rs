@@ -34,6 +34,9 @@
 //! | `json` (default), `cbor`, `msgpack` | serializers for those formats, typed with serde or dynamic |
 //! | `base64`, `compression` | wrappers around any serializer (base64; zlib and gzip) |
 //!
+//! These docs are built with every feature on; an item that needs one says
+//! which ("Available on crate feature … only").
+//!
 //! Framers (always there): delimiter (LF, CR, CRLF, any byte string), length
 //! prefix (1/2/4/8 bytes either endianness, or a LEB128 varint), fixed size,
 //! raw chunks, and JSON documents without separators. Serializers without a
@@ -116,7 +119,8 @@
 //!
 //! let server = TcpServer::bind("127.0.0.1:0", protocol.clone(), ServerOptions::default()).await?;
 //! let address = server.local_addrs()[0];
-//! // `serve` runs the connections inside its own future: any executor works.
+//! // `serve` runs each connection as a task on async-std's executor (on
+//! // smol's with the `smol` feature).
 //! async_std::task::spawn(async move {
 //!     server
 //!         .serve(|conn| async move {
@@ -162,6 +166,7 @@
 //! * `docs/driver-api.md` in the repository: every method of the client
 //!   and the server, identical in the three drivers.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use netproto_core as core;
 pub use netproto_core::{
@@ -170,13 +175,17 @@ pub use netproto_core::{
 };
 
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use netproto_core::tls;
 
 #[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
 pub use netproto_sync as sync;
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use netproto_tokio as tokio;
 
-#[cfg(feature = "async-std")]
+#[cfg(any(feature = "async-std", feature = "smol"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "async-std", feature = "smol"))))]
 pub use netproto_async_std as async_std;

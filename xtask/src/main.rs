@@ -1,8 +1,9 @@
 //! Project automation for netproto.
 //!
 //! ```text
-//! cargo xtask ci [--quick|--cross]  fmt check, clippy -D warnings, feature checks,
-//!                                Windows and macOS checks, tests, docs
+//! cargo xtask ci [--quick|--cross]  fmt check, clippy -D warnings, MSRV, feature checks,
+//!                                Windows and macOS checks, tests, no-TLS tests, docs, packaging
+//! cargo xtask ci --only msrv|msrv-build|package|no-tls   one of those checks alone
 //! cargo xtask bench [--net] [--full] [--rounds N] [FILTER]   criterion benches and a ratio table
 //! cargo xtask fuzz [--seconds N] [TARGET]       run the cargo-fuzz targets
 //! ```
@@ -27,8 +28,9 @@ fn main() -> ExitCode {
         _ => {
             eprintln!("usage: cargo xtask <ci|bench|fuzz> [options]");
             eprintln!(
-                "  ci [--quick|--cross]        fmt, clippy, feature and cross-target checks, tests, docs"
+                "  ci [--quick|--cross]        fmt, clippy, MSRV, feature and cross-target checks, tests, docs, packaging"
             );
+            eprintln!("  ci --only msrv|msrv-build|package|no-tls  one check alone");
             eprintln!(
                 "  bench [--net] [--full] [--rounds N] [F]  benches, then target/bench-report.md"
             );

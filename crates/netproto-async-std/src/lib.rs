@@ -96,6 +96,7 @@
 //! the `async-std` feature) or smol's (with `smol`), as they are.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod runtime;
@@ -112,6 +113,7 @@ pub use netproto_core::options::{
 };
 pub use netproto_core::serializer;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 pub use netproto_core::{self as core, Error, Protocol, StreamProtocol};
 pub use netproto_socket::SocketOptions;

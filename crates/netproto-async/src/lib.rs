@@ -23,6 +23,7 @@
 //! for each stream type users may hand to `from_stream`.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod client;

@@ -29,6 +29,7 @@
 //! The drivers (`netproto-sync`, `netproto-tokio`, `netproto-async-std`) only
 //! move bytes between a socket and a [`connection::Connection`].
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 pub mod connection;
@@ -41,6 +42,7 @@ pub mod protocol;
 pub mod serializer;
 pub mod server;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
 
 pub use error::{DeserializeError, EncodeError, Error, FramingError};

@@ -78,7 +78,7 @@ pub fn bound_socket(addr: SocketAddr, local: SocketAddr) -> io::Result<socket2::
 
 /// Start a non-blocking connect to `addr` from `local`: the socket is
 /// bound and handed back at once, its connect in progress (or done). Wait
-/// until it is writable, then [`take_error`](socket2::SockRef::take_error)
+/// until it is writable, then [`take_error`](socket2::Socket::take_error)
 /// says whether it connected.
 pub fn start_connect(addr: SocketAddr, local: SocketAddr) -> io::Result<std::net::TcpStream> {
     let socket = bound_socket(addr, local)?;

@@ -46,6 +46,8 @@
 //! [`SocketOptions::keepalive_enabled`] works everywhere). Whether shutting
 //! the read half down wakes waiting readers differs too: see
 //! [`STOP_READING_WAKES_READERS`].
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::io;
 use std::net::{Shutdown, SocketAddr};

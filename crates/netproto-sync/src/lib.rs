@@ -52,6 +52,8 @@
 //!
 //! The API is the same in `netproto-tokio` and `netproto-async-std`, with
 //! `async` methods; see `docs/driver-api.md`. TLS needs the `tls` feature.
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
 mod connect;
@@ -78,6 +80,7 @@ pub use netproto_core::options::{
     ServerOptions, WhenFull,
 };
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 pub use netproto_core::{self as core, Error, Protocol, StreamProtocol, framing, serializer};
 pub use netproto_socket::SocketOptions;

@@ -89,8 +89,11 @@
 //! is established. The `idle_connections` example measures an idle served
 //! connection (line protocol, one packet exchanged, then waiting in
 //! `recv_packet`).
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "codec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "codec")))]
 pub mod codec;
 mod runtime;
 
@@ -102,6 +105,7 @@ pub use netproto_core::options::{
     ServerOptions, WhenFull,
 };
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 pub use netproto_core::{self as core, Error, Protocol, StreamProtocol, framing, serializer};
 pub use netproto_socket::SocketOptions;
