@@ -388,29 +388,30 @@ impl<T: Send + 'static> Dispatcher<T> {
     ) -> Dispatched<T> {
         let dispatched = match received {
             Ok((packet, from)) => self.push(from, Ok(packet), now),
-            // The sender is unknown (Windows reports a too-long datagram
-            // without it): no handler to give it to, so it is reported.
-            Err(err @ (Error::Deserialize { peer, .. } | Error::DatagramTooLong { peer, .. }))
-                if peer.port() == 0 =>
-            {
-                self.emit(ConnectionEvent::Rejected {
-                    peer,
-                    reason: format!("a datagram from an unknown sender was dropped: {err}"),
-                });
-                Dispatched::Continue
-            }
-            Err(err @ (Error::Deserialize { peer, .. } | Error::DatagramTooLong { peer, .. })) => {
-                self.push(peer, Err(err), now)
-            }
-            Err(Error::Timeout { .. }) => Dispatched::Continue,
-            Err(Error::Closed) => Dispatched::Stop,
-            Err(Error::Io { source, .. }) => {
-                match self.lifecycle.accept_failed(self.local, &source, now) {
-                    Some(resume) => Dispatched::Backoff(resume),
-                    None => self.fail(Error::Io { peer: None, source }),
+            Err(err) => match datagram_sender(&err) {
+                // The sender is unknown (Windows reports a too-long
+                // datagram without it): no handler to give it to, so it is
+                // reported.
+                Some(peer) if peer.port() == 0 => {
+                    self.emit(ConnectionEvent::Rejected {
+                        peer,
+                        reason: format!("a datagram from an unknown sender was dropped: {err}"),
+                    });
+                    Dispatched::Continue
                 }
-            }
-            Err(err) => self.fail(err),
+                Some(peer) => self.push(peer, Err(err), now),
+                None => match err {
+                    Error::Timeout { .. } => Dispatched::Continue,
+                    Error::Closed => Dispatched::Stop,
+                    Error::Io { source, .. } => {
+                        match self.lifecycle.accept_failed(self.local, &source, now) {
+                            Some(resume) => Dispatched::Backoff(resume),
+                            None => self.fail(Error::Io { peer: None, source }),
+                        }
+                    }
+                    err => self.fail(err),
+                },
+            },
         };
         self.timers(now);
         dispatched
@@ -714,3 +715,12 @@ impl<T> fmt::Debug for PeerLink<T> {
 
 #[cfg(test)]
 mod tests;
+
+/// The sender of a datagram that failed on its own (a bad or a too-long
+/// datagram): its handler gets the error.
+fn datagram_sender(err: &Error) -> Option<SocketAddr> {
+    match err {
+        Error::Deserialize { peer, .. } | Error::DatagramTooLong { peer, .. } => Some(*peer),
+        _ => None,
+    }
+}
