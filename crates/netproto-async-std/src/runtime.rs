@@ -128,6 +128,10 @@ impl AsyncStream for Stream {
 impl AsyncListener for Listener {
     type Stream = Stream;
 
+    fn sock_ref(&self) -> SockRef<'_> {
+        SockRef::from(self.0.get_ref())
+    }
+
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Stream, SocketAddr)>> {
         loop {
             match self.0.get_ref().accept() {

@@ -92,6 +92,9 @@ pub trait AsyncStream: Send + Sync + 'static {
 pub trait AsyncListener: Send + Sync + 'static {
     /// The sockets it accepts.
     type Stream;
+
+    /// The listening socket, for its options (socket2).
+    fn sock_ref(&self) -> SockRef<'_>;
     /// Accept one connection, or register to be woken when one is there.
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Self::Stream, SocketAddr)>>;
 }

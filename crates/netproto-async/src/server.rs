@@ -18,6 +18,7 @@ use netproto_core::options::{IntoAddress, ServerOptions};
 use netproto_core::server::{Lifecycle, Reserve, Served, ShutdownHandle, Slot};
 use netproto_core::{Error, Protocol};
 use netproto_socket::listener::{self, BindTarget};
+use netproto_socket::socket2::SockRef;
 
 use crate::client::TcpClient;
 use crate::connect;
@@ -154,6 +155,16 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
     /// [`Error::Closed`]).
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         self.lifecycle.shutdown_handle()
+    }
+
+    /// Read or change the listening sockets' options (socket2's
+    /// `SockRef`: buffer sizes, TTL, ...) while the server is bound, one
+    /// per address of [`local_addrs`](TcpServer::local_addrs); `f` gets
+    /// none once shutdown has closed them.
+    pub fn with_listener_sockets<T>(&self, f: impl FnOnce(&[SockRef<'_>]) -> T) -> T {
+        let listeners = lock(&self.listeners);
+        let sockets: Vec<SockRef<'_>> = listeners.iter().flatten().map(|l| l.sock_ref()).collect();
+        f(&sockets)
     }
 
     /// Whether [`serve`](TcpServer::serve) is running and no shutdown was

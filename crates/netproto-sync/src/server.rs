@@ -17,6 +17,7 @@ use netproto_core::protocol::Protocol;
 use netproto_core::server::{Lifecycle, Listener, Reserve, Served, ShutdownHandle, Slot};
 use netproto_socket::connect::resolve;
 use netproto_socket::listener::{self, BindTarget};
+use netproto_socket::socket2::SockRef;
 
 use crate::client::TcpClient;
 use crate::handle::ConnectionHandle;
@@ -132,6 +133,16 @@ impl<P: Protocol> TcpServer<P> {
     /// A handle that shuts the server down from any thread.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         self.shared.lifecycle.shutdown_handle()
+    }
+
+    /// Read or change the listening sockets' options (socket2's
+    /// `SockRef`: buffer sizes, TTL, ...) while the server is bound, one
+    /// per address of [`local_addrs`](TcpServer::local_addrs); `f` gets
+    /// none once shutdown has closed them.
+    pub fn with_listener_sockets<T>(&self, f: impl FnOnce(&[SockRef<'_>]) -> T) -> T {
+        let listeners = lock(&self.shared.listeners);
+        let sockets: Vec<SockRef<'_>> = listeners.iter().map(|l| SockRef::from(&**l)).collect();
+        f(&sockets)
     }
 
     /// Whether [`serve`](TcpServer::serve) is running and no shutdown was

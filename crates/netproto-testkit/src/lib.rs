@@ -205,6 +205,13 @@ pub trait Driver: Sized + Send + Sync + 'static {
         handler: Handler<Self::Client<P>>,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static;
 
+    /// `TcpServer::with_listener_sockets`: each listening socket's local
+    /// address and receive buffer size after `set_recv_buffer_size(size)`.
+    fn listener_sockets<P: TestProtocol>(
+        server: &Self::Server<P>,
+        size: usize,
+    ) -> Vec<(SocketAddr, usize)>;
+
     /// `TcpServer::is_serving`.
     fn is_serving<P: TestProtocol>(server: &Self::Server<P>) -> bool;
 
@@ -363,6 +370,7 @@ macro_rules! __conformance_cases {
                 from_stream_refuses_unconnected_socket,
                 server_binds_every_interface_without_a_host,
                 server_reuse_port_shares_the_port,
+                server_listener_sockets_are_reachable,
                 // TLS options are honoured in every build of the driver,
                 // with or without its own `tls` feature.
                 tls_client_options_are_honoured,

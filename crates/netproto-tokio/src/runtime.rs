@@ -163,6 +163,10 @@ const SHORT_READ_DRAINS: bool = cfg!(all(
 impl AsyncListener for Listener {
     type Stream = Stream;
 
+    fn sock_ref(&self) -> SockRef<'_> {
+        SockRef::from(&self.0)
+    }
+
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Stream, SocketAddr)>> {
         self.0
             .poll_accept(cx)

@@ -882,3 +882,27 @@ pub async fn server_request_handler_hooks<D: Driver>(t: Transport) {
     D::close(&second).await.unwrap();
     D::close(&third).await.unwrap();
 }
+
+/// The listening sockets' options can be read and changed through the
+/// server (one socket per bound address); after shutdown there are none.
+pub async fn server_listener_sockets_are_reachable<D: Driver>(t: Transport) {
+    let addresses = vec![
+        "127.0.0.1:0".into_address().unwrap(),
+        "127.0.0.1:0".into_address().unwrap(),
+    ];
+    let server = D::bind_all(addresses, lines(), t.server_options())
+        .await
+        .unwrap();
+    let sockets = D::listener_sockets(&server, 64 * 1024);
+    let addrs: Vec<SocketAddr> = sockets.iter().map(|(addr, _)| *addr).collect();
+    assert_eq!(addrs, D::local_addrs(&server));
+    assert!(
+        sockets.iter().all(|(_, size)| *size >= 64 * 1024),
+        "{sockets:?}"
+    );
+    D::shutdown(&D::shutdown_handle(&server), Duration::ZERO);
+    assert!(
+        D::listener_sockets(&server, 64 * 1024).is_empty(),
+        "closed by shutdown"
+    );
+}

@@ -169,6 +169,22 @@ impl Driver for Tokio {
         server.serve(move |connection| handler(connection)).await
     }
 
+    fn listener_sockets<P: TestProtocol>(
+        server: &TcpServer<P>,
+        size: usize,
+    ) -> Vec<(SocketAddr, usize)> {
+        server.with_listener_sockets(|sockets| {
+            sockets
+                .iter()
+                .map(|s| {
+                    s.set_recv_buffer_size(size).unwrap();
+                    let addr = s.local_addr().unwrap().as_socket().unwrap();
+                    (addr, s.recv_buffer_size().unwrap())
+                })
+                .collect()
+        })
+    }
+
     fn is_serving<P: TestProtocol>(server: &TcpServer<P>) -> bool {
         server.is_serving()
     }
