@@ -283,7 +283,11 @@ mod tests {
         .unwrap();
         // The first address that takes the socket wins.
         assert_eq!(socket.peer_addr().unwrap(), "127.0.0.1:9".parse().unwrap());
-        let err = bind_udp_any(&target, vec!["192.0.2.1:0".parse().unwrap()]).unwrap_err();
-        assert!(err.to_string().contains("cannot bind 192.0.2.1:0"), "{err}");
+        // An address the host does not have cannot be bound (the Windows
+        // build is tested under Wine, which lets it be bound).
+        if cfg!(not(windows)) {
+            let err = bind_udp_any(&target, vec!["192.0.2.1:0".parse().unwrap()]).unwrap_err();
+            assert!(err.to_string().contains("cannot bind 192.0.2.1:0"), "{err}");
+        }
     }
 }
