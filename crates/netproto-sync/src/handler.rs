@@ -21,7 +21,6 @@ use crate::client::TcpClient;
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 /// use netproto_sync::{Connection, Error, RequestHandler, ServerOptions, TcpServer};
 /// use netproto_sync::{framing::Delimiter, serializer::Utf8};
-/// # use netproto_sync::Protocol;
 /// # type Lines = netproto_sync::StreamProtocol<Delimiter, Utf8>;
 ///
 /// #[derive(Default)]
@@ -39,7 +38,7 @@ use crate::client::TcpClient;
 ///     }
 /// }
 /// # fn main() -> Result<(), Error> {
-/// let protocol = Delimiter::lf().protocol(Utf8);
+/// let protocol = Lines::new(Delimiter::lf(), Utf8);
 /// let server = TcpServer::bind("127.0.0.1:0", protocol, ServerOptions::default())?;
 /// server.serve_with(Echo::default())
 /// # }
