@@ -1001,7 +1001,7 @@ mod tls_memory {
 
     fn side(session: TlsSession) -> Side {
         let protocol = StreamProtocol::new(LengthPrefix::u32_be(), BytesSerializer);
-        let peer = "127.0.0.1:9".parse().unwrap();
+        let peer = "127.0.0.1:9".parse::<std::net::SocketAddr>().unwrap();
         let (recv, send) =
             Endpoint::with_tls(protocol, peer, &EndpointConfig::default(), session).split();
         Side { recv, send }

@@ -103,6 +103,7 @@ mod runtime;
 
 pub use runtime::{AsyncIo, Datagram, Listener, Stream};
 
+pub use netproto_core::addr::{PeerAddr, StreamFamily, Tcp, Unix, UnixAddr};
 pub use netproto_core::datagram;
 pub use netproto_core::datagram::DatagramServerOptions;
 pub use netproto_core::framing;
@@ -118,6 +119,9 @@ pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 pub use netproto_core::{self as core, Error, Protocol, StreamProtocol};
 pub use netproto_socket::SocketOptions;
 pub use netproto_socket::datagram::DatagramSocketOptions;
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use netproto_socket::unix::PeerCredentials;
 
 netproto_async::runtime_types!(AsyncIo, "async-io (async-std and smol)");
 

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use async_io::{Async, Timer};
 use netproto_async::{AsyncDatagram, AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
+use netproto_core::addr::PeerAddr;
 use netproto_socket::socket2::SockRef;
 
 #[cfg(not(any(feature = "async-std", feature = "smol")))]
@@ -24,13 +25,48 @@ compile_error!(
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AsyncIo;
 
-/// A socket registered with the async-io reactor.
+/// A TCP or (on Unix) Unix stream socket registered with the async-io
+/// reactor.
 #[derive(Debug)]
-pub struct Stream(Async<TcpStream>);
+pub struct Stream(Either<Async<TcpStream>, Async<UnixStream>>);
 
-/// A listening socket registered with the async-io reactor.
+/// A listening TCP or (on Unix) Unix socket registered with the async-io
+/// reactor.
 #[derive(Debug)]
-pub struct Listener(Async<TcpListener>);
+pub struct Listener(Either<Async<TcpListener>, Async<UnixListener>>);
+
+/// A TCP socket or a Unix one.
+#[derive(Debug)]
+enum Either<T, U> {
+    Tcp(T),
+    #[cfg(unix)]
+    Unix(U),
+    #[cfg(not(unix))]
+    #[allow(dead_code)]
+    Unix(std::marker::PhantomData<U>, std::convert::Infallible),
+}
+
+#[cfg(unix)]
+use std::os::unix::net::{UnixListener, UnixStream};
+/// No Unix sockets here.
+#[cfg(not(unix))]
+type UnixListener = TcpListener;
+/// No Unix sockets here.
+#[cfg(not(unix))]
+type UnixStream = TcpStream;
+
+/// `$body` with `$s` bound to the TCP or the Unix socket.
+macro_rules! each {
+    ($either:expr, $s:ident => $body:expr) => {
+        match $either {
+            Either::Tcp($s) => $body,
+            #[cfg(unix)]
+            Either::Unix($s) => $body,
+            #[cfg(not(unix))]
+            Either::Unix(_, never) => match *never {},
+        }
+    };
+}
 
 /// A UDP socket registered with the async-io reactor.
 #[derive(Debug)]
@@ -53,11 +89,23 @@ impl Runtime for AsyncIo {
     }
 
     async fn connect(addr: SocketAddr) -> io::Result<Stream> {
-        Async::<TcpStream>::connect(addr).await.map(Stream)
+        Async::<TcpStream>::connect(addr)
+            .await
+            .map(|s| Stream(Either::Tcp(s)))
     }
 
     fn connecting(stream: TcpStream) -> io::Result<Stream> {
-        Async::new(stream).map(Stream)
+        Async::new(stream).map(|s| Stream(Either::Tcp(s)))
+    }
+
+    #[cfg(unix)]
+    fn connecting_unix(stream: UnixStream) -> io::Result<Stream> {
+        Async::new(stream).map(|s| Stream(Either::Unix(s)))
+    }
+
+    #[cfg(unix)]
+    fn unix_listener(listener: UnixListener) -> io::Result<Listener> {
+        Async::new(listener).map(|l| Listener(Either::Unix(l)))
     }
 
     /// The system resolver blocks: it runs on `blocking`'s thread pool
@@ -68,7 +116,7 @@ impl Runtime for AsyncIo {
     }
 
     fn listener(listener: TcpListener) -> io::Result<Listener> {
-        Async::new(listener).map(Listener)
+        Async::new(listener).map(|l| Listener(Either::Tcp(l)))
     }
 
     fn datagram(socket: UdpSocket) -> io::Result<Datagram> {
@@ -103,25 +151,25 @@ impl AsyncDatagram for Datagram {
 
 impl AsyncStream for Stream {
     async fn ready(&self, interest: Interest) -> io::Result<()> {
-        match interest {
-            Interest::Readable => self.0.readable().await,
-            Interest::Writable => self.0.writable().await,
-        }
+        each!(&self.0, s => match interest {
+            Interest::Readable => s.readable().await,
+            Interest::Writable => s.writable().await,
+        })
     }
 
     /// An optimistic read: async-io does not cache readiness, so waiting
     /// first would cost a trip through the reactor on every read of a busy
     /// socket.
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        (&mut self.0.get_ref()).read(buf)
+        each!(&self.0, s => (&mut s.get_ref()).read(buf))
     }
 
     fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        (&mut self.0.get_ref()).write(buf)
+        each!(&self.0, s => (&mut s.get_ref()).write(buf))
     }
 
     fn sock_ref(&self) -> SockRef<'_> {
-        SockRef::from(self.0.get_ref())
+        each!(&self.0, s => SockRef::from(s.get_ref()))
     }
 }
 
@@ -129,17 +177,27 @@ impl AsyncListener for Listener {
     type Stream = Stream;
 
     fn sock_ref(&self) -> SockRef<'_> {
-        SockRef::from(self.0.get_ref())
+        each!(&self.0, l => SockRef::from(l.get_ref()))
     }
 
-    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Stream, SocketAddr)>> {
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Stream, PeerAddr)>> {
         loop {
-            match self.0.get_ref().accept() {
-                Ok((stream, peer)) => {
-                    return Poll::Ready(Async::new(stream).map(|s| (Stream(s), peer)));
-                }
+            let accepted = match &self.0 {
+                Either::Tcp(l) => l.get_ref().accept().and_then(|(stream, peer)| {
+                    Ok((Stream(Either::Tcp(Async::new(stream)?)), peer.into()))
+                }),
+                #[cfg(unix)]
+                Either::Unix(l) => l.get_ref().accept().and_then(|(stream, peer)| {
+                    let peer = netproto_core::addr::UnixAddr::from(peer);
+                    Ok((Stream(Either::Unix(Async::new(stream)?)), peer.into()))
+                }),
+                #[cfg(not(unix))]
+                Either::Unix(_, never) => match *never {},
+            };
+            match accepted {
+                Ok(accepted) => return Poll::Ready(Ok(accepted)),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    ready!(self.0.poll_readable(cx))?;
+                    ready!(each!(&self.0, l => l.poll_readable(cx)))?;
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) => return Poll::Ready(Err(err)),
@@ -151,13 +209,48 @@ impl AsyncListener for Listener {
 /// A connected std stream, registered with the reactor.
 impl IntoStream<AsyncIo> for TcpStream {
     fn into_stream(self) -> io::Result<Stream> {
-        Async::new(self).map(Stream)
+        Async::new(self).map(|s| Stream(Either::Tcp(s)))
     }
 }
 
 impl IntoStream<AsyncIo> for Async<TcpStream> {
     fn into_stream(self) -> io::Result<Stream> {
-        Ok(Stream(self))
+        Ok(Stream(Either::Tcp(self)))
+    }
+}
+
+/// A connected std Unix stream, registered with the reactor.
+#[cfg(unix)]
+impl IntoStream<AsyncIo, netproto_core::addr::Unix> for UnixStream {
+    fn into_stream(self) -> io::Result<Stream> {
+        Async::new(self).map(|s| Stream(Either::Unix(s)))
+    }
+}
+
+#[cfg(unix)]
+impl IntoStream<AsyncIo, netproto_core::addr::Unix> for Async<UnixStream> {
+    fn into_stream(self) -> io::Result<Stream> {
+        Ok(Stream(Either::Unix(self)))
+    }
+}
+
+/// async-std's own Unix stream, as it is (it must not be cloned any more).
+#[cfg(all(unix, feature = "async-std"))]
+impl IntoStream<AsyncIo, netproto_core::addr::Unix> for async_std::os::unix::net::UnixStream {
+    fn into_stream(self) -> io::Result<Stream> {
+        let stream = UnixStream::try_from(self).map_err(|_| not_alone())?;
+        Async::new(stream).map(|s| Stream(Either::Unix(s)))
+    }
+}
+
+/// smol's own Unix stream, as it is (it must not be cloned any more).
+#[cfg(all(unix, feature = "smol"))]
+impl IntoStream<AsyncIo, netproto_core::addr::Unix> for smol::net::unix::UnixStream {
+    fn into_stream(self) -> io::Result<Stream> {
+        let shared = Arc::<Async<UnixStream>>::from(self);
+        Arc::try_unwrap(shared)
+            .map(|s| Stream(Either::Unix(s)))
+            .map_err(|_| not_alone())
     }
 }
 
@@ -165,7 +258,9 @@ impl IntoStream<AsyncIo> for Async<TcpStream> {
 /// any more.
 impl IntoStream<AsyncIo> for Arc<Async<TcpStream>> {
     fn into_stream(self) -> io::Result<Stream> {
-        Arc::try_unwrap(self).map(Stream).map_err(|_| not_alone())
+        Arc::try_unwrap(self)
+            .map(|s| Stream(Either::Tcp(s)))
+            .map_err(|_| not_alone())
     }
 }
 
@@ -174,7 +269,7 @@ impl IntoStream<AsyncIo> for Arc<Async<TcpStream>> {
 impl IntoStream<AsyncIo> for async_std::net::TcpStream {
     fn into_stream(self) -> io::Result<Stream> {
         let stream = TcpStream::try_from(self).map_err(|_| not_alone())?;
-        Async::new(stream).map(Stream)
+        Async::new(stream).map(|s| Stream(Either::Tcp(s)))
     }
 }
 

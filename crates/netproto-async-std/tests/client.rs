@@ -301,7 +301,7 @@ fn connect_errors_name_the_target() {
         drop(listener);
         let err = TcpClient::connect(addr, lines()).await.unwrap_err();
         assert!(
-            matches!(err, Error::ConnectionRefused { addr: a } if a == addr),
+            matches!(err, Error::ConnectionRefused { addr: ref a } if *a == addr),
             "{err}"
         );
 

@@ -1,10 +1,11 @@
 //! [`TcpClient`]: one connection, shareable between tasks.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use netproto_core::addr::{StreamFamily, Tcp};
 use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::options::{ClientOptions, IntoAddress};
 use netproto_core::{Error, Protocol};
@@ -18,8 +19,8 @@ use crate::rt::{AsyncStream, IntoStream, Runtime};
 /// `P::Received` packets, on runtime `R`.
 ///
 /// Every method takes `&self`: one task may wait in
-/// [`recv_packet`](TcpClient::recv_packet) while another calls
-/// [`send_packet`](TcpClient::send_packet) or [`close`](TcpClient::close)
+/// [`recv_packet`](StreamClient::recv_packet) while another calls
+/// [`send_packet`](StreamClient::send_packet) or [`close`](StreamClient::close)
 /// — share it with an `Arc` between spawned tasks, or by reference between
 /// futures joined in one task. The connection's state lives in the core's
 /// engine behind short locks that are never held across an `.await`.
@@ -35,11 +36,19 @@ use crate::rt::{AsyncStream, IntoStream, Runtime};
 /// the packet intact; a dropped `send_packet` has queued its packet whole
 /// or not at all, and the next send, `send_eof`, flush of the sink or
 /// `close` finishes writing it.
-pub struct TcpClient<R: Runtime, P: Protocol> {
+///
+/// `T` is the stream transport: [`Tcp`] (`TcpClient`) or, on Unix,
+/// `Unix` (`UnixStreamClient`); only the constructors and the address
+/// types differ.
+pub struct StreamClient<R: Runtime, P: Protocol, T: StreamFamily = Tcp> {
     pub(crate) shared: Arc<Shared<R, P>>,
+    pub(crate) family: PhantomData<T>,
 }
 
-impl<R: Runtime, P: Protocol> TcpClient<R, P> {
+/// A TCP (or TLS) client on runtime `R`.
+pub type TcpClient<R, P> = StreamClient<R, P, Tcp>;
+
+impl<R: Runtime, P: Protocol> StreamClient<R, P, Tcp> {
     /// Connect to `address` with [`ClientOptions::default()`].
     ///
     /// Cancel safety: dropping the future abandons the attempt; nothing is
@@ -92,7 +101,9 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
             .map_err(|source| Error::Io { peer: None, source })?;
         Self::establish(stream, protocol, &ConnectionSetup::client(&options, None)).await
     }
+}
 
+impl<R: Runtime, P: Protocol, T: StreamFamily> StreamClient<R, P, T> {
     /// Set up a connected stream: TCP options, the engine, the TLS
     /// handshake (which emits `Connected`).
     pub(crate) async fn establish(
@@ -107,7 +118,10 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
         shared
             .drive(|io, now| shared.conn.poll_handshake(&mut handshake, io, now))
             .await?;
-        Ok(TcpClient { shared })
+        Ok(StreamClient {
+            shared,
+            family: PhantomData,
+        })
     }
 
     /// Send one packet; returns once every byte of it is handed to the
@@ -122,7 +136,7 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
         self.shared.send_packet(packet, None).await
     }
 
-    /// Like [`send_packet`](TcpClient::send_packet), giving up after
+    /// Like [`send_packet`](StreamClient::send_packet), giving up after
     /// `timeout` with [`Error::Timeout`] of kind `Send`: the packet is then
     /// queued whole (the next send, flush or `close` writes the rest) or not
     /// at all, and the connection stays usable.
@@ -152,7 +166,7 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
         self.receive(None).await
     }
 
-    /// Like [`recv_packet`](TcpClient::recv_packet), giving up after
+    /// Like [`recv_packet`](StreamClient::recv_packet), giving up after
     /// `timeout` with [`Error::Timeout`] of kind `Receive`, which loses
     /// nothing: the next call returns the packet intact.
     /// `Duration::ZERO` returns only what is buffered or readable without
@@ -211,25 +225,27 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
         self.shared.close().await
     }
 
-    /// Whether [`close`](TcpClient::close) was called (or the server closed
+    /// Whether [`close`](StreamClient::close) was called (or the server closed
     /// this connection).
     pub fn is_closed(&self) -> bool {
         self.shared.conn.is_closed()
     }
 
     /// The local address of the connection.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.shared.conn.local_addr()
+    pub fn local_addr(&self) -> T::Addr {
+        T::addr(self.shared.conn.local_addr())
     }
 
-    /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.shared.conn.peer_addr()
+    /// The peer's address (for a Unix socket, usually unnamed: a client
+    /// that did not bind).
+    pub fn peer_addr(&self) -> T::Addr {
+        T::addr(self.shared.conn.peer_addr())
     }
 
-    /// The socket's TCP options: nodelay, keep-alive, linger, buffer
-    /// sizes, TTL, and [`SocketOptions::sock_ref`] (socket2) as the raw
-    /// escape hatch.
+    /// The socket's options: TCP's nodelay, keep-alive, linger and TTL
+    /// (which fail on a Unix socket with the system's error), buffer
+    /// sizes, and [`SocketOptions::sock_ref`] (socket2) as the raw escape
+    /// hatch.
     pub fn socket(&self) -> SocketOptions<'_> {
         SocketOptions::from_sock_ref(self.shared.socket.0.sock_ref())
     }
@@ -240,19 +256,119 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
     }
 }
 
-impl<R: Runtime, P: Protocol> Drop for TcpClient<R, P> {
+impl<R: Runtime, P: Protocol, T: StreamFamily> Drop for StreamClient<R, P, T> {
     fn drop(&mut self) {
         self.shared.conn.abort(&self.shared.socket);
         self.shared.notify_closed();
     }
 }
 
-impl<R: Runtime, P: Protocol> fmt::Debug for TcpClient<R, P> {
+impl<R: Runtime, P: Protocol, T: StreamFamily> fmt::Debug for StreamClient<R, P, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpClient")
+        f.debug_struct("StreamClient")
             .field("local", &self.local_addr())
             .field("peer", &self.peer_addr())
             .field("closed", &self.is_closed())
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(unix)]
+mod unix {
+    use netproto_core::addr::{Unix, UnixAddr};
+    use netproto_socket::unix::{self, PeerCredentials};
+
+    use super::*;
+    use crate::io::until_instant;
+
+    /// A Unix stream client on runtime `R` (Unix only).
+    #[cfg_attr(docsrs, doc(cfg(unix)))]
+    pub type UnixStreamClient<R, P> = StreamClient<R, P, Unix>;
+
+    /// Unix stream sockets (Unix only).
+    #[cfg_attr(docsrs, doc(cfg(unix)))]
+    impl<R: Runtime, P: Protocol> StreamClient<R, P, Unix> {
+        /// Connect to the Unix socket at `address` (a path, or a
+        /// [`UnixAddr`] in Linux's abstract namespace) with
+        /// [`ClientOptions::default()`].
+        pub async fn connect(address: impl Into<UnixAddr>, protocol: P) -> Result<Self, Error> {
+            Self::connect_with(address, protocol, ClientOptions::default()).await
+        }
+
+        /// Connect to the Unix socket at `address` within
+        /// `options.connect_timeout`, then run the TLS handshake when
+        /// `options.tls` is set (its `server_name` names the certificate to
+        /// expect: a Unix socket has no host name). `local_address`,
+        /// `retry`, the resolver and the TCP options are for TCP.
+        ///
+        /// Errors: [`Error::Config`] for a path longer than `sun_path`
+        /// takes (naming the path and the limit), [`Error::Io`] of kind
+        /// `NotFound` naming the path, [`Error::ConnectionRefused`] when
+        /// nothing listens there, [`Error::ConnectTimeout`], [`Error::Tls`].
+        ///
+        /// Cancel safety: dropping the future abandons the attempt.
+        pub async fn connect_with(
+            address: impl Into<UnixAddr>,
+            protocol: P,
+            options: ClientOptions,
+        ) -> Result<Self, Error> {
+            let address = address.into();
+            let stream =
+                crate::io::first(async { Some(connect_unix::<R>(&address).await) }, async {
+                    let deadline = options
+                        .connect_timeout
+                        .and_then(|timeout| Instant::now().checked_add(timeout));
+                    until_instant::<R>(deadline).await;
+                    None
+                })
+                .await
+                .unwrap_or_else(|| {
+                    Err(Error::ConnectTimeout {
+                        target: address.to_string(),
+                        timeout: options.connect_timeout.unwrap_or_default(),
+                    })
+                })?;
+            Self::establish(stream, protocol, &ConnectionSetup::client(&options, None)).await
+        }
+
+        /// Adopt an already-connected Unix stream — the runtime's own or a
+        /// std `UnixStream` (see the binding's `IntoStream`
+        /// implementations); ownership passes to the client. A socket that
+        /// is not connected is refused with [`Error::Io`] of kind
+        /// `NotConnected`.
+        pub async fn from_stream(
+            stream: impl IntoStream<R, Unix>,
+            protocol: P,
+            options: ClientOptions,
+        ) -> Result<Self, Error> {
+            let stream = stream
+                .into_stream()
+                .map_err(|source| Error::Io { peer: None, source })?;
+            Self::establish(stream, protocol, &ConnectionSetup::client(&options, None)).await
+        }
+
+        /// The credentials of the process at the other end (pid, uid,
+        /// gid), as the system recorded them when it connected: Linux and
+        /// Android; elsewhere an error of kind `Unsupported`.
+        pub fn peer_credentials(&self) -> std::io::Result<PeerCredentials> {
+            unix::peer_credentials(&*self.shared.socket.0.sock_ref())
+        }
+    }
+
+    /// Connect a non-blocking Unix socket and wait until the connect is
+    /// over.
+    async fn connect_unix<R: Runtime>(address: &UnixAddr) -> Result<R::Stream, Error> {
+        let peer = netproto_core::addr::PeerAddr::Unix(address.clone());
+        let socket = unix::connect_nonblocking(address)?;
+        let stream =
+            R::connecting_unix(socket.into()).map_err(|err| Error::from_io(err, peer.clone()))?;
+        let _ = stream.ready(crate::rt::Interest::Writable).await;
+        match stream.sock_ref().take_error() {
+            Ok(None) => Ok(stream),
+            Ok(Some(err)) | Err(err) => Err(Error::from_io(err, peer)),
+        }
+    }
+}
+
+#[cfg(unix)]
+pub use unix::UnixStreamClient;

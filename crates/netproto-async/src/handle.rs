@@ -1,10 +1,11 @@
 //! Reaching a served connection from outside its handler.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::marker::PhantomData;
 use std::sync::Weak;
 use std::time::Duration;
 
+use netproto_core::addr::{StreamFamily, Tcp};
 use netproto_core::{Error, Protocol};
 
 use crate::io::Shared;
@@ -15,23 +16,27 @@ use crate::rt::Runtime;
 /// or close it. It does not keep the connection open: once the connection
 /// is gone (its handler returned, the peer left, the server shut down),
 /// every call returns [`Error::Closed`]. `Clone + Send + Sync`.
-pub struct ConnectionHandle<R: Runtime, P: Protocol> {
+///
+/// `T` is the transport ([`Tcp`], or `Unix` for a `UnixStreamServer`).
+pub struct ConnectionHandle<R: Runtime, P: Protocol, T: StreamFamily = Tcp> {
     pub(crate) shared: Weak<Shared<R, P>>,
-    pub(crate) peer: SocketAddr,
-    pub(crate) local: SocketAddr,
+    pub(crate) peer: T::Addr,
+    pub(crate) local: T::Addr,
+    pub(crate) family: PhantomData<T>,
 }
 
-impl<R: Runtime, P: Protocol> Clone for ConnectionHandle<R, P> {
+impl<R: Runtime, P: Protocol, T: StreamFamily> Clone for ConnectionHandle<R, P, T> {
     fn clone(&self) -> Self {
         ConnectionHandle {
             shared: self.shared.clone(),
-            peer: self.peer,
-            local: self.local,
+            peer: self.peer.clone(),
+            local: self.local.clone(),
+            family: PhantomData,
         }
     }
 }
 
-impl<R: Runtime, P: Protocol> ConnectionHandle<R, P> {
+impl<R: Runtime, P: Protocol, T: StreamFamily> ConnectionHandle<R, P, T> {
     /// As the connection's `send_packet`; sends from several tasks (the
     /// handler's included) are each written whole.
     ///
@@ -70,17 +75,17 @@ impl<R: Runtime, P: Protocol> ConnectionHandle<R, P> {
     }
 
     /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.peer
+    pub fn peer_addr(&self) -> T::Addr {
+        self.peer.clone()
     }
 
     /// The connection's local address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
+    pub fn local_addr(&self) -> T::Addr {
+        self.local.clone()
     }
 }
 
-impl<R: Runtime, P: Protocol> fmt::Debug for ConnectionHandle<R, P> {
+impl<R: Runtime, P: Protocol, T: StreamFamily> fmt::Debug for ConnectionHandle<R, P, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConnectionHandle")
             .field("peer", &self.peer)

@@ -3,14 +3,14 @@
 //! that serves a connection.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
 use netproto_core::{Error, Protocol};
 
-use crate::client::TcpClient;
+use crate::client::StreamClient;
 use crate::rt::Runtime;
+use netproto_core::addr::{PeerAddr, StreamFamily};
 
 /// What a server runs, as EasyNetwork's `AsyncStreamRequestHandler` does
 /// (`service_init`, `on_connection`, `handle`, `on_disconnection`); passed
@@ -61,25 +61,35 @@ pub trait RequestHandler<C>: Send + Sync + 'static {
     /// panicked, the peer left, the server shut down and stopped the
     /// task), with the reason when an error ended it (`None`: a clean
     /// close). Not `async`, so that it runs even when the task is stopped.
-    fn on_disconnection(&self, peer: SocketAddr, reason: Option<&str>) {
+    /// `peer` is the peer's address as errors and events carry it (a TCP
+    /// peer's is [`PeerAddr::Inet`]).
+    fn on_disconnection(&self, peer: PeerAddr, reason: Option<&str>) {
         let _ = (peer, reason);
     }
 }
 
 /// Calls `on_disconnection` when dropped: at the end of the connection's
 /// task, or when the task is stopped.
-struct TearDown<'a, R: Runtime, P: Protocol, H: RequestHandler<TcpClient<R, P>>> {
+struct TearDown<
+    'a,
+    R: Runtime,
+    P: Protocol,
+    T: StreamFamily,
+    H: RequestHandler<StreamClient<R, P, T>>,
+> {
     handler: &'a H,
-    conn: Option<TcpClient<R, P>>,
+    conn: Option<StreamClient<R, P, T>>,
     panicked: bool,
 }
 
-impl<R: Runtime, P: Protocol, H: RequestHandler<TcpClient<R, P>>> Drop for TearDown<'_, R, P, H> {
+impl<R: Runtime, P: Protocol, T: StreamFamily, H: RequestHandler<StreamClient<R, P, T>>> Drop
+    for TearDown<'_, R, P, T, H>
+{
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else {
             return;
         };
-        let peer = conn.peer_addr();
+        let peer = conn.shared.conn.peer_addr().clone();
         let reason = conn.shared.conn.events().reason().map(str::to_owned);
         let reason = match (reason, self.panicked) {
             (None, true) => Some("the handler panicked".to_owned()),
@@ -93,9 +103,14 @@ impl<R: Runtime, P: Protocol, H: RequestHandler<TcpClient<R, P>>> Drop for TearD
 }
 
 /// Run one connection through `handler`'s hooks.
-pub(crate) async fn run<R: Runtime, P: Protocol, H: RequestHandler<TcpClient<R, P>>>(
+pub(crate) async fn run<
+    R: Runtime,
+    P: Protocol,
+    T: StreamFamily,
+    H: RequestHandler<StreamClient<R, P, T>>,
+>(
     handler: &H,
-    conn: TcpClient<R, P>,
+    conn: StreamClient<R, P, T>,
 ) {
     let mut tear_down = TearDown {
         handler,

@@ -37,15 +37,27 @@ mod stream;
 mod udp;
 mod udp_server;
 
-pub use client::TcpClient;
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use client::UnixStreamClient;
+pub use client::{StreamClient, TcpClient};
 pub use handle::ConnectionHandle;
 pub use handler::RequestHandler;
 pub use netproto_core::server::ShutdownHandle;
 pub use rt::{AsyncDatagram, AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
-pub use server::{Connection, TcpServer};
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use server::UnixStreamServer;
+pub use server::{Connection, StreamServer, TcpServer};
 pub use stream::{PacketSink, PacketStream};
 pub use udp::{DatagramStream, UdpClient, UdpEndpoint};
 pub use udp_server::{UdpPeer, UdpServer};
+
+/// What the binding macro's expansion names. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use netproto_core::addr::{Tcp, Unix};
+}
 
 /// Declare a binding's public types: `TcpClient<P>`, `Connection<P>`,
 /// `TcpServer<P>`, `ShutdownHandle`, `PacketStream<'a, P>`,
@@ -67,6 +79,36 @@ macro_rules! runtime_types {
                 )]
         pub type TcpClient<P> = $crate::TcpClient<$rt, P>;
 
+        #[doc = concat!(
+                    "A connection that sends and receives packets of protocol `P` over the stream transport `T` (`Tcp`, or `Unix` on Unix) on ",
+                    $name,
+                    ": `TcpClient<P>` and `UnixStreamClient<P>` are this type."
+                )]
+        pub type StreamClient<P, T = $crate::__private::Tcp> = $crate::StreamClient<$rt, P, T>;
+
+        #[cfg(unix)]
+        #[doc = concat!(
+                    "A Unix stream connection that sends and receives packets of protocol `P` on ",
+                    $name,
+                    " (Unix only)."
+                )]
+        pub type UnixStreamClient<P> = $crate::StreamClient<$rt, P, $crate::__private::Unix>;
+
+        /// A connection accepted by a [`UnixStreamServer`] (Unix only).
+        #[cfg(unix)]
+        pub type UnixConnection<P> = UnixStreamClient<P>;
+
+        #[cfg(unix)]
+        #[doc = concat!("A Unix stream server on ", $name, ", a task per connection (Unix only).")]
+        pub type UnixStreamServer<P> = $crate::StreamServer<$rt, P, $crate::__private::Unix>;
+
+        #[doc = concat!(
+                    "A server over the stream transport `T` on ",
+                    $name,
+                    ": `TcpServer<P>` and `UnixStreamServer<P>` are this type."
+                )]
+        pub type StreamServer<P, T = $crate::__private::Tcp> = $crate::StreamServer<$rt, P, T>;
+
         /// A connection accepted by a [`TcpServer`]: the whole client API.
         pub type Connection<P> = $crate::Connection<$rt, P>;
 
@@ -75,7 +117,7 @@ macro_rules! runtime_types {
 
         /// A served connection reached from outside its handler
         /// (`TcpServer::connections`).
-        pub type ConnectionHandle<P> = $crate::ConnectionHandle<$rt, P>;
+        pub type ConnectionHandle<P, T = $crate::__private::Tcp> = $crate::ConnectionHandle<$rt, P, T>;
 
         pub use $crate::RequestHandler;
 
@@ -84,10 +126,10 @@ macro_rules! runtime_types {
 
         /// Received packets as a `Stream` (`TcpClient::stream`,
         /// `TcpClient::iter_received_packets`).
-        pub type PacketStream<'a, P> = $crate::PacketStream<'a, $rt, P>;
+        pub type PacketStream<'a, P, T = $crate::__private::Tcp> = $crate::PacketStream<'a, $rt, P, T>;
 
         /// Packets to send as a `Sink` (`TcpClient::sink`).
-        pub type PacketSink<'a, P, Item> = $crate::PacketSink<'a, $rt, P, Item>;
+        pub type PacketSink<'a, P, Item, T = $crate::__private::Tcp> = $crate::PacketSink<'a, $rt, P, Item, T>;
 
         #[doc = concat!(
                     "A UDP socket connected to one remote address, one packet of protocol `P` per datagram, on ",

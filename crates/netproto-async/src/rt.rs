@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use netproto_core::addr::{PeerAddr, StreamFamily, Tcp};
 use netproto_socket::socket2::SockRef;
 
 /// Which readiness to wait for.
@@ -25,9 +26,9 @@ pub enum Interest {
 
 /// An async runtime, as the client and server need it.
 pub trait Runtime: Send + Sync + Sized + 'static {
-    /// A connected TCP socket.
+    /// A connected stream socket: TCP, or (on Unix) a Unix stream socket.
     type Stream: AsyncStream;
-    /// A listening TCP socket.
+    /// A listening stream socket, TCP or Unix.
     type Listener: AsyncListener<Stream = Self::Stream>;
     /// A UDP socket (bound, connected or not).
     type Datagram: AsyncDatagram;
@@ -54,6 +55,15 @@ pub trait Runtime: Send + Sync + Sized + 'static {
 
     /// Adopt a bound, listening std socket.
     fn listener(listener: std::net::TcpListener) -> io::Result<Self::Listener>;
+
+    /// Adopt a non-blocking Unix stream socket whose connect is in
+    /// progress or done (its writable readiness says when it ends).
+    #[cfg(unix)]
+    fn connecting_unix(stream: std::os::unix::net::UnixStream) -> io::Result<Self::Stream>;
+
+    /// Adopt a bound, listening Unix stream socket.
+    #[cfg(unix)]
+    fn unix_listener(listener: std::os::unix::net::UnixListener) -> io::Result<Self::Listener>;
 
     /// Adopt a bound (possibly connected) std UDP socket, registering it
     /// with the runtime's reactor.
@@ -95,13 +105,15 @@ pub trait AsyncListener: Send + Sync + 'static {
 
     /// The listening socket, for its options (socket2).
     fn sock_ref(&self) -> SockRef<'_>;
-    /// Accept one connection, or register to be woken when one is there.
-    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Self::Stream, SocketAddr)>>;
+    /// Accept one connection and its peer's address (a Unix client is
+    /// usually unnamed), or register to be woken when one is there.
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Self::Stream, PeerAddr)>>;
 }
 
-/// A stream a client of runtime `R` can adopt (`from_stream`): the
-/// runtime's own stream types, and `std::net::TcpStream`.
-pub trait IntoStream<R: Runtime> {
+/// A stream a client of runtime `R` over transport `T` can adopt
+/// (`from_stream`): the runtime's own stream types, and
+/// `std::net::TcpStream` (TCP) or `std::os::unix::net::UnixStream` (Unix).
+pub trait IntoStream<R: Runtime, T: StreamFamily = Tcp> {
     /// The runtime's socket.
     fn into_stream(self) -> io::Result<R::Stream>;
 }

@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::future::{Future, poll_fn};
-use std::net::SocketAddr;
+use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::future::{AbortHandle, Abortable};
+use netproto_core::addr::{PeerAddr, StreamFamily, Tcp};
 use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::options::{IntoAddress, ServerOptions};
 use netproto_core::server::{Lifecycle, Reserve, Served, ShutdownHandle, Slot};
@@ -20,7 +21,7 @@ use netproto_core::{Error, Protocol};
 use netproto_socket::listener::{self, BindTarget};
 use netproto_socket::socket2::SockRef;
 
-use crate::client::TcpClient;
+use crate::client::{StreamClient, TcpClient};
 use crate::connect;
 use crate::handle::ConnectionHandle;
 use crate::handler::{self, RequestHandler};
@@ -31,24 +32,38 @@ use crate::rt::{AsyncListener, Runtime};
 /// the server's options (idle timeout, buffer sizes, events) applied.
 pub type Connection<R, P> = TcpClient<R, P>;
 
-/// A TCP (or TLS) server for protocol `P` on runtime `R`.
+/// A server for protocol `P` on runtime `R` over the stream transport `T`:
+/// [`Tcp`] (`TcpServer`, TCP and TLS over it) or, on Unix, `Unix`
+/// (`UnixStreamServer`); only `bind` and the address types differ.
 ///
-/// [`serve`](TcpServer::serve) runs a handler for each connection in a
+/// [`serve`](StreamServer::serve) runs a handler for each connection in a
 /// task of its own (on the runtime's worker threads, so a server uses
 /// every core and one slow handler stalls no other connection), within the
-/// limits of the [`ServerOptions`]; [`accept`](TcpServer::accept) is the
+/// limits of the [`ServerOptions`]; [`accept`](StreamServer::accept) is the
 /// low-level alternative for running your own loop. A [`ShutdownHandle`]
 /// stops it gracefully.
-pub struct TcpServer<R: Runtime, P: Protocol> {
-    local_addrs: Vec<SocketAddr>,
+pub struct StreamServer<R: Runtime, P: Protocol, T: StreamFamily = Tcp> {
+    local_addrs: Vec<T::Addr>,
     protocol: P,
     options: ServerOptions,
     setup: ConnectionSetup,
     /// The listening sockets; taken (closed) by shutdown, so that new
     /// connections are refused rather than left in the backlog.
-    listeners: Arc<Mutex<Option<Vec<R::Listener>>>>,
+    listeners: Arc<Mutex<Option<Bound<R::Listener>>>>,
     lifecycle: Arc<Lifecycle<Entry<R, P>>>,
     next_listener: AtomicUsize,
+    family: PhantomData<T>,
+}
+
+/// A TCP (or TLS) server on runtime `R`.
+pub type TcpServer<R, P> = StreamServer<R, P, Tcp>;
+
+/// The listening sockets; on Unix, with the socket files they remove when
+/// they are closed.
+struct Bound<L> {
+    listeners: Vec<L>,
+    #[cfg(unix)]
+    _files: Vec<netproto_socket::unix::SocketFile>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -91,10 +106,10 @@ impl<R: Runtime, P: Protocol> Served for Entry<R, P> {
     }
 }
 
-impl<R: Runtime, P: Protocol> TcpServer<R, P> {
+impl<R: Runtime, P: Protocol> StreamServer<R, P, Tcp> {
     /// Bind `address` (a host name may resolve to several addresses: all
     /// are bound; port 0 picks a free port, see
-    /// [`local_addrs`](TcpServer::local_addrs)).
+    /// [`local_addrs`](StreamServer::local_addrs)).
     ///
     /// Cancel safety: dropping the future closes what was bound so far.
     pub async fn bind(
@@ -130,11 +145,29 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
             l.set_nonblocking(true)?;
             R::listener(l)
         })?;
-        let listeners = Arc::new(Mutex::new(Some(listeners)));
+        let bound = Bound {
+            listeners,
+            #[cfg(unix)]
+            _files: Vec::new(),
+        };
+        Ok(Self::serving(bound, local_addrs, protocol, options))
+    }
+}
+
+impl<R: Runtime, P: Protocol, T: StreamFamily> StreamServer<R, P, T> {
+    /// A server on bound, listening sockets.
+    fn serving(
+        bound: Bound<R::Listener>,
+        local_addrs: Vec<T::Addr>,
+        protocol: P,
+        options: ServerOptions,
+    ) -> Self {
+        let listeners = Arc::new(Mutex::new(Some(bound)));
         let lifecycle = Lifecycle::new(&options, listener::fd_limit(), true);
         let closing = listeners.clone();
+        // Closing a Unix listener removes its socket file.
         lifecycle.on_shutdown(move || drop(lock(&closing).take()));
-        Ok(TcpServer {
+        StreamServer {
             local_addrs,
             protocol,
             setup: ConnectionSetup::server(&options),
@@ -142,16 +175,17 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
             listeners,
             lifecycle,
             next_listener: AtomicUsize::new(0),
-        })
+            family: PhantomData,
+        }
     }
 
     /// The real bound addresses.
-    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+    pub fn local_addrs(&self) -> Vec<T::Addr> {
         self.local_addrs.clone()
     }
 
-    /// A handle that stops [`serve`](TcpServer::serve) (and makes pending
-    /// and later [`accept`](TcpServer::accept) calls fail with
+    /// A handle that stops [`serve`](StreamServer::serve) (and makes pending
+    /// and later [`accept`](StreamServer::accept) calls fail with
     /// [`Error::Closed`]).
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         self.lifecycle.shutdown_handle()
@@ -159,15 +193,19 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
 
     /// Read or change the listening sockets' options (socket2's
     /// `SockRef`: buffer sizes, TTL, ...) while the server is bound, one
-    /// per address of [`local_addrs`](TcpServer::local_addrs); `f` gets
+    /// per address of [`local_addrs`](StreamServer::local_addrs); `f` gets
     /// none once shutdown has closed them.
-    pub fn with_listener_sockets<T>(&self, f: impl FnOnce(&[SockRef<'_>]) -> T) -> T {
+    pub fn with_listener_sockets<O>(&self, f: impl FnOnce(&[SockRef<'_>]) -> O) -> O {
         let listeners = lock(&self.listeners);
-        let sockets: Vec<SockRef<'_>> = listeners.iter().flatten().map(|l| l.sock_ref()).collect();
+        let sockets: Vec<SockRef<'_>> = listeners
+            .iter()
+            .flat_map(|bound| &bound.listeners)
+            .map(|l| l.sock_ref())
+            .collect();
         f(&sockets)
     }
 
-    /// Whether [`serve`](TcpServer::serve) is running and no shutdown was
+    /// Whether [`serve`](StreamServer::serve) is running and no shutdown was
     /// asked for.
     pub fn is_serving(&self) -> bool {
         self.lifecycle.is_serving()
@@ -181,9 +219,9 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
     }
 
     /// The connections being served (and those from
-    /// [`accept`](TcpServer::accept) that are still open), as handles that
+    /// [`accept`](StreamServer::accept) that are still open), as handles that
     /// send to them or close them from any task.
-    pub fn connections(&self) -> Vec<ConnectionHandle<R, P>> {
+    pub fn connections(&self) -> Vec<ConnectionHandle<R, P, T>> {
         self.lifecycle
             .handles()
             .into_iter()
@@ -191,16 +229,17 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
                 let weak = entry.connection?;
                 let shared = weak.upgrade()?;
                 (!shared.conn.is_closed()).then(|| ConnectionHandle {
-                    peer: shared.conn.peer_addr(),
-                    local: shared.conn.local_addr(),
+                    peer: T::addr(shared.conn.peer_addr()),
+                    local: T::addr(shared.conn.local_addr()),
                     shared: weak,
+                    family: PhantomData,
                 })
             })
             .collect()
     }
 
     /// Send `packet` to every connection of
-    /// [`connections`](TcpServer::connections) (concurrently), each send
+    /// [`connections`](StreamServer::connections) (concurrently), each send
     /// bounded by `timeout` (`None`: as long as it takes); the connections
     /// it could not be sent to, with why (empty: every connection took it).
     ///
@@ -209,7 +248,7 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
         &self,
         packet: &P::Sent,
         timeout: impl Into<Option<Duration>>,
-    ) -> Vec<(SocketAddr, Error)> {
+    ) -> Vec<(T::Addr, Error)> {
         let timeout = timeout.into();
         let connections = self.connections();
         let sends = connections.iter().map(|connection| async move {
@@ -234,7 +273,7 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
     ///
     /// Cancel safety: cancel safe while waiting for a connection; a future
     /// dropped during the TLS handshake drops that connection.
-    pub async fn accept(&self) -> Result<Connection<R, P>, Error> {
+    pub async fn accept(&self) -> Result<StreamClient<R, P, T>, Error> {
         let accepted = first(
             async {
                 self.shutdown_requested().await;
@@ -244,7 +283,7 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
         )
         .await;
         let (stream, peer) = accepted.map_err(Refused::into_error)?;
-        let connection = TcpClient::establish(stream, self.protocol.clone(), &self.setup)
+        let connection = StreamClient::establish(stream, self.protocol.clone(), &self.setup)
             .await
             .inspect_err(|err| self.setup.reject(peer, err))?;
         self.lifecycle.register_accepted(Entry {
@@ -255,9 +294,9 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
     }
 
     /// Serve every connection with `handler`, each in a task of its own,
-    /// until shutdown ([`shutdown_handle`](TcpServer::shutdown_handle)).
+    /// until shutdown ([`shutdown_handle`](StreamServer::shutdown_handle)).
     ///
-    /// Applies the connection limit ([`max_connections`](TcpServer::max_connections))
+    /// Applies the connection limit ([`max_connections`](StreamServer::max_connections))
     /// and `when_full` (`Wait`: further connections stay in the backlog
     /// until a slot frees up; `Refuse` — and one-client mode — accepts and
     /// closes them at once, emitting `Rejected`), `idle_timeout` (each
@@ -276,7 +315,7 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
     /// go on in their tasks, as after `accept`.
     pub async fn serve<H, Fut>(&self, handler: H) -> Result<(), Error>
     where
-        H: Fn(Connection<R, P>) -> Fut + Send + Sync + 'static,
+        H: Fn(StreamClient<R, P, T>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let handler = Arc::new(handler);
@@ -293,14 +332,14 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
     }
 
     /// Serve with a [`RequestHandler`]: `service_init`, then as
-    /// [`serve`](TcpServer::serve) with each connection run through
+    /// [`serve`](StreamServer::serve) with each connection run through
     /// `on_connection`, `handle` and `on_disconnection` (which runs however
     /// the connection ended, its task stopped by a shutdown included), then
     /// `service_quit` once serving is over.
     ///
     /// Cancel safety: as `serve`; `service_quit` does not run when the
     /// future is dropped.
-    pub async fn serve_with<H: RequestHandler<Connection<R, P>>>(
+    pub async fn serve_with<H: RequestHandler<StreamClient<R, P, T>>>(
         &self,
         handler: H,
     ) -> Result<(), Error> {
@@ -319,7 +358,7 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
 
     async fn accept_loop<H, Fut>(&self, handler: &Arc<H>) -> Result<(), Error>
     where
-        H: Fn(Connection<R, P>) -> Fut + Send + Sync + 'static,
+        H: Fn(StreamClient<R, P, T>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         loop {
@@ -383,7 +422,7 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
 
     fn spawn_connection<H, Fut>(&self, stream: R::Stream, slot: Slot<Entry<R, P>>, handler: Arc<H>)
     where
-        H: Fn(Connection<R, P>) -> Fut + Send + Sync + 'static,
+        H: Fn(StreamClient<R, P, T>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         // The connection's setup sits in a box that is freed once the
@@ -403,7 +442,7 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
             let start = Box::pin(async {
                 let (stream, protocol, setup) = *start;
                 let peer = stream_peer::<R>(&stream);
-                let connection = match TcpClient::establish(stream, protocol, &setup).await {
+                let connection = match StreamClient::establish(stream, protocol, &setup).await {
                     Ok(connection) => connection,
                     Err(err) => {
                         if let Some(peer) = peer {
@@ -428,20 +467,20 @@ impl<R: Runtime, P: Protocol> TcpServer<R, P> {
 
     /// The next connection from any listener (`Refused::Closed` once
     /// shutdown has closed them).
-    async fn accept_stream(&self) -> Result<(R::Stream, SocketAddr), Refused> {
+    async fn accept_stream(&self) -> Result<(R::Stream, PeerAddr), Refused> {
         let start = self.next_listener.fetch_add(1, Ordering::Relaxed);
         poll_fn(|cx| {
             let listeners = lock(&self.listeners);
-            let Some(listeners) = listeners.as_ref() else {
+            let Some(Bound { listeners, .. }) = listeners.as_ref() else {
                 return Poll::Ready(Err(Refused::Closed));
             };
             let count = listeners.len();
             for i in 0..count {
                 let at = (start + i) % count;
                 if let Poll::Ready(result) = listeners[at].poll_accept(cx) {
-                    return Poll::Ready(
-                        result.map_err(|source| Refused::Failed(self.local_addrs[at], source)),
-                    );
+                    return Poll::Ready(result.map_err(|source| {
+                        Refused::Failed(self.local_addrs[at].clone().into(), source)
+                    }));
                 }
             }
             Poll::Pending
@@ -455,7 +494,7 @@ enum Refused {
     /// Shutdown closed the listeners.
     Closed,
     /// Accepting on this listener failed.
-    Failed(SocketAddr, std::io::Error),
+    Failed(PeerAddr, std::io::Error),
 }
 
 impl Refused {
@@ -468,16 +507,65 @@ impl Refused {
 }
 
 /// The peer of an accepted stream, for a `Rejected` event.
-fn stream_peer<R: Runtime>(stream: &R::Stream) -> Option<SocketAddr> {
+fn stream_peer<R: Runtime>(stream: &R::Stream) -> Option<PeerAddr> {
     use crate::rt::AsyncStream;
-    stream.sock_ref().peer_addr().ok()?.as_socket()
+    netproto_socket::stream_addr(&stream.sock_ref().peer_addr().ok()?).ok()
 }
 
-impl<R: Runtime, P: Protocol> fmt::Debug for TcpServer<R, P> {
+impl<R: Runtime, P: Protocol, T: StreamFamily> fmt::Debug for StreamServer<R, P, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpServer")
+        f.debug_struct("StreamServer")
             .field("local_addrs", &self.local_addrs)
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(unix)]
+mod unix {
+    use netproto_core::addr::{Unix, UnixAddr};
+
+    use super::*;
+
+    /// A Unix stream server on runtime `R` (Unix only).
+    #[cfg_attr(docsrs, doc(cfg(unix)))]
+    pub type UnixStreamServer<R, P> = StreamServer<R, P, Unix>;
+
+    /// Unix stream sockets (Unix only).
+    #[cfg_attr(docsrs, doc(cfg(unix)))]
+    impl<R: Runtime, P: Protocol> StreamServer<R, P, Unix> {
+        /// Bind the Unix socket `address` (a path, or a [`UnixAddr`] in
+        /// Linux's abstract namespace) with `options.backlog`. A socket
+        /// file left at the path by a server that is gone is removed
+        /// first; one a live server listens on is an error of kind
+        /// `AddrInUse`; anything else at the path is never removed (an
+        /// error says what is there). The server removes its own socket
+        /// file when it shuts down or is dropped. A path longer than
+        /// `sun_path` takes is [`Error::Config`], naming the path and the
+        /// limit.
+        pub async fn bind(
+            address: impl Into<UnixAddr>,
+            protocol: P,
+            options: ServerOptions,
+        ) -> Result<Self, Error> {
+            let address = address.into();
+            let named = PeerAddr::Unix(address.clone());
+            let (socket, file) = netproto_socket::unix::bind(&address, options.backlog)?;
+            let listener = socket
+                .set_nonblocking(true)
+                .and_then(|()| R::unix_listener(socket.into()))
+                .map_err(|source| Error::Io {
+                    peer: Some(named),
+                    source,
+                })?;
+            let bound = Bound {
+                listeners: vec![listener],
+                _files: vec![file],
+            };
+            Ok(Self::serving(bound, vec![address], protocol, options))
+        }
+    }
+}
+
+#[cfg(unix)]
+pub use unix::UnixStreamServer;

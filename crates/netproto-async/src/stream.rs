@@ -1,9 +1,9 @@
 //! `futures_core::Stream` and `futures_sink::Sink` over a client.
 //!
 //! The client's methods take `&self` so that several tasks can use one
-//! connection, so the adapters borrow it: [`TcpClient::stream`] and
-//! [`TcpClient::iter_received_packets`] give a [`PacketStream`] of
-//! received packets and [`TcpClient::sink`] a [`PacketSink`] for packets to
+//! connection, so the adapters borrow it: [`StreamClient::stream`] and
+//! [`StreamClient::iter_received_packets`] give a [`PacketStream`] of
+//! received packets and [`StreamClient::sink`] a [`PacketSink`] for packets to
 //! send. Each adapter keeps the one operation it has in flight; both can
 //! exist at once — one task reading the stream while another feeds the
 //! sink.
@@ -21,15 +21,16 @@ use futures_sink::Sink;
 use netproto_core::error::InStream;
 use netproto_core::{Error, Protocol};
 
-use crate::client::TcpClient;
+use crate::client::StreamClient;
 use crate::rt::Runtime;
+use netproto_core::addr::{StreamFamily, Tcp};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-impl<R: Runtime, P: Protocol> TcpClient<R, P> {
+impl<R: Runtime, P: Protocol, T: StreamFamily> StreamClient<R, P, T> {
     /// Received packets as a [`Stream`].
     ///
-    /// Each item is what [`recv_packet`](TcpClient::recv_packet) returns.
+    /// Each item is what [`recv_packet`](StreamClient::recv_packet) returns.
     /// The stream ends (`None`) when the peer closes the connection between
     /// packets or the client is closed; any other error that ends receiving
     /// is yielded once, then the stream ends. Per-packet errors
@@ -38,7 +39,7 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
     ///
     /// Cancel safety: dropping the stream, or a `next()` future, loses no
     /// byte (see `recv_packet`).
-    pub fn stream(&self) -> PacketStream<'_, R, P> {
+    pub fn stream(&self) -> PacketStream<'_, R, P, T> {
         PacketStream::new(self, None)
     }
 
@@ -54,7 +55,7 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
     pub fn iter_received_packets(
         &self,
         timeout: impl Into<Option<Duration>>,
-    ) -> PacketStream<'_, R, P> {
+    ) -> PacketStream<'_, R, P, T> {
         let end = timeout
             .into()
             .and_then(|timeout| Instant::now().checked_add(timeout));
@@ -66,15 +67,15 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
     /// bytes).
     ///
     /// `start_send` takes the item; `poll_ready` and `poll_flush` drive its
-    /// [`send_packet`](TcpClient::send_packet) to completion (so the sink
+    /// [`send_packet`](StreamClient::send_packet) to completion (so the sink
     /// holds at most one item); `poll_flush` also writes anything a
     /// cancelled send left queued; `poll_close` flushes and then
-    /// [`send_eof`](TcpClient::send_eof)s — receiving keeps working.
+    /// [`send_eof`](StreamClient::send_eof)s — receiving keeps working.
     ///
     /// Cancel safety: dropping the sink with a send in flight is dropping a
     /// `send_packet` future: the packet was queued whole or not at all, and
     /// the next send, flush or `close` writes what remains.
-    pub fn sink<Item>(&self) -> PacketSink<'_, R, P, Item>
+    pub fn sink<Item>(&self) -> PacketSink<'_, R, P, Item, T>
     where
         Item: Borrow<P::Sent> + Send,
         P::Sent: Sync,
@@ -88,10 +89,10 @@ impl<R: Runtime, P: Protocol> TcpClient<R, P> {
     }
 }
 
-/// Received packets of a [`TcpClient`] as a [`Stream`]; made by
-/// [`TcpClient::stream`] and [`TcpClient::iter_received_packets`].
-pub struct PacketStream<'a, R: Runtime, P: Protocol> {
-    client: &'a TcpClient<R, P>,
+/// Received packets of a [`StreamClient`] as a [`Stream`]; made by
+/// [`StreamClient::stream`] and [`StreamClient::iter_received_packets`].
+pub struct PacketStream<'a, R: Runtime, P: Protocol, T: StreamFamily = Tcp> {
+    client: &'a StreamClient<R, P, T>,
     next: Option<BoxFuture<'a, Result<P::Received, Error>>>,
     /// `None`: every packet until the connection ends (`stream`);
     /// `Some(end)`: `iter_received_packets`, until `end` (`None`: no end).
@@ -99,8 +100,8 @@ pub struct PacketStream<'a, R: Runtime, P: Protocol> {
     done: bool,
 }
 
-impl<'a, R: Runtime, P: Protocol> PacketStream<'a, R, P> {
-    fn new(client: &'a TcpClient<R, P>, bounded: Option<Option<Instant>>) -> Self {
+impl<'a, R: Runtime, P: Protocol, T: StreamFamily> PacketStream<'a, R, P, T> {
+    fn new(client: &'a StreamClient<R, P, T>, bounded: Option<Option<Instant>>) -> Self {
         PacketStream {
             client,
             next: None,
@@ -120,7 +121,7 @@ impl<'a, R: Runtime, P: Protocol> PacketStream<'a, R, P> {
     }
 }
 
-impl<R: Runtime, P: Protocol> Stream for PacketStream<'_, R, P> {
+impl<R: Runtime, P: Protocol, T: StreamFamily> Stream for PacketStream<'_, R, P, T> {
     type Item = Result<P::Received, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -139,7 +140,7 @@ impl<R: Runtime, P: Protocol> Stream for PacketStream<'_, R, P> {
     }
 }
 
-impl<R: Runtime, P: Protocol> fmt::Debug for PacketStream<'_, R, P> {
+impl<R: Runtime, P: Protocol, T: StreamFamily> fmt::Debug for PacketStream<'_, R, P, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PacketStream")
             .field("client", self.client)
@@ -156,16 +157,16 @@ enum SinkOp {
     Eof,
 }
 
-/// Packets to send through a [`TcpClient`], as a [`Sink`]; made by
-/// [`TcpClient::sink`].
-pub struct PacketSink<'a, R: Runtime, P: Protocol, Item> {
-    client: &'a TcpClient<R, P>,
+/// Packets to send through a [`StreamClient`], as a [`Sink`]; made by
+/// [`StreamClient::sink`].
+pub struct PacketSink<'a, R: Runtime, P: Protocol, Item, T: StreamFamily = Tcp> {
+    client: &'a StreamClient<R, P, T>,
     in_flight: Option<BoxFuture<'a, Result<(), Error>>>,
     busy: Option<SinkOp>,
     _item: PhantomData<fn(Item)>,
 }
 
-impl<'a, R: Runtime, P: Protocol, Item> PacketSink<'a, R, P, Item>
+impl<'a, R: Runtime, P: Protocol, Item, T: StreamFamily> PacketSink<'a, R, P, Item, T>
 where
     Item: Borrow<P::Sent> + Send + 'a,
     P::Sent: Sync,
@@ -195,7 +196,8 @@ where
     }
 }
 
-impl<'a, R: Runtime, P: Protocol, Item> Sink<Item> for PacketSink<'a, R, P, Item>
+impl<'a, R: Runtime, P: Protocol, Item, T: StreamFamily> Sink<Item>
+    for PacketSink<'a, R, P, Item, T>
 where
     Item: Borrow<P::Sent> + Send + 'a,
     P::Sent: Sync,
@@ -238,7 +240,7 @@ where
     }
 }
 
-impl<R: Runtime, P: Protocol, Item> fmt::Debug for PacketSink<'_, R, P, Item> {
+impl<R: Runtime, P: Protocol, Item, T: StreamFamily> fmt::Debug for PacketSink<'_, R, P, Item, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PacketSink")
             .field("client", self.client)

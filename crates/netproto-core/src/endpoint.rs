@@ -52,7 +52,7 @@
 //! use netproto_core::serializer::Utf8;
 //! use netproto_core::StreamProtocol;
 //!
-//! let peer = "127.0.0.1:9".parse().unwrap();
+//! let peer = "127.0.0.1:9".parse::<std::net::SocketAddr>().unwrap();
 //! let protocol = StreamProtocol::new(Delimiter::lf(), Utf8);
 //! let (mut recv, mut send) = Endpoint::new(protocol, peer, &EndpointConfig::default()).split();
 //!
@@ -70,8 +70,8 @@
 //! assert!(recv.next_packet().is_none()); // need more bytes
 //! ```
 
+use crate::addr::PeerAddr;
 use std::fmt;
-use std::net::SocketAddr;
 
 use crate::protocol::Protocol;
 #[cfg(feature = "tls")]
@@ -141,9 +141,10 @@ pub struct Endpoint<P: Protocol> {
 
 impl<P: Protocol> Endpoint<P> {
     /// A plain (unencrypted) connection to `peer` speaking `protocol`.
-    pub fn new(protocol: P, peer: SocketAddr, config: &EndpointConfig) -> Self {
+    pub fn new(protocol: P, peer: impl Into<PeerAddr>, config: &EndpointConfig) -> Self {
+        let peer = peer.into();
         Endpoint {
-            recv: RecvHalf::new(protocol.clone(), peer, config),
+            recv: RecvHalf::new(protocol.clone(), peer.clone(), config),
             send: SendHalf::new(protocol, peer, config),
         }
     }
@@ -152,10 +153,11 @@ impl<P: Protocol> Endpoint<P> {
     #[cfg(feature = "tls")]
     pub fn with_tls(
         protocol: P,
-        peer: SocketAddr,
+        peer: impl Into<PeerAddr>,
         config: &EndpointConfig,
         session: TlsSession,
     ) -> Self {
+        let peer = peer.into();
         let mut endpoint = Endpoint::new(protocol, peer, config);
         let shared = SharedTls::new(session);
         endpoint.recv.set_tls(shared.clone());

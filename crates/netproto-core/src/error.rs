@@ -8,9 +8,9 @@
 //!   the connection (refused, timed out, reset, closed, TLS failure), each
 //!   naming the peer and the numbers a user can act on.
 
+use crate::addr::PeerAddr;
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -187,7 +187,7 @@ pub enum Error {
     #[error("connection refused by {addr}")]
     ConnectionRefused {
         /// The address that refused.
-        addr: SocketAddr,
+        addr: PeerAddr,
     },
     /// The host name could not be resolved.
     #[error("cannot resolve host {host:?}: {source}")]
@@ -233,19 +233,19 @@ pub enum Error {
     #[error("connection reset by {peer}")]
     ConnectionReset {
         /// The peer.
-        peer: SocketAddr,
+        peer: PeerAddr,
     },
     /// The peer closed the connection cleanly, between packets.
     #[error("connection closed by {peer}")]
     ConnectionClosed {
         /// The peer.
-        peer: SocketAddr,
+        peer: PeerAddr,
     },
     /// The connection ended inside a frame.
     #[error("connection to {peer} closed with {pending} bytes of an incomplete frame pending")]
     UnexpectedEof {
         /// The peer.
-        peer: SocketAddr,
+        peer: PeerAddr,
         /// Bytes received for the frame that never completed.
         pending: usize,
     },
@@ -261,7 +261,7 @@ pub enum Error {
     #[error("protocol error from {peer}: {source}")]
     Framing {
         /// The peer.
-        peer: SocketAddr,
+        peer: PeerAddr,
         /// What went wrong.
         #[source]
         source: FramingError,
@@ -276,7 +276,7 @@ pub enum Error {
     )]
     PeerSpeaksTls {
         /// The peer.
-        peer: SocketAddr,
+        peer: PeerAddr,
         /// The framing error the TLS record caused.
         #[source]
         source: FramingError,
@@ -286,7 +286,7 @@ pub enum Error {
     #[error("invalid packet from {peer}: {source}")]
     Deserialize {
         /// The peer.
-        peer: SocketAddr,
+        peer: PeerAddr,
         /// The error, carrying the frame.
         #[source]
         source: DeserializeError,
@@ -300,7 +300,7 @@ pub enum Error {
     )]
     DatagramTooLong {
         /// The sender.
-        peer: SocketAddr,
+        peer: PeerAddr,
         /// How many bytes of it were seen: the datagram was at least this
         /// long.
         length: usize,
@@ -315,7 +315,7 @@ pub enum Error {
     #[error("TLS error with {peer}: {source}")]
     Tls {
         /// The peer.
-        peer: SocketAddr,
+        peer: PeerAddr,
         /// What went wrong.
         #[source]
         source: TlsError,
@@ -326,7 +326,7 @@ pub enum Error {
     #[error("closed the connection to {peer} with {bytes} queued bytes not delivered")]
     Undelivered {
         /// The peer.
-        peer: SocketAddr,
+        peer: PeerAddr,
         /// How many queued bytes were thrown away.
         bytes: usize,
     },
@@ -334,10 +334,10 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
     /// Any other I/O error, with the peer when one is known.
-    #[error("I/O error{}: {source}", peer.map(|p| format!(" with {p}")).unwrap_or_default())]
+    #[error("I/O error{}: {source}", peer.as_ref().map(|p| format!(" with {p}")).unwrap_or_default())]
     Io {
         /// The peer, when known.
-        peer: Option<SocketAddr>,
+        peer: Option<PeerAddr>,
         /// The underlying error.
         #[source]
         source: io::Error,
@@ -384,8 +384,8 @@ impl Error {
     ///
     /// let timeout = Error::Timeout { kind: TimeoutKind::Receive, timeout: Duration::ZERO };
     /// assert_eq!(timeout.in_stream(true), InStream::End);
-    /// let peer = "127.0.0.1:9".parse().unwrap();
-    /// let closed = Error::ConnectionClosed { peer };
+    /// let peer = "127.0.0.1:9".parse::<std::net::SocketAddr>().unwrap();
+    /// let closed = Error::ConnectionClosed { peer: peer.into() };
     /// assert_eq!(closed.in_stream(true), InStream::End);
     /// assert_eq!(closed.in_stream(false), InStream::End);
     /// ```
@@ -413,8 +413,8 @@ impl Error {
     /// ```
     /// use netproto_core::Error;
     ///
-    /// let peer = "10.0.0.5:8080".parse().unwrap();
-    /// assert!(Error::ConnectionReset { peer }.is_peer_fault());
+    /// let peer = "10.0.0.5:8080".parse::<std::net::SocketAddr>().unwrap();
+    /// assert!(Error::ConnectionReset { peer: peer.into() }.is_peer_fault());
     /// assert!(!Error::Closed.is_peer_fault());
     /// ```
     pub fn is_peer_fault(&self) -> bool {
@@ -447,7 +447,8 @@ impl Error {
 
     /// Map an I/O error from talking to `peer` into the matching variant
     /// (`ConnectionReset`, `ConnectionRefused`, or `Io`).
-    pub fn from_io(source: io::Error, peer: SocketAddr) -> Error {
+    pub fn from_io(source: io::Error, peer: impl Into<PeerAddr>) -> Error {
+        let peer = peer.into();
         match source.kind() {
             io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
@@ -540,8 +541,8 @@ impl InStream {
     /// use netproto_core::error::InStream;
     ///
     /// let mut ended = false;
-    /// let peer = "127.0.0.1:9".parse().unwrap();
-    /// let item = InStream::item::<String>(Err(Error::ConnectionReset { peer }), true, &mut ended);
+    /// let peer = "127.0.0.1:9".parse::<std::net::SocketAddr>().unwrap();
+    /// let item = InStream::item::<String>(Err(Error::ConnectionReset { peer: peer.into() }), true, &mut ended);
     /// assert!(matches!(item, Some(Err(Error::ConnectionReset { .. }))));
     /// assert!(ended);
     /// ```
@@ -613,6 +614,12 @@ pub enum TlsError {
     /// The server name is not a valid DNS name or IP address.
     #[error("invalid TLS server name {0:?}")]
     InvalidServerName(String),
+    /// There is no server name to check the certificate against: a
+    /// connection over a Unix socket needs `TlsClientConfig::server_name`.
+    #[error(
+        "no TLS server name to check the certificate against (a Unix socket has no host name: set TlsClientConfig::server_name)"
+    )]
+    NoServerName,
     /// rustls refused bytes in memory (its buffers are full).
     #[error("TLS I/O failure: {0}")]
     Io(String),
@@ -658,10 +665,10 @@ mod tests {
             e.to_string(),
             "frame of 9437184 bytes exceeds the limit of 8388608"
         );
-        let peer: SocketAddr = "10.0.0.5:8080".parse().unwrap();
+        let peer: std::net::SocketAddr = "10.0.0.5:8080".parse().unwrap();
         // Says "invalid packet" once, with the frame's size.
         let e = Error::Deserialize {
-            peer,
+            peer: peer.into(),
             source: DeserializeError::new(Bytes::from_static(b"{oops}"), "expected value"),
         };
         assert_eq!(
@@ -675,7 +682,7 @@ mod tests {
 
     #[test]
     fn recoverability() {
-        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let peer: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
         let timeout = |kind| Error::Timeout {
             kind,
             timeout: Duration::from_secs(1),
@@ -686,21 +693,21 @@ mod tests {
         assert!(!timeout(TimeoutKind::Idle).is_recoverable());
         assert!(timeout(TimeoutKind::Idle).is_peer_fault());
         assert!(!timeout(TimeoutKind::Receive).is_peer_fault());
-        assert!(!Error::ConnectionClosed { peer }.is_recoverable());
+        assert!(!Error::ConnectionClosed { peer: peer.into() }.is_recoverable());
     }
 
     #[test]
     fn stream_end_rules() {
-        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let peer: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
         let timeout = |kind| Error::Timeout {
             kind,
             timeout: Duration::from_secs(1),
         };
         let bad_packet = Error::Deserialize {
-            peer,
+            peer: peer.into(),
             source: DeserializeError::new(Bytes::from_static(b"x"), "bad"),
         };
-        let reset = Error::ConnectionReset { peer };
+        let reset = Error::ConnectionReset { peer: peer.into() };
         for bounded in [true, false] {
             assert_eq!(bad_packet.in_stream(bounded), InStream::Yield);
             assert_eq!(reset.in_stream(bounded), InStream::YieldThenEnd);
@@ -715,13 +722,13 @@ mod tests {
         // local close is reported.
         assert_eq!(timeout(TimeoutKind::Receive).in_stream(true), InStream::End);
         assert_eq!(
-            Error::ConnectionClosed { peer }.in_stream(true),
+            Error::ConnectionClosed { peer: peer.into() }.in_stream(true),
             InStream::End
         );
         assert_eq!(Error::Closed.in_stream(true), InStream::YieldThenEnd);
         // A Stream ends quietly when the connection is closed.
         assert_eq!(
-            Error::ConnectionClosed { peer }.in_stream(false),
+            Error::ConnectionClosed { peer: peer.into() }.in_stream(false),
             InStream::End
         );
         assert_eq!(Error::Closed.in_stream(false), InStream::End);

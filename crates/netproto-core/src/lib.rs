@@ -12,6 +12,7 @@
 //! * [`serializer`] — frames to packets ([`serializer::Serializer`]).
 //! * [`protocol`] — a framer plus a serializer, with converters
 //!   ([`protocol::Protocol`]).
+//! * [`addr`] — addresses of TCP and Unix peers, as errors and events name them.
 //! * [`connection`] — the connection engine every driver runs: reads,
 //!   writes, deadlines, the close sequence, events and TLS, with the
 //!   socket and the clock passed in.
@@ -32,6 +33,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+pub mod addr;
 pub mod connection;
 pub mod datagram;
 pub mod endpoint;

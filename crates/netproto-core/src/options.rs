@@ -5,6 +5,7 @@
 //! The drivers take these types as they are, so a program moving from the
 //! blocking driver to tokio or async-std keeps its configuration code.
 
+use crate::addr::PeerAddr;
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
@@ -288,14 +289,14 @@ pub enum ConnectionEvent {
     /// A connection was established.
     Connected {
         /// The local address.
-        local: SocketAddr,
+        local: PeerAddr,
         /// The peer's address.
-        peer: SocketAddr,
+        peer: PeerAddr,
     },
     /// A server refused a connection (one-client mode or connection limit).
     Rejected {
         /// The peer's address.
-        peer: SocketAddr,
+        peer: PeerAddr,
         /// Why.
         reason: String,
     },
@@ -313,7 +314,7 @@ pub enum ConnectionEvent {
     /// `None`) and is returned by it.
     AcceptFailed {
         /// The listening address.
-        listener: SocketAddr,
+        listener: PeerAddr,
         /// Why.
         error: String,
         /// The back-off before the next accept, if the server goes on.
@@ -325,7 +326,7 @@ pub enum ConnectionEvent {
     /// report interval (see `datagram::PeerTable`).
     DatagramsDropped {
         /// The server's local address.
-        local: SocketAddr,
+        local: PeerAddr,
         /// Datagrams dropped because their peer's queue was full.
         queue_full: u64,
         /// Datagrams dropped because they came from a new peer while the
@@ -337,7 +338,7 @@ pub enum ConnectionEvent {
     /// A connection ended.
     Disconnected {
         /// The peer's address.
-        peer: SocketAddr,
+        peer: PeerAddr,
         /// Why, when it ended on an error (`None` for a clean close).
         reason: Option<String>,
     },
@@ -346,9 +347,9 @@ pub enum ConnectionEvent {
 impl ConnectionEvent {
     /// `Rejected`: a server at its limit of `max` connections refused the
     /// connection from `peer`.
-    pub fn server_full(peer: SocketAddr, max: usize) -> Self {
+    pub fn server_full(peer: impl Into<PeerAddr>, max: usize) -> Self {
         ConnectionEvent::Rejected {
-            peer,
+            peer: peer.into(),
             reason: format!("the server is at its limit of {max} connection(s)"),
         }
     }
@@ -358,12 +359,12 @@ impl ConnectionEvent {
     /// [`is_transient_accept_error`] and
     /// [`AcceptBackoff`](crate::server::AcceptBackoff)) or stops (`None`).
     pub fn accept_failed(
-        listener: SocketAddr,
+        listener: impl Into<PeerAddr>,
         err: &io::Error,
         retry_in: Option<Duration>,
     ) -> Self {
         ConnectionEvent::AcceptFailed {
-            listener,
+            listener: listener.into(),
             error: err.to_string(),
             retry_in,
         }
@@ -371,18 +372,18 @@ impl ConnectionEvent {
 
     /// `Rejected`: the connection from `peer` was accepted, but no thread
     /// or task could be started to serve it.
-    pub fn cannot_serve(peer: SocketAddr, err: &dyn fmt::Display) -> Self {
+    pub fn cannot_serve(peer: impl Into<PeerAddr>, err: &dyn fmt::Display) -> Self {
         ConnectionEvent::Rejected {
-            peer,
+            peer: peer.into(),
             reason: format!("could not start serving the connection: {err}"),
         }
     }
 
     /// `Rejected`: the setup of a connection from `peer` (TCP options, TLS
     /// handshake) failed with `err`.
-    pub fn setup_failed(peer: SocketAddr, err: &Error) -> Self {
+    pub fn setup_failed(peer: impl Into<PeerAddr>, err: &Error) -> Self {
         ConnectionEvent::Rejected {
-            peer,
+            peer: peer.into(),
             reason: format!("connection setup failed: {err}"),
         }
     }
@@ -583,7 +584,7 @@ pub const MAX_DATAGRAM_SIZE: usize = 65_535;
 /// use netproto_core::options::DatagramOptions;
 ///
 /// let options = DatagramOptions::default()
-///     .local_address("127.0.0.1:0".parse().unwrap())
+///     .local_address("127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap())
 ///     .max_datagram_size(1200);
 /// assert_eq!(options.max_datagram_size, 1200);
 /// ```

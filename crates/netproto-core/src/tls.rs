@@ -166,9 +166,13 @@ impl TlsClientConfig {
     }
 
     /// A new client session for a connection to `host` (or to the server
-    /// name override, when set).
+    /// name override, when set). With neither (an empty `host`: a Unix
+    /// socket has no host name), [`TlsError::NoServerName`].
     pub fn session(&self, host: &str) -> Result<TlsSession, TlsError> {
         let name = self.server_name.as_deref().unwrap_or(host);
+        if name.is_empty() {
+            return Err(TlsError::NoServerName);
+        }
         let name = name.trim_start_matches('[').trim_end_matches(']');
         let server_name = ServerName::try_from(name.to_owned())
             .map_err(|_| TlsError::InvalidServerName(name.to_owned()))?;

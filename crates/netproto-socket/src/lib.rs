@@ -14,6 +14,8 @@
 //! * [`connect`] — name resolution, the errors a connection attempt maps to,
 //!   and the retry schedule ([`connect::ConnectAttempts`]) every driver
 //!   follows; [`race`] — racing a host's addresses (Happy Eyeballs v2).
+//! * `unix` (Unix only) — Unix stream sockets: connecting, binding under
+//!   the socket-file rules, peer credentials.
 //!
 //! ```
 //! use std::net::{TcpListener, TcpStream};
@@ -57,6 +59,7 @@ pub use socket2;
 use socket2::{SockRef, TcpKeepalive};
 
 use netproto_core::Error;
+use netproto_core::addr::PeerAddr;
 use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::options::ClientOptions;
 
@@ -64,6 +67,9 @@ pub mod connect;
 pub mod datagram;
 pub mod listener;
 pub mod race;
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub mod unix;
 
 /// Whether [`stop_reading`] wakes a task that waits in the reactor for the
 /// socket to become readable.
@@ -284,12 +290,22 @@ impl<'a> SocketOptions<'a> {
     ///
     /// Errors: [`Error::Io`] of kind `NotConnected` (naming no peer) for a
     /// socket that is not connected; any other failure names the peer.
-    pub fn prepare(&self, setup: &ConnectionSetup) -> Result<(SocketAddr, SocketAddr), Error> {
-        let peer = socket_addr(self.sock.peer_addr())
+    pub fn prepare(&self, setup: &ConnectionSetup) -> Result<(PeerAddr, PeerAddr), Error> {
+        let peer = self
+            .sock
+            .peer_addr()
+            .and_then(|addr| stream_addr(&addr))
             .map_err(|source| Error::Io { peer: None, source })?;
-        let local = socket_addr(self.sock.local_addr()).map_err(|err| Error::from_io(err, peer))?;
-        self.apply(setup.nodelay(), setup.keepalive())
-            .map_err(|err| Error::from_io(err, peer))?;
+        let local = self
+            .sock
+            .local_addr()
+            .and_then(|addr| stream_addr(&addr))
+            .map_err(|err| Error::from_io(err, peer.clone()))?;
+        // TCP options are for TCP; a Unix socket has none of them.
+        if matches!(peer, PeerAddr::Inet(_)) {
+            self.apply(setup.nodelay(), setup.keepalive())
+                .map_err(|err| Error::from_io(err, peer.clone()))?;
+        }
         Ok((peer, local))
     }
 
@@ -319,10 +335,20 @@ impl<'a> SocketOptions<'a> {
 }
 
 /// An IP socket address out of socket2's address.
-fn socket_addr(addr: io::Result<socket2::SockAddr>) -> io::Result<SocketAddr> {
-    addr?
-        .as_socket()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IP socket"))
+/// The address of a TCP or (on Unix) a Unix stream socket; an error for
+/// any other kind.
+pub fn stream_addr(addr: &socket2::SockAddr) -> io::Result<PeerAddr> {
+    if let Some(inet) = addr.as_socket() {
+        return Ok(PeerAddr::Inet(inet));
+    }
+    #[cfg(unix)]
+    if addr.is_unix() {
+        return Ok(PeerAddr::Unix(unix::unix_addr(addr)));
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "not a TCP or Unix stream socket",
+    ))
 }
 
 #[cfg(test)]
@@ -418,7 +444,10 @@ mod tests {
         let (peer, local) = SocketOptions::new(&client).prepare(&setup).unwrap();
         assert_eq!(
             (peer, local),
-            (server.local_addr().unwrap(), client.local_addr().unwrap())
+            (
+                server.local_addr().unwrap().into(),
+                client.local_addr().unwrap().into()
+            )
         );
         let socket = SocketOptions::new(&client);
         assert!(socket.nodelay().unwrap());

@@ -193,13 +193,39 @@ pub fn fd_limit() -> Option<u64> {
 /// unspecified address such as `0.0.0.0` is reached through loopback). The
 /// caller must check its flag after every `accept` result and drop what it
 /// accepted once the flag is set.
-pub fn wake_accept(listener: &TcpListener) {
-    let _ = SockRef::from(listener).shutdown(Shutdown::Read);
-    if let Ok(addr) = listener.local_addr() {
+pub fn wake_accept(listener: impl AsSock) {
+    let sock = listener.sock();
+    let _ = sock.shutdown(Shutdown::Read);
+    let Ok(local) = sock.local_addr() else {
+        return;
+    };
+    if let Some(addr) = local.as_socket() {
         let target = loopback_for(addr);
         if let Ok(stream) = TcpStream::connect_timeout(&target, Duration::from_millis(200)) {
             let _ = stream.shutdown(Shutdown::Both);
         }
+    } else if let Ok(socket) = Socket::new(local.domain(), Type::STREAM, None) {
+        // A Unix listener: connect to its path or abstract name.
+        let _ = socket.connect_timeout(&local, Duration::from_millis(200));
+    }
+}
+
+/// Anything [`wake_accept`] can take: a std listener or a socket2 socket
+/// (by reference).
+pub trait AsSock {
+    /// The socket2 view of the listening socket.
+    fn sock(&self) -> SockRef<'_>;
+}
+
+impl AsSock for &TcpListener {
+    fn sock(&self) -> SockRef<'_> {
+        SockRef::from(*self)
+    }
+}
+
+impl AsSock for &Socket {
+    fn sock(&self) -> SockRef<'_> {
+        SockRef::from(*self)
     }
 }
 
@@ -323,7 +349,7 @@ mod tests {
         };
         std::thread::sleep(Duration::from_millis(50));
         stop.store(true, Ordering::SeqCst);
-        wake_accept(&listener);
+        wake_accept(&*listener);
         thread.join().unwrap();
     }
 

@@ -1,27 +1,32 @@
-//! The blocking client.
+//! The blocking client, over TCP or a Unix stream socket.
 
 use std::fmt;
-use std::net::{SocketAddr, TcpStream};
+use std::marker::PhantomData;
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
+use netproto_core::addr::{StreamFamily, Tcp};
 use netproto_core::endpoint::ConnectionSetup;
 use netproto_core::error::InStream;
 use netproto_core::options::{ClientOptions, IntoAddress};
 use netproto_core::protocol::Protocol;
 use netproto_socket::SocketOptions;
+use netproto_socket::socket2::Socket;
 
 use crate::connect::connect_stream;
 use crate::inner::{Blocking, Inner};
 
 /// A connection that sends and receives packets of protocol `P`, blocking
-/// the calling thread.
+/// the calling thread, over the stream transport `T`: [`TcpClient`] (TCP,
+/// and TLS over it) or, on Unix, `UnixStreamClient` (a Unix stream socket).
+/// Both are this type; only their constructors and address types differ.
 ///
 /// A returned client is connected (and, with TLS, has finished its
 /// handshake). It is `Send + Sync` and every method takes `&self`: one thread
-/// may block in [`recv_packet`](TcpClient::recv_packet) while another calls
-/// [`send_packet`](TcpClient::send_packet) or [`close`](TcpClient::close) —
+/// may block in [`recv_packet`](StreamClient::recv_packet) while another calls
+/// [`send_packet`](StreamClient::send_packet) or [`close`](StreamClient::close) —
 /// share it with an `Arc`. Dropping the last reference closes it.
 ///
 /// ```
@@ -41,13 +46,17 @@ use crate::inner::{Blocking, Inner};
 /// server.join().unwrap()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct TcpClient<P: Protocol> {
+pub struct StreamClient<P: Protocol, T: StreamFamily = Tcp> {
     inner: Arc<Inner<P>>,
+    family: PhantomData<T>,
 }
 
-impl<P: Protocol> fmt::Debug for TcpClient<P> {
+/// A TCP (or TLS) connection sending and receiving packets of protocol `P`.
+pub type TcpClient<P> = StreamClient<P, Tcp>;
+
+impl<P: Protocol, T: StreamFamily> fmt::Debug for StreamClient<P, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpClient")
+        f.debug_struct("StreamClient")
             .field("local", &self.local_addr())
             .field("peer", &self.peer_addr())
             .field("closed", &self.is_closed())
@@ -55,7 +64,7 @@ impl<P: Protocol> fmt::Debug for TcpClient<P> {
     }
 }
 
-impl<P: Protocol> TcpClient<P> {
+impl<P: Protocol> StreamClient<P, Tcp> {
     /// Connect to `address` with default [`ClientOptions`].
     pub fn connect(address: impl IntoAddress, protocol: P) -> Result<Self, Error> {
         Self::connect_with(address, protocol, ClientOptions::default())
@@ -78,7 +87,7 @@ impl<P: Protocol> TcpClient<P> {
         let address = address.into_address()?.connectable()?;
         let stream = connect_stream(&address, &options)?;
         let setup = ConnectionSetup::client(&options, Some(&address.host));
-        Self::establish(stream, protocol, &setup)
+        Self::establish(stream.into(), protocol, &setup)
     }
 
     /// Adopt an already-connected stream; ownership passes to the client.
@@ -92,13 +101,19 @@ impl<P: Protocol> TcpClient<P> {
         protocol: P,
         options: ClientOptions,
     ) -> Result<Self, Error> {
-        Self::establish(stream, protocol, &ConnectionSetup::client(&options, None))
+        Self::establish(
+            stream.into(),
+            protocol,
+            &ConnectionSetup::client(&options, None),
+        )
     }
+}
 
+impl<P: Protocol, T: StreamFamily> StreamClient<P, T> {
     /// Set up a connected stream: TCP options, endpoint, TLS handshake,
     /// `Connected` event.
     pub(crate) fn establish(
-        stream: TcpStream,
+        stream: Socket,
         protocol: P,
         setup: &ConnectionSetup,
     ) -> Result<Self, Error> {
@@ -106,15 +121,16 @@ impl<P: Protocol> TcpClient<P> {
         // An adopted stream may have been switched to non-blocking mode.
         stream
             .set_nonblocking(false)
-            .map_err(|err| Error::from_io(err, peer))?;
+            .map_err(|err| Error::from_io(err, peer.clone()))?;
         let inner = Inner {
             conn: setup.connection(protocol, peer, local)?,
             io: Blocking::new(stream),
         };
         let mut handshake = inner.conn.handshake(Instant::now());
         inner.drive(|io, now| inner.conn.poll_handshake(&mut handshake, io, now))?;
-        Ok(TcpClient {
+        Ok(StreamClient {
             inner: Arc::new(inner),
+            family: PhantomData,
         })
     }
 
@@ -122,14 +138,14 @@ impl<P: Protocol> TcpClient<P> {
     ///
     /// An [`Error::Encode`] means the packet cannot be sent (nothing was
     /// queued; the connection is still usable). If the socket has a write
-    /// timeout (set through [`socket`](TcpClient::socket)) and it expires,
+    /// timeout (set through [`socket`](StreamClient::socket)) and it expires,
     /// the error is [`Error::Timeout`] and the packet stays queued whole: the
     /// next send finishes writing it first.
     pub fn send_packet(&self, packet: &P::Sent) -> Result<(), Error> {
         self.inner.send_packet(packet, None)
     }
 
-    /// Like [`send_packet`](TcpClient::send_packet), giving up after
+    /// Like [`send_packet`](StreamClient::send_packet), giving up after
     /// `timeout` with [`Error::Timeout`] of kind `Send`: the packet is then
     /// queued whole (the next send or `close` writes the rest) or not at
     /// all, and the connection stays usable.
@@ -212,24 +228,26 @@ impl<P: Protocol> TcpClient<P> {
         self.inner.close()
     }
 
-    /// Whether [`close`](TcpClient::close) was called (or a server closed
+    /// Whether [`close`](StreamClient::close) was called (or a server closed
     /// this connection).
     pub fn is_closed(&self) -> bool {
         self.inner.conn.is_closed()
     }
 
     /// The local address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.conn.local_addr()
+    pub fn local_addr(&self) -> T::Addr {
+        T::addr(self.inner.conn.local_addr())
     }
 
-    /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.inner.conn.peer_addr()
+    /// The peer's address (for a Unix socket, usually unnamed: a client
+    /// that did not bind).
+    pub fn peer_addr(&self) -> T::Addr {
+        T::addr(self.inner.conn.peer_addr())
     }
 
-    /// TCP options of the socket (nodelay, keep-alive, linger, buffer
-    /// sizes, TTL, and `sock_ref()` for anything else).
+    /// Options of the socket (TCP: nodelay, keep-alive, linger, TTL; any
+    /// socket: buffer sizes; `sock_ref()` for anything else). TCP options
+    /// fail on a Unix socket with the system's error.
     pub fn socket(&self) -> SocketOptions<'_> {
         SocketOptions::new(&self.inner.io.stream)
     }
@@ -244,3 +262,73 @@ impl<P: Protocol> TcpClient<P> {
         &self.inner
     }
 }
+
+#[cfg(unix)]
+mod unix {
+    use std::os::unix::net::UnixStream;
+
+    use netproto_core::addr::{Unix, UnixAddr};
+    use netproto_socket::unix::{self, PeerCredentials};
+
+    use super::*;
+
+    /// A Unix stream connection sending and receiving packets of protocol
+    /// `P` (Unix only).
+    #[cfg_attr(docsrs, doc(cfg(unix)))]
+    pub type UnixStreamClient<P> = StreamClient<P, Unix>;
+
+    /// Unix stream sockets (Unix only).
+    #[cfg_attr(docsrs, doc(cfg(unix)))]
+    impl<P: Protocol> StreamClient<P, Unix> {
+        /// Connect to the Unix socket at `address` (a path, or a
+        /// [`UnixAddr`] in Linux's abstract namespace) with default
+        /// [`ClientOptions`].
+        pub fn connect(address: impl Into<UnixAddr>, protocol: P) -> Result<Self, Error> {
+            Self::connect_with(address, protocol, ClientOptions::default())
+        }
+
+        /// Connect to the Unix socket at `address` within
+        /// `options.connect_timeout`, then run the TLS handshake when
+        /// `options.tls` is set (its `server_name` names the certificate to
+        /// expect: a Unix socket has no host name). `local_address`,
+        /// `retry`, the resolver and the TCP options are for TCP.
+        ///
+        /// Errors: [`Error::Config`] for a path longer than `sun_path`
+        /// takes (naming the path and the limit), [`Error::Io`] of kind
+        /// `NotFound` naming the path, [`Error::ConnectionRefused`] when
+        /// nothing listens there, [`Error::ConnectTimeout`], [`Error::Tls`].
+        pub fn connect_with(
+            address: impl Into<UnixAddr>,
+            protocol: P,
+            options: ClientOptions,
+        ) -> Result<Self, Error> {
+            let socket = unix::connect(&address.into(), options.connect_timeout)?;
+            Self::establish(socket, protocol, &ConnectionSetup::client(&options, None))
+        }
+
+        /// Adopt an already-connected std `UnixStream`; ownership passes to
+        /// the client. A stream that is not connected is refused with an
+        /// I/O error of kind `NotConnected`.
+        pub fn from_stream(
+            stream: UnixStream,
+            protocol: P,
+            options: ClientOptions,
+        ) -> Result<Self, Error> {
+            Self::establish(
+                stream.into(),
+                protocol,
+                &ConnectionSetup::client(&options, None),
+            )
+        }
+
+        /// The credentials of the process at the other end (pid, uid,
+        /// gid), as the system recorded them when it connected: Linux and
+        /// Android; elsewhere an error of kind `Unsupported`.
+        pub fn peer_credentials(&self) -> std::io::Result<PeerCredentials> {
+            unix::peer_credentials(&self.inner.io.stream)
+        }
+    }
+}
+
+#[cfg(unix)]
+pub use unix::UnixStreamClient;

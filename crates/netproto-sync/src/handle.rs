@@ -1,11 +1,12 @@
 //! Reaching a served connection from outside its handler.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::marker::PhantomData;
 use std::sync::Weak;
 use std::time::Duration;
 
 use netproto_core::Error;
+use netproto_core::addr::{StreamFamily, Tcp};
 use netproto_core::protocol::Protocol;
 
 use crate::inner::Inner;
@@ -15,23 +16,26 @@ use crate::inner::Inner;
 /// it or close it. It does not keep the connection open: once the
 /// connection is gone (its handler returned, the peer left, the server shut
 /// down), every call returns [`Error::Closed`]. `Clone + Send + Sync`.
-pub struct ConnectionHandle<P: Protocol> {
+/// `T` is the transport ([`Tcp`], or `Unix` for a `UnixStreamServer`).
+pub struct ConnectionHandle<P: Protocol, T: StreamFamily = Tcp> {
     pub(crate) inner: Weak<Inner<P>>,
-    pub(crate) peer: SocketAddr,
-    pub(crate) local: SocketAddr,
+    pub(crate) peer: T::Addr,
+    pub(crate) local: T::Addr,
+    pub(crate) family: PhantomData<T>,
 }
 
-impl<P: Protocol> Clone for ConnectionHandle<P> {
+impl<P: Protocol, T: StreamFamily> Clone for ConnectionHandle<P, T> {
     fn clone(&self) -> Self {
         ConnectionHandle {
             inner: self.inner.clone(),
-            peer: self.peer,
-            local: self.local,
+            peer: self.peer.clone(),
+            local: self.local.clone(),
+            family: PhantomData,
         }
     }
 }
 
-impl<P: Protocol> ConnectionHandle<P> {
+impl<P: Protocol, T: StreamFamily> ConnectionHandle<P, T> {
     /// As the connection's `send_packet`; sends from several threads (the
     /// handler's included) are each written whole.
     pub fn send_packet(&self, packet: &P::Sent) -> Result<(), Error> {
@@ -66,17 +70,17 @@ impl<P: Protocol> ConnectionHandle<P> {
     }
 
     /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.peer
+    pub fn peer_addr(&self) -> T::Addr {
+        self.peer.clone()
     }
 
     /// The connection's local address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
+    pub fn local_addr(&self) -> T::Addr {
+        self.local.clone()
     }
 }
 
-impl<P: Protocol> fmt::Debug for ConnectionHandle<P> {
+impl<P: Protocol, T: StreamFamily> fmt::Debug for ConnectionHandle<P, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConnectionHandle")
             .field("peer", &self.peer)

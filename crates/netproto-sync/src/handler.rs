@@ -2,13 +2,13 @@
 //! start and stop, each connection's set-up and tear-down, and the loop
 //! that serves a connection.
 
-use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use netproto_core::Error;
+use netproto_core::addr::{PeerAddr, StreamFamily};
 use netproto_core::protocol::Protocol;
 
-use crate::client::TcpClient;
+use crate::client::StreamClient;
 
 /// What a server runs, as EasyNetwork's `AsyncStreamRequestHandler` does
 /// (`service_init`, `on_connection`, `handle`, `on_disconnection`); passed
@@ -17,9 +17,8 @@ use crate::client::TcpClient;
 /// same trait, with `async` hooks, is in the async drivers.
 ///
 /// ```no_run
-/// use std::net::SocketAddr;
 /// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use netproto_sync::{Connection, Error, RequestHandler, ServerOptions, TcpServer};
+/// use netproto_sync::{Connection, Error, PeerAddr, RequestHandler, ServerOptions, TcpServer};
 /// use netproto_sync::{framing::Delimiter, serializer::Utf8};
 /// # type Lines = netproto_sync::StreamProtocol<Delimiter, Utf8>;
 ///
@@ -33,7 +32,7 @@ use crate::client::TcpClient;
 ///             if conn.send_packet(&line).is_err() { break; }
 ///         }
 ///     }
-///     fn on_disconnection(&self, peer: SocketAddr, reason: Option<&str>) {
+///     fn on_disconnection(&self, peer: PeerAddr, reason: Option<&str>) {
 ///         eprintln!("{peer} left: {}", reason.unwrap_or("closed"));
 ///     }
 /// }
@@ -67,14 +66,19 @@ pub trait RequestHandler<C>: Send + Sync + 'static {
     /// The connection is gone, however it ended (`handle` returned or
     /// panicked, the peer left, the server shut down), with the reason
     /// when an error ended it (`None`: a clean close).
-    fn on_disconnection(&self, peer: SocketAddr, reason: Option<&str>) {
+    /// `peer` is the peer's address as errors and events carry it (a TCP
+    /// peer's is [`PeerAddr::Inet`]).
+    fn on_disconnection(&self, peer: PeerAddr, reason: Option<&str>) {
         let _ = (peer, reason);
     }
 }
 
 /// Run one connection through `handler`'s hooks.
-pub(crate) fn run<P: Protocol, H: RequestHandler<TcpClient<P>>>(handler: &H, conn: TcpClient<P>) {
-    let peer = conn.peer_addr();
+pub(crate) fn run<P: Protocol, T: StreamFamily, H: RequestHandler<StreamClient<P, T>>>(
+    handler: &H,
+    conn: StreamClient<P, T>,
+) {
+    let peer = conn.inner().conn.peer_addr().clone();
     let served = catch_unwind(AssertUnwindSafe(|| {
         if handler.on_connection(&conn).is_ok() {
             handler.handle(&conn);

@@ -8,13 +8,14 @@
 //! wakes a read blocked in another thread.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
 use netproto_core::connection::{Connection, SendPacket, Step, Transport};
 use netproto_core::protocol::Protocol;
+use netproto_socket::socket2::Socket;
 
 /// Lock a mutex, going on after a panic in another thread.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -27,16 +28,16 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// waits one tick (a zero timeout means "forever" to the OS).
 const SHORTEST: Duration = Duration::from_micros(1);
 
-/// A blocking std socket as the engine's [`Transport`].
+/// A blocking socket (TCP or Unix stream) as the engine's [`Transport`].
 pub(crate) struct Blocking {
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: Socket,
     /// The read timeout set on the socket (reads are one at a time: the
     /// engine holds its receive lock around each).
     read_timeout: Mutex<Option<Duration>>,
 }
 
 impl Blocking {
-    pub(crate) fn new(stream: TcpStream) -> Self {
+    pub(crate) fn new(stream: Socket) -> Self {
         Blocking {
             stream,
             read_timeout: Mutex::new(None),

@@ -64,12 +64,22 @@ mod server;
 mod udp;
 mod udp_server;
 
-pub use client::TcpClient;
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use client::UnixStreamClient;
+pub use client::{StreamClient, TcpClient};
 pub use handle::ConnectionHandle;
 pub use handler::RequestHandler;
+pub use netproto_core::addr::{PeerAddr, StreamFamily, Tcp, Unix, UnixAddr};
 pub use netproto_core::datagram::DatagramServerOptions;
 pub use netproto_core::server::ShutdownHandle;
-pub use server::{Connection, TcpServer};
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use netproto_socket::unix::PeerCredentials;
+pub use server::{Connection, StreamServer, TcpServer};
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use server::{UnixConnection, UnixStreamServer};
 pub use udp::{UdpClient, UdpEndpoint};
 pub use udp_server::{UdpPeer, UdpServer};
 

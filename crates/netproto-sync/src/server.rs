@@ -4,22 +4,24 @@
 //! and sleeps.
 
 use std::fmt;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::marker::PhantomData;
+use std::net::Shutdown;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
+use netproto_core::addr::{PeerAddr, StreamFamily, Tcp};
 use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup};
 use netproto_core::options::{IntoAddress, ServerOptions};
 use netproto_core::protocol::Protocol;
 use netproto_core::server::{Lifecycle, Listener, Reserve, Served, ShutdownHandle, Slot};
 use netproto_socket::connect::resolve;
 use netproto_socket::listener::{self, BindTarget};
-use netproto_socket::socket2::SockRef;
+use netproto_socket::socket2::{SockAddr, SockRef, Socket};
 
-use crate::client::TcpClient;
+use crate::client::{StreamClient, TcpClient};
 use crate::handle::ConnectionHandle;
 use crate::handler::{self, RequestHandler};
 use crate::inner::{Inner, lock};
@@ -49,36 +51,49 @@ impl<P: Protocol> Served for Entry<P> {
     }
 }
 
+/// A listening socket; on Unix, with the socket file it removes when
+/// it is closed.
+struct Bound {
+    socket: Arc<Socket>,
+    #[cfg(unix)]
+    _file: Option<netproto_socket::unix::SocketFile>,
+}
+
 /// What the server shares with its accept and connection threads.
-struct Shared<P: Protocol> {
+struct Shared<P: Protocol, T: StreamFamily> {
     protocol: P,
     setup: ConnectionSetup,
-    addrs: Vec<SocketAddr>,
+    addrs: Vec<T::Addr>,
     /// The listening sockets, until shutdown closes them.
-    listeners: Arc<Mutex<Vec<Arc<TcpListener>>>>,
+    listeners: Arc<Mutex<Vec<Bound>>>,
     lifecycle: Arc<Lifecycle<Entry<P>>>,
     /// A fatal accept error, returned by `serve`.
     fatal: Mutex<Option<Error>>,
 }
 
-/// A TCP (or TLS) server for packets of protocol `P`.
+/// A server for packets of protocol `P` over the stream transport `T`:
+/// [`TcpServer`] (TCP, and TLS over it) or, on Unix, `UnixStreamServer`.
+/// Both are this type; only `bind` and the address types differ.
 ///
 /// See the [crate documentation](crate) for an example.
-pub struct TcpServer<P: Protocol> {
+pub struct StreamServer<P: Protocol, T: StreamFamily = Tcp> {
     options: ServerOptions,
-    shared: Arc<Shared<P>>,
+    shared: Arc<Shared<P, T>>,
 }
 
-impl<P: Protocol> fmt::Debug for TcpServer<P> {
+/// A TCP (or TLS) server for packets of protocol `P`.
+pub type TcpServer<P> = StreamServer<P, Tcp>;
+
+impl<P: Protocol, T: StreamFamily> fmt::Debug for StreamServer<P, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpServer")
+        f.debug_struct("StreamServer")
             .field("addrs", &self.shared.addrs)
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
 
-impl<P: Protocol> TcpServer<P> {
+impl<P: Protocol> StreamServer<P, Tcp> {
     /// Bind `address` (a host name binds every address it resolves to; port
     /// 0 picks a free port).
     pub fn bind(
@@ -103,16 +118,35 @@ impl<P: Protocol> TcpServer<P> {
                 None => targets.extend(resolve(&address)?.into_iter().map(BindTarget::Addr)),
             }
         }
-        let (listeners, addrs) = listener::bind_all(targets, &options, |l| Ok(Arc::new(l)))?;
+        let (listeners, addrs) = listener::bind_all(targets, &options, |l| {
+            Ok(Bound {
+                socket: Arc::new(l.into()),
+                #[cfg(unix)]
+                _file: None,
+            })
+        })?;
+        Ok(Self::serving(listeners, addrs, protocol, options))
+    }
+}
+
+impl<P: Protocol, T: StreamFamily> StreamServer<P, T> {
+    /// A server on bound, listening sockets.
+    fn serving(
+        listeners: Vec<Bound>,
+        addrs: Vec<T::Addr>,
+        protocol: P,
+        options: ServerOptions,
+    ) -> Self {
         let listeners = Arc::new(Mutex::new(listeners));
         let lifecycle = Lifecycle::new(&options, listener::fd_limit(), false);
         let closing = listeners.clone();
         lifecycle.on_shutdown(move || {
-            for listener in std::mem::take(&mut *lock(&closing)) {
-                listener::wake_accept(&listener);
+            // Closing a Unix listener removes its socket file.
+            for bound in std::mem::take(&mut *lock(&closing)) {
+                listener::wake_accept(&*bound.socket);
             }
         });
-        Ok(TcpServer {
+        StreamServer {
             shared: Arc::new(Shared {
                 protocol,
                 setup: ConnectionSetup::server(&options),
@@ -122,11 +156,11 @@ impl<P: Protocol> TcpServer<P> {
                 fatal: Mutex::new(None),
             }),
             options,
-        })
+        }
     }
 
-    /// The bound addresses, with the real ports.
-    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+    /// The bound addresses (TCP: with the real ports).
+    pub fn local_addrs(&self) -> Vec<T::Addr> {
         self.shared.addrs.clone()
     }
 
@@ -139,9 +173,12 @@ impl<P: Protocol> TcpServer<P> {
     /// `SockRef`: buffer sizes, TTL, ...) while the server is bound, one
     /// per address of [`local_addrs`](TcpServer::local_addrs); `f` gets
     /// none once shutdown has closed them.
-    pub fn with_listener_sockets<T>(&self, f: impl FnOnce(&[SockRef<'_>]) -> T) -> T {
+    pub fn with_listener_sockets<R>(&self, f: impl FnOnce(&[SockRef<'_>]) -> R) -> R {
         let listeners = lock(&self.shared.listeners);
-        let sockets: Vec<SockRef<'_>> = listeners.iter().map(|l| SockRef::from(&**l)).collect();
+        let sockets: Vec<SockRef<'_>> = listeners
+            .iter()
+            .map(|bound| SockRef::from(&*bound.socket))
+            .collect();
         f(&sockets)
     }
 
@@ -161,7 +198,7 @@ impl<P: Protocol> TcpServer<P> {
     /// The connections being served (and those from
     /// [`accept`](TcpServer::accept) that are still open), as handles that
     /// send to them or close them from any thread.
-    pub fn connections(&self) -> Vec<ConnectionHandle<P>> {
+    pub fn connections(&self) -> Vec<ConnectionHandle<P, T>> {
         self.shared
             .lifecycle
             .handles()
@@ -169,9 +206,10 @@ impl<P: Protocol> TcpServer<P> {
             .filter_map(|Entry(weak)| {
                 let inner = weak.upgrade()?;
                 (!inner.conn.is_closed()).then(|| ConnectionHandle {
-                    peer: inner.conn.peer_addr(),
-                    local: inner.conn.local_addr(),
+                    peer: T::addr(inner.conn.peer_addr()),
+                    local: T::addr(inner.conn.local_addr()),
                     inner: weak,
+                    family: PhantomData,
                 })
             })
             .collect()
@@ -185,7 +223,7 @@ impl<P: Protocol> TcpServer<P> {
         &self,
         packet: &P::Sent,
         timeout: impl Into<Option<Duration>>,
-    ) -> Vec<(SocketAddr, Error)> {
+    ) -> Vec<(T::Addr, Error)> {
         let timeout = timeout.into();
         self.connections()
             .iter()
@@ -207,9 +245,9 @@ impl<P: Protocol> TcpServer<P> {
     /// and returned as the error. An accept error is returned as it is
     /// ([`is_transient_accept_error`](netproto_core::options::is_transient_accept_error)
     /// tells those worth retrying). After shutdown: [`Error::Closed`].
-    pub fn accept(&self) -> Result<Connection<P>, Error> {
+    pub fn accept(&self) -> Result<StreamClient<P, T>, Error> {
         let shared = &self.shared;
-        let listeners = lock(&shared.listeners).clone();
+        let listeners = shared.sockets();
         loop {
             if shared.lifecycle.is_shutdown() || listeners.is_empty() {
                 return Err(Error::Closed);
@@ -222,7 +260,7 @@ impl<P: Protocol> TcpServer<P> {
             match accepted {
                 Ok(_) if shared.lifecycle.is_shutdown() => return Err(Error::Closed),
                 Ok((stream, peer)) => {
-                    let connection = shared.establish(stream, peer)?;
+                    let connection = shared.establish(stream, peer_of(&peer))?;
                     shared
                         .lifecycle
                         .register_accepted(Entry(Arc::downgrade(connection.inner())));
@@ -254,14 +292,14 @@ impl<P: Protocol> TcpServer<P> {
     /// no thread can be started, is reported as `Rejected`.
     pub fn serve<H>(&self, handler: H) -> Result<(), Error>
     where
-        H: Fn(Connection<P>) + Send + Sync + 'static,
+        H: Fn(StreamClient<P, T>) + Send + Sync + 'static,
     {
         let shared = &self.shared;
         let handler = Arc::new(handler);
         shared.lifecycle.set_serving(true);
-        let listeners = lock(&shared.listeners).clone();
+        let listeners = shared.sockets();
         let mut accept_threads = Vec::new();
-        for (listener, addr) in listeners.into_iter().zip(shared.addrs.iter().copied()) {
+        for (listener, addr) in listeners.into_iter().zip(shared.addrs.iter().cloned()) {
             let (server, handler) = (shared.clone(), handler.clone());
             let spawned = thread::Builder::new()
                 .name("netproto-accept".into())
@@ -297,12 +335,15 @@ impl<P: Protocol> TcpServer<P> {
     }
 }
 
-impl<P: Protocol> TcpServer<P> {
+impl<P: Protocol, T: StreamFamily> StreamServer<P, T> {
     /// Serve with a [`RequestHandler`]: `service_init`, then as
     /// [`serve`](TcpServer::serve) with each connection run through
     /// `on_connection`, `handle` and `on_disconnection` (which runs however
     /// the connection ended), then `service_quit` once serving is over.
-    pub fn serve_with<H: RequestHandler<Connection<P>>>(&self, handler: H) -> Result<(), Error> {
+    pub fn serve_with<H: RequestHandler<StreamClient<P, T>>>(
+        &self,
+        handler: H,
+    ) -> Result<(), Error> {
         handler.service_init()?;
         let handler = Arc::new(handler);
         let serving = handler.clone();
@@ -312,16 +353,24 @@ impl<P: Protocol> TcpServer<P> {
     }
 }
 
-impl<P: Protocol> Shared<P> {
+impl<P: Protocol, T: StreamFamily> Shared<P, T> {
+    /// The listening sockets, until shutdown closes them.
+    fn sockets(&self) -> Vec<Arc<Socket>> {
+        lock(&self.listeners)
+            .iter()
+            .map(|bound| bound.socket.clone())
+            .collect()
+    }
+
     /// Set up an accepted stream; a failure is reported as `Rejected`.
-    fn establish(&self, stream: TcpStream, peer: SocketAddr) -> Result<Connection<P>, Error> {
-        TcpClient::establish(stream, self.protocol.clone(), &self.setup)
+    fn establish(&self, stream: Socket, peer: PeerAddr) -> Result<StreamClient<P, T>, Error> {
+        StreamClient::establish(stream, self.protocol.clone(), &self.setup)
             .inspect_err(|err| self.setup.reject(peer, err))
     }
 
-    fn accept_loop<H>(self: Arc<Self>, listener: &TcpListener, addr: SocketAddr, handler: Arc<H>)
+    fn accept_loop<H>(self: Arc<Self>, listener: &Socket, addr: T::Addr, handler: Arc<H>)
     where
-        H: Fn(Connection<P>) + Send + Sync + 'static,
+        H: Fn(StreamClient<P, T>) + Send + Sync + 'static,
     {
         let lifecycle = &self.lifecycle;
         loop {
@@ -335,10 +384,10 @@ impl<P: Protocol> Shared<P> {
             };
             let (stream, peer) = match listener.accept() {
                 Ok(_) | Err(_) if lifecycle.is_shutdown() => return,
-                Ok(accepted) => accepted,
+                Ok((stream, peer)) => (stream, peer_of(&peer)),
                 Err(err) => {
                     drop(reserved);
-                    match lifecycle.accept_failed(addr, &err, Instant::now()) {
+                    match lifecycle.accept_failed(addr.clone(), &err, Instant::now()) {
                         Some(resume) => {
                             if sleep_unless_shutdown(lifecycle, resume) {
                                 return;
@@ -356,14 +405,17 @@ impl<P: Protocol> Shared<P> {
                     }
                 }
             };
-            let Some(slot) = lifecycle.admit(peer, reserved) else {
+            let Some(slot) = lifecycle.admit(peer.clone(), reserved) else {
                 let _ = stream.shutdown(Shutdown::Both);
                 continue;
             };
             let (shared, handler) = (self.clone(), handler.clone());
             let spawned = thread::Builder::new()
                 .name(format!("netproto-conn-{peer}"))
-                .spawn(move || shared.serve_connection(stream, peer, slot, &*handler));
+                .spawn({
+                    let peer = peer.clone();
+                    move || shared.serve_connection(stream, peer, slot, &*handler)
+                });
             if let Err(err) = spawned {
                 // The stream and the slot went down with the closure.
                 lifecycle.cannot_serve(peer, &err);
@@ -371,14 +423,9 @@ impl<P: Protocol> Shared<P> {
         }
     }
 
-    fn serve_connection<H>(
-        &self,
-        stream: TcpStream,
-        peer: SocketAddr,
-        slot: Slot<Entry<P>>,
-        handler: &H,
-    ) where
-        H: Fn(Connection<P>) + Send + Sync + 'static,
+    fn serve_connection<H>(&self, stream: Socket, peer: PeerAddr, slot: Slot<Entry<P>>, handler: &H)
+    where
+        H: Fn(StreamClient<P, T>) + Send + Sync + 'static,
     {
         if let Ok(conn) = self.establish(stream, peer) {
             slot.set(Entry(Arc::downgrade(conn.inner())));
@@ -406,9 +453,15 @@ fn sleep_unless_shutdown<H: Served>(lifecycle: &Lifecycle<H>, at: Instant) -> bo
     }
 }
 
+/// An accepted peer's address (a Unix client is usually unnamed).
+fn peer_of(addr: &SockAddr) -> PeerAddr {
+    netproto_socket::stream_addr(addr)
+        .unwrap_or(PeerAddr::Unix(netproto_core::addr::UnixAddr::Unnamed))
+}
+
 /// Accept from whichever of several listeners has a client (polling them
 /// without blocking; a short sleep between rounds).
-fn accept_any(listeners: &[Arc<TcpListener>]) -> std::io::Result<(TcpStream, SocketAddr)> {
+fn accept_any(listeners: &[Arc<Socket>]) -> std::io::Result<(Socket, SockAddr)> {
     for listener in listeners {
         listener.set_nonblocking(true)?;
         let accepted = listener.accept();
@@ -425,3 +478,48 @@ fn accept_any(listeners: &[Arc<TcpListener>]) -> std::io::Result<(TcpStream, Soc
     thread::sleep(Duration::from_millis(10));
     Err(std::io::ErrorKind::WouldBlock.into())
 }
+
+#[cfg(unix)]
+mod unix {
+    use netproto_core::addr::{Unix, UnixAddr};
+
+    use super::*;
+    use crate::client::UnixStreamClient;
+
+    /// A connection accepted by a [`UnixStreamServer`] (Unix only).
+    #[cfg_attr(docsrs, doc(cfg(unix)))]
+    pub type UnixConnection<P> = UnixStreamClient<P>;
+
+    /// A server on a Unix stream socket (Unix only).
+    #[cfg_attr(docsrs, doc(cfg(unix)))]
+    pub type UnixStreamServer<P> = StreamServer<P, Unix>;
+
+    /// Unix stream sockets (Unix only).
+    #[cfg_attr(docsrs, doc(cfg(unix)))]
+    impl<P: Protocol> StreamServer<P, Unix> {
+        /// Bind the Unix socket `address` (a path, or a [`UnixAddr`] in
+        /// Linux's abstract namespace) with `options.backlog`. A socket file
+        /// left at the path by a server that is gone is removed first; one a
+        /// live server listens on is an error of kind `AddrInUse`; anything
+        /// else at the path is never removed (an error says what is there).
+        /// The server removes its own socket file when it shuts down or is
+        /// dropped. A path longer than `sun_path` takes is
+        /// [`Error::Config`], naming the path and the limit.
+        pub fn bind(
+            address: impl Into<UnixAddr>,
+            protocol: P,
+            options: ServerOptions,
+        ) -> Result<Self, Error> {
+            let address = address.into();
+            let (socket, file) = netproto_socket::unix::bind(&address, options.backlog)?;
+            let bound = Bound {
+                socket: Arc::new(socket),
+                _file: Some(file),
+            };
+            Ok(Self::serving(vec![bound], vec![address], protocol, options))
+        }
+    }
+}
+
+#[cfg(unix)]
+pub use unix::{UnixConnection, UnixStreamServer};

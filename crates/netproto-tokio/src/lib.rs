@@ -97,6 +97,7 @@
 pub mod codec;
 mod runtime;
 
+pub use netproto_core::addr::{PeerAddr, StreamFamily, Tcp, Unix, UnixAddr};
 pub use netproto_core::datagram;
 pub use netproto_core::datagram::DatagramServerOptions;
 pub use netproto_core::options::{
@@ -110,6 +111,9 @@ pub use netproto_core::tls::{TlsClientConfig, TlsServerConfig};
 pub use netproto_core::{self as core, Error, Protocol, StreamProtocol, framing, serializer};
 pub use netproto_socket::SocketOptions;
 pub use netproto_socket::datagram::DatagramSocketOptions;
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use netproto_socket::unix::PeerCredentials;
 pub use runtime::{Datagram, Listener, Stream, Tokio};
 
 netproto_async::runtime_types!(Tokio, "tokio");

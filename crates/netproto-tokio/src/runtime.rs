@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use netproto_async::{AsyncDatagram, AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
+use netproto_core::addr::PeerAddr;
 use netproto_socket::socket2::{SockRef, Socket};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
@@ -16,13 +17,48 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tokio;
 
-/// A tokio `TcpStream` as `netproto-async` drives it.
+/// A tokio `TcpStream` or (on Unix) `UnixStream` as `netproto-async`
+/// drives it.
 #[derive(Debug)]
-pub struct Stream(TcpStream);
+pub struct Stream(Either<TcpStream, UnixStream>);
 
-/// A tokio `TcpListener` as `netproto-async` drives it.
+/// A tokio `TcpListener` or (on Unix) `UnixListener` as `netproto-async`
+/// drives it.
 #[derive(Debug)]
-pub struct Listener(TcpListener);
+pub struct Listener(Either<TcpListener, UnixListener>);
+
+/// A TCP socket or a Unix one.
+#[derive(Debug)]
+enum Either<T, U> {
+    Tcp(T),
+    #[cfg(unix)]
+    Unix(U),
+    #[cfg(not(unix))]
+    #[allow(dead_code)]
+    Unix(std::marker::PhantomData<U>, std::convert::Infallible),
+}
+
+#[cfg(unix)]
+use tokio::net::{UnixListener, UnixStream};
+/// No Unix sockets here.
+#[cfg(not(unix))]
+type UnixListener = ();
+/// No Unix sockets here.
+#[cfg(not(unix))]
+type UnixStream = ();
+
+/// `$body` with `$s` bound to the TCP or the Unix socket.
+macro_rules! each {
+    ($either:expr, $s:ident => $body:expr) => {
+        match $either {
+            Either::Tcp($s) => $body,
+            #[cfg(unix)]
+            Either::Unix($s) => $body,
+            #[cfg(not(unix))]
+            Either::Unix(_, never) => match *never {},
+        }
+    };
+}
 
 /// A tokio `UdpSocket` as `netproto-async` drives it.
 #[derive(Debug)]
@@ -42,11 +78,23 @@ impl Runtime for Tokio {
     }
 
     async fn connect(addr: SocketAddr) -> io::Result<Stream> {
-        TcpStream::connect(addr).await.map(Stream)
+        TcpStream::connect(addr)
+            .await
+            .map(|s| Stream(Either::Tcp(s)))
     }
 
     fn connecting(stream: std::net::TcpStream) -> io::Result<Stream> {
-        TcpStream::from_std(stream).map(Stream)
+        TcpStream::from_std(stream).map(|s| Stream(Either::Tcp(s)))
+    }
+
+    #[cfg(unix)]
+    fn connecting_unix(stream: std::os::unix::net::UnixStream) -> io::Result<Stream> {
+        UnixStream::from_std(stream).map(|s| Stream(Either::Unix(s)))
+    }
+
+    #[cfg(unix)]
+    fn unix_listener(listener: std::os::unix::net::UnixListener) -> io::Result<Listener> {
+        UnixListener::from_std(listener).map(|l| Listener(Either::Unix(l)))
     }
 
     async fn resolve(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
@@ -56,7 +104,7 @@ impl Runtime for Tokio {
     }
 
     fn listener(listener: std::net::TcpListener) -> io::Result<Listener> {
-        TcpListener::from_std(listener).map(Listener)
+        TcpListener::from_std(listener).map(|l| Listener(Either::Tcp(l)))
     }
 
     fn datagram(socket: std::net::UdpSocket) -> io::Result<Datagram> {
@@ -91,10 +139,10 @@ impl AsyncDatagram for Datagram {
 
 impl AsyncStream for Stream {
     async fn ready(&self, interest: Interest) -> io::Result<()> {
-        match interest {
-            Interest::Readable => self.0.readable().await,
-            Interest::Writable => self.0.writable().await,
-        }
+        each!(&self.0, s => match interest {
+            Interest::Readable => s.readable().await,
+            Interest::Writable => s.writable().await,
+        })
     }
 
     /// One read if tokio has seen the socket readable.
@@ -110,8 +158,8 @@ impl AsyncStream for Stream {
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let len = buf.len();
         let mut short = None;
-        let read = self.0.try_io(tokio::io::Interest::READABLE, || {
-            let sock = SockRef::from(&self.0);
+        let sock = self.sock_ref();
+        let mut read_once = || {
             let mut sock: &Socket = &sock;
             let n = sock.read(buf)?;
             if SHORT_READ_DRAINS && n > 0 && n < len {
@@ -119,7 +167,8 @@ impl AsyncStream for Stream {
                 return Err(io::ErrorKind::WouldBlock.into());
             }
             Ok(n)
-        });
+        };
+        let read = each!(&self.0, s => s.try_io(tokio::io::Interest::READABLE, &mut read_once));
         match short {
             Some(n) => Ok(n),
             None => read,
@@ -127,11 +176,11 @@ impl AsyncStream for Stream {
     }
 
     fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.0.try_write(buf)
+        each!(&self.0, s => s.try_write(buf))
     }
 
     fn sock_ref(&self) -> SockRef<'_> {
-        SockRef::from(&self.0)
+        each!(&self.0, s => SockRef::from(s))
     }
 }
 
@@ -164,19 +213,49 @@ impl AsyncListener for Listener {
     type Stream = Stream;
 
     fn sock_ref(&self) -> SockRef<'_> {
-        SockRef::from(&self.0)
+        each!(&self.0, l => SockRef::from(l))
     }
 
-    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Stream, SocketAddr)>> {
-        self.0
-            .poll_accept(cx)
-            .map_ok(|(stream, peer)| (Stream(stream), peer))
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Stream, PeerAddr)>> {
+        match &self.0 {
+            Either::Tcp(l) => l
+                .poll_accept(cx)
+                .map_ok(|(stream, peer)| (Stream(Either::Tcp(stream)), peer.into())),
+            #[cfg(unix)]
+            Either::Unix(l) => l.poll_accept(cx).map_ok(|(stream, peer)| {
+                let peer = match peer.as_pathname() {
+                    Some(path) => netproto_core::addr::UnixAddr::path(path),
+                    None => netproto_core::addr::UnixAddr::Unnamed,
+                };
+                (Stream(Either::Unix(stream)), peer.into())
+            }),
+            #[cfg(not(unix))]
+            Either::Unix(_, never) => match *never {},
+        }
     }
 }
 
 impl IntoStream<Tokio> for TcpStream {
     fn into_stream(self) -> io::Result<Stream> {
-        Ok(Stream(self))
+        Ok(Stream(Either::Tcp(self)))
+    }
+}
+
+/// tokio's own Unix stream.
+#[cfg(unix)]
+impl IntoStream<Tokio, netproto_core::addr::Unix> for UnixStream {
+    fn into_stream(self) -> io::Result<Stream> {
+        Ok(Stream(Either::Unix(self)))
+    }
+}
+
+/// A connected std Unix stream is made non-blocking and registered with
+/// the current tokio runtime.
+#[cfg(unix)]
+impl IntoStream<Tokio, netproto_core::addr::Unix> for std::os::unix::net::UnixStream {
+    fn into_stream(self) -> io::Result<Stream> {
+        self.set_nonblocking(true)?;
+        UnixStream::from_std(self).map(|s| Stream(Either::Unix(s)))
     }
 }
 
@@ -185,6 +264,6 @@ impl IntoStream<Tokio> for TcpStream {
 impl IntoStream<Tokio> for std::net::TcpStream {
     fn into_stream(self) -> io::Result<Stream> {
         self.set_nonblocking(true)?;
-        TcpStream::from_std(self).map(Stream)
+        TcpStream::from_std(self).map(|s| Stream(Either::Tcp(s)))
     }
 }

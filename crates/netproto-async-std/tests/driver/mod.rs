@@ -465,7 +465,8 @@ impl<E: Executor> RequestHandler<TcpClient<Lines>> for Recorder<E> {
         self.0.handled(conn.peer_addr());
         echo_lines::<AsyncIoDriver<E>>(conn).await;
     }
-    fn on_disconnection(&self, peer: SocketAddr, reason: Option<&str>) {
-        self.0.disconnected(peer, reason);
+    fn on_disconnection(&self, peer: netproto_core::addr::PeerAddr, reason: Option<&str>) {
+        self.0
+            .disconnected(peer.inet().expect("a TCP peer"), reason);
     }
 }

@@ -92,7 +92,7 @@ impl<P: Protocol> Connection<P> {
         let _ = io.shutdown(Shutdown::Both);
         let result = if undelivered > 0 {
             let err = Error::Undelivered {
-                peer: self.peer,
+                peer: self.peer.clone(),
                 bytes: undelivered,
             };
             self.events.note_reason(&err);

@@ -67,7 +67,7 @@
 //! use netproto_core::serializer::Utf8;
 //!
 //! let protocol = StreamProtocol::new(Delimiter::lf(), Utf8);
-//! let (client_addr, server_addr) = ("127.0.0.1:5000".parse()?, "127.0.0.1:7000".parse()?);
+//! let (client_addr, server_addr) = ("127.0.0.1:5000".parse::<std::net::SocketAddr>()?, "127.0.0.1:7000".parse::<std::net::SocketAddr>()?);
 //! let client_setup = ConnectionSetup::client(&ClientOptions::default(), None);
 //! let server_setup = ConnectionSetup::server(&ServerOptions::default());
 //! let client = client_setup.connection(protocol.clone(), server_addr, client_addr)?;
@@ -103,9 +103,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::addr::PeerAddr;
 use std::fmt;
 use std::io;
-use std::net::{Shutdown, SocketAddr};
+use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
@@ -218,8 +219,8 @@ pub struct Connection<P: Protocol> {
     /// Bytes queued for the socket (what a `close` that gives up reports).
     queued: AtomicUsize,
     events: ConnectionEvents,
-    peer: SocketAddr,
-    local: SocketAddr,
+    peer: PeerAddr,
+    local: PeerAddr,
     idle_timeout: Option<Duration>,
     handshake_timeout: Option<Duration>,
     close_timeout: Duration,
@@ -229,7 +230,7 @@ pub struct Connection<P: Protocol> {
 impl<P: Protocol> Connection<P> {
     pub(crate) fn from_endpoint(
         endpoint: Endpoint<P>,
-        local: SocketAddr,
+        local: PeerAddr,
         events: ConnectionEvents,
         idle_timeout: Option<Duration>,
         handshake_timeout: Option<Duration>,
@@ -237,7 +238,7 @@ impl<P: Protocol> Connection<P> {
     ) -> Self {
         let (recv, send) = endpoint.split();
         Connection {
-            peer: recv.peer(),
+            peer: recv.peer().clone(),
             max_recv_size: recv.max_recv_size(),
             recv: Mutex::new(recv),
             send: Mutex::new(Sender {
@@ -262,13 +263,13 @@ impl<P: Protocol> Connection<P> {
     }
 
     /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.peer
+    pub fn peer_addr(&self) -> &PeerAddr {
+        &self.peer
     }
 
     /// The local address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
+    pub fn local_addr(&self) -> &PeerAddr {
+        &self.local
     }
 
     /// The most bytes one socket read asks for.

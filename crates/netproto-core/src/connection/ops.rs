@@ -101,7 +101,7 @@ impl<P: Protocol> Connection<P> {
                 }
             }
             if !send.half.is_handshaking() {
-                self.events.connected(self.local);
+                self.events.connected(self.local.clone());
                 return Step::Ready(Ok(()));
             }
             if let Some(err) = recv.handshake_error() {
@@ -354,7 +354,7 @@ impl<P: Protocol> Connection<P> {
         match io.shutdown(Shutdown::Write) {
             Ok(()) => Step::Ready(Ok(())),
             Err(err) if err.kind() == io::ErrorKind::NotConnected => Step::Ready(Ok(())),
-            Err(err) => Step::Ready(Err(Error::from_io(err, self.peer))),
+            Err(err) => Step::Ready(Err(Error::from_io(err, self.peer.clone()))),
         }
     }
 
@@ -382,7 +382,7 @@ impl<P: Protocol> Connection<P> {
                 Ok(0) => {
                     return Flushed::Failed(Error::from_io(
                         io::ErrorKind::WriteZero.into(),
-                        self.peer,
+                        self.peer.clone(),
                     ));
                 }
                 Ok(n) => {
@@ -401,7 +401,7 @@ impl<P: Protocol> Connection<P> {
                         timeout: io.send_timeout().unwrap_or_default(),
                     });
                 }
-                Err(err) => return Flushed::Failed(Error::from_io(err, self.peer)),
+                Err(err) => return Flushed::Failed(Error::from_io(err, self.peer.clone())),
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The engine against an in-memory peer, with time passed in: deadlines,
 //! the close sequence and events, without a socket or a sleep.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

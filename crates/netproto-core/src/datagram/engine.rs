@@ -61,14 +61,14 @@ use crate::options::DatagramOptions;
 ///     }
 ///     /// Loops back: what is sent to the connected peer comes back from it.
 ///     fn send_to(&self, datagram: &[u8], to: Option<SocketAddr>, _: Option<Duration>) -> io::Result<usize> {
-///         let from = to.unwrap_or_else(|| "127.0.0.1:7000".parse().unwrap());
+///         let from = to.unwrap_or_else(|| "127.0.0.1:7000".parse::<std::net::SocketAddr>().unwrap());
 ///         self.0.lock().unwrap().push((datagram.to_vec(), from));
 ///         Ok(datagram.len())
 ///     }
 ///     fn wake_receivers(&self) {}
 /// }
 ///
-/// let (local, peer): (SocketAddr, SocketAddr) = ("127.0.0.1:5000".parse()?, "127.0.0.1:7000".parse()?);
+/// let (local, peer): (SocketAddr, SocketAddr) = ("127.0.0.1:5000".parse::<std::net::SocketAddr>()?, "127.0.0.1:7000".parse::<std::net::SocketAddr>()?);
 /// let options = DatagramOptions::default().max_datagram_size(8);
 /// let engine = DatagramEngine::new(DatagramProtocol::new(Utf8), &options, local, Some(peer));
 /// let socket = Queue(Mutex::new(Vec::new()));
@@ -260,12 +260,15 @@ impl<P: ForDatagrams> DatagramEngine<P> {
         self.protocol
             .decode(Bytes::copy_from_slice(datagram))
             .map(|packet| (packet, from))
-            .map_err(|source| Error::Deserialize { peer: from, source })
+            .map_err(|source| Error::Deserialize {
+                peer: from.into(),
+                source,
+            })
     }
 
     fn too_long(&self, from: SocketAddr) -> Error {
         Error::DatagramTooLong {
-            peer: from,
+            peer: from.into(),
             length: self.max_datagram_size + 1,
             limit: self.max_datagram_size,
         }
@@ -315,7 +318,7 @@ impl<P: ForDatagrams> DatagramEngine<P> {
                 Ok(n) if n == datagram.len() => return Step::Ready(Ok(())),
                 Ok(n) => {
                     return Step::Ready(Err(Error::Io {
-                        peer: Some(to),
+                        peer: Some(to.into()),
                         source: io::Error::new(
                             io::ErrorKind::WriteZero,
                             format!(

@@ -87,7 +87,7 @@ struct Peer<D> {
 /// assert_eq!(peers.push("alice", 3, now), Pushed::QueueFull);
 /// assert_eq!(peers.push("bob", 4, now), Pushed::TooManyPeers);
 /// assert_eq!(peers.pop(&"alice", now), Some(1));
-/// let local = "127.0.0.1:9000".parse().unwrap();
+/// let local = "127.0.0.1:9000".parse::<std::net::SocketAddr>().unwrap();
 /// assert!(matches!(
 ///     peers.report(local, now),
 ///     Some(ConnectionEvent::DatagramsDropped { queue_full: 1, too_many_peers: 1, peers: 1, .. })
@@ -288,7 +288,7 @@ impl<A: Eq + Hash + Clone, D> PeerTable<A, D> {
         self.last_report = Some(now);
         self.dropped_since = None;
         Some(ConnectionEvent::DatagramsDropped {
-            local,
+            local: local.into(),
             queue_full: std::mem::take(&mut self.queue_full),
             too_many_peers: std::mem::take(&mut self.too_many_peers),
             peers,

@@ -26,8 +26,8 @@
 //! use std::time::{Duration, Instant};
 //! use netproto_core::datagram::{DatagramServerOptions, Dispatched, Dispatcher, PeerStep};
 //!
-//! let local = "127.0.0.1:9000".parse().unwrap();
-//! let alice = "127.0.0.1:7000".parse().unwrap();
+//! let local = "127.0.0.1:9000".parse::<std::net::SocketAddr>().unwrap();
+//! let alice = "127.0.0.1:7000".parse::<std::net::SocketAddr>().unwrap();
 //! let dispatcher = Dispatcher::<u32>::new(local, DatagramServerOptions::default(), false);
 //! let now = Instant::now();
 //! let Dispatched::NewPeer(run) = dispatcher.received(Ok((1, alice)), now) else {
@@ -394,7 +394,7 @@ impl<T: Send + 'static> Dispatcher<T> {
                 // reported.
                 Some(peer) if peer.port() == 0 => {
                     self.emit(ConnectionEvent::Rejected {
-                        peer,
+                        peer: peer.into(),
                         reason: format!("a datagram from an unknown sender was dropped: {err}"),
                     });
                     Dispatched::Continue
@@ -720,7 +720,7 @@ mod tests;
 /// datagram): its handler gets the error.
 fn datagram_sender(err: &Error) -> Option<SocketAddr> {
     match err {
-        Error::Deserialize { peer, .. } | Error::DatagramTooLong { peer, .. } => Some(*peer),
+        Error::Deserialize { peer, .. } | Error::DatagramTooLong { peer, .. } => peer.inet(),
         _ => None,
     }
 }

@@ -1,8 +1,8 @@
 //! The `Connected` / `Disconnected` bookkeeping of one connection: which
 //! events were reported, and why the connection ended.
 
+use crate::addr::PeerAddr;
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -39,13 +39,13 @@ const DISCONNECTED: u8 = 2;
 ///
 /// let seen = Arc::new(Mutex::new(Vec::new()));
 /// let sink = seen.clone();
-/// let peer = "10.0.0.5:8080".parse().unwrap();
+/// let peer = "10.0.0.5:8080".parse::<std::net::SocketAddr>().unwrap();
 /// let events = ConnectionEvents::new(
 ///     Some(Arc::new(move |e: &ConnectionEvent| sink.lock().unwrap().push(e.clone()))),
 ///     peer,
 /// );
-/// events.connected("10.0.0.1:5000".parse().unwrap());
-/// events.note(&Error::ConnectionReset { peer });
+/// events.connected("10.0.0.1:5000".parse::<std::net::SocketAddr>().unwrap());
+/// events.note(&Error::ConnectionReset { peer: peer.into() });
 /// events.disconnected();
 /// events.disconnected(); // reported once
 /// let seen = seen.lock().unwrap();
@@ -57,7 +57,7 @@ const DISCONNECTED: u8 = 2;
 /// ```
 pub struct ConnectionEvents {
     callback: Option<EventCallback>,
-    peer: SocketAddr,
+    peer: PeerAddr,
     state: AtomicU8,
     reason: OnceLock<String>,
 }
@@ -68,7 +68,8 @@ impl ConnectionEvents {
     pub const SERVER_SHUT_DOWN: &'static str = "server shut down";
 
     /// The events of a connection to `peer`, reported to `callback`.
-    pub fn new(callback: Option<EventCallback>, peer: SocketAddr) -> Self {
+    pub fn new(callback: Option<EventCallback>, peer: impl Into<PeerAddr>) -> Self {
+        let peer = peer.into();
         ConnectionEvents {
             callback,
             peer,
@@ -78,7 +79,8 @@ impl ConnectionEvents {
     }
 
     /// The connection is set up: report `Connected` (once).
-    pub fn connected(&self, local: SocketAddr) {
+    pub fn connected(&self, local: impl Into<PeerAddr>) {
+        let local = local.into();
         if self
             .state
             .compare_exchange(NEW, CONNECTED, Ordering::AcqRel, Ordering::Acquire)
@@ -86,7 +88,7 @@ impl ConnectionEvents {
         {
             self.emit(ConnectionEvent::Connected {
                 local,
-                peer: self.peer,
+                peer: self.peer.clone(),
             });
         }
     }
@@ -126,7 +128,7 @@ impl ConnectionEvents {
             .is_ok()
         {
             self.emit(ConnectionEvent::Disconnected {
-                peer: self.peer,
+                peer: self.peer.clone(),
                 reason: self.reason.get().cloned(),
             });
         }
@@ -140,8 +142,8 @@ impl ConnectionEvents {
     }
 
     /// The peer's address.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
+    pub fn peer(&self) -> &PeerAddr {
+        &self.peer
     }
 }
 
@@ -180,7 +182,10 @@ mod tests {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
         let callback: EventCallback = Arc::new(move |e| sink.lock().unwrap().push(e.clone()));
-        let events = ConnectionEvents::new(Some(callback), "127.0.0.1:2".parse().unwrap());
+        let events = ConnectionEvents::new(
+            Some(callback),
+            "127.0.0.1:2".parse::<std::net::SocketAddr>().unwrap(),
+        );
         (events, seen)
     }
 
@@ -198,9 +203,9 @@ mod tests {
     #[test]
     fn a_clean_close_has_no_reason() {
         let (events, seen) = recorder();
-        events.connected("127.0.0.1:1".parse().unwrap());
+        events.connected("127.0.0.1:1".parse::<std::net::SocketAddr>().unwrap());
         events.note(&Error::ConnectionClosed {
-            peer: events.peer(),
+            peer: events.peer().clone(),
         });
         events.note(&Error::Closed);
         events.note(&Error::Timeout {
@@ -218,7 +223,7 @@ mod tests {
     #[test]
     fn the_first_failure_is_the_reason() {
         let (events, seen) = recorder();
-        events.connected("127.0.0.1:1".parse().unwrap());
+        events.connected("127.0.0.1:1".parse::<std::net::SocketAddr>().unwrap());
         events.note(&Error::Timeout {
             kind: TimeoutKind::Idle,
             timeout: Duration::from_millis(300),
@@ -236,8 +241,8 @@ mod tests {
         events.disconnected();
         assert!(seen.lock().unwrap().is_empty());
         // Nor a second Connected.
-        events.connected("127.0.0.1:1".parse().unwrap());
-        events.connected("127.0.0.1:1".parse().unwrap());
+        events.connected("127.0.0.1:1".parse::<std::net::SocketAddr>().unwrap());
+        events.connected("127.0.0.1:1".parse::<std::net::SocketAddr>().unwrap());
         assert_eq!(seen.lock().unwrap().len(), 1);
     }
 }

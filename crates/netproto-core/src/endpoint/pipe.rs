@@ -17,7 +17,7 @@ impl<P: Protocol> SendHalf<P> {
     ///
     /// let endpoint = || {
     ///     let protocol = StreamProtocol::new(Delimiter::lf(), Utf8);
-    ///     let peer = "127.0.0.1:9".parse().unwrap();
+    ///     let peer = "127.0.0.1:9".parse::<std::net::SocketAddr>().unwrap();
     ///     Endpoint::new(protocol, peer, &EndpointConfig::default()).split()
     /// };
     /// let (_, mut client) = endpoint();

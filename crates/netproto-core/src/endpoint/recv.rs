@@ -1,8 +1,8 @@
 //! The receive side of an endpoint: socket bytes in, packets out.
 
+use crate::addr::PeerAddr;
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
 
 use bytes::BytesMut;
 
@@ -97,7 +97,7 @@ pub struct RecvHalf<P: Protocol> {
     /// reads return, so that small packets do not pay for zero-filling a
     /// large region on every read.
     read_size: usize,
-    peer: SocketAddr,
+    peer: PeerAddr,
     state: RecvState,
     /// No frame has been taken out of the buffer yet: it starts with the
     /// connection's first bytes.
@@ -110,7 +110,8 @@ impl<P: Protocol> RecvHalf<P> {
     /// Buffers above this capacity are released once drained.
     const RELEASE_CAPACITY: usize = 256 * 1024;
 
-    pub(super) fn new(protocol: P, peer: SocketAddr, config: &EndpointConfig) -> Self {
+    pub(super) fn new(protocol: P, peer: impl Into<PeerAddr>, config: &EndpointConfig) -> Self {
+        let peer = peer.into();
         RecvHalf {
             decoder: protocol.decoder(),
             protocol,
@@ -140,7 +141,6 @@ impl<P: Protocol> RecvHalf<P> {
     /// The next packet: `None` when more bytes are needed.
     pub fn next_packet(&mut self) -> Option<Result<P::Received, Error>> {
         self.discard_uncommitted();
-        let peer = self.peer;
         let at_eof = match &self.state {
             RecvState::Open => false,
             RecvState::Eof { .. } => true,
@@ -164,7 +164,10 @@ impl<P: Protocol> RecvHalf<P> {
         match decoded {
             Ok(Some(packet)) => {
                 self.release_if_drained();
-                Some(packet.map_err(|source| Error::Deserialize { peer, source }))
+                Some(packet.map_err(|source| Error::Deserialize {
+                    peer: self.peer.clone(),
+                    source,
+                }))
             }
             Ok(None) if at_eof => {
                 let terminal = match self.state {
@@ -176,7 +179,7 @@ impl<P: Protocol> RecvHalf<P> {
             Ok(None) => None,
             Err(failure) if speaks_tls => Some(Err(self.fail(Terminal::SpeaksTls(failure.error)))),
             Err(failure) if failure.recoverable => Some(Err(Error::Framing {
-                peer,
+                peer: self.peer.clone(),
                 source: failure.error,
                 recoverable: true,
             })),
@@ -309,7 +312,7 @@ impl<P: Protocol> RecvHalf<P> {
                 message: err.to_string(),
             });
         }
-        Error::from_io(err, self.peer)
+        Error::from_io(err, self.peer.clone())
     }
 
     /// During the TLS handshake: once receiving has ended — a TLS failure
@@ -323,7 +326,9 @@ impl<P: Protocol> RecvHalf<P> {
         }
         Some(match self.next_packet() {
             Some(Err(err)) => err,
-            _ => Error::ConnectionClosed { peer: self.peer },
+            _ => Error::ConnectionClosed {
+                peer: self.peer.clone(),
+            },
         })
     }
 
@@ -356,8 +361,8 @@ impl<P: Protocol> RecvHalf<P> {
     }
 
     /// The peer's address.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
+    pub fn peer(&self) -> &PeerAddr {
+        &self.peer
     }
 
     /// The most bytes one read asks for.
@@ -397,7 +402,7 @@ impl<P: Protocol> RecvHalf<P> {
     }
 
     fn terminal_error(&self, terminal: &Terminal) -> Error {
-        let peer = self.peer;
+        let peer = self.peer.clone();
         match terminal {
             Terminal::Framing(error) => Error::Framing {
                 peer,

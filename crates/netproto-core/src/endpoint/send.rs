@@ -1,7 +1,7 @@
 //! The send side of an endpoint: packets in, socket bytes out.
 
+use crate::addr::PeerAddr;
 use std::fmt;
-use std::net::SocketAddr;
 
 use bytes::{Buf, BytesMut};
 
@@ -24,14 +24,15 @@ pub struct SendHalf<P: Protocol> {
     protocol: P,
     buf: BytesMut,
     limit: usize,
-    peer: SocketAddr,
+    peer: PeerAddr,
     eof: bool,
     #[cfg(feature = "tls")]
     tls: Option<SendTls>,
 }
 
 impl<P: Protocol> SendHalf<P> {
-    pub(super) fn new(protocol: P, peer: SocketAddr, config: &EndpointConfig) -> Self {
+    pub(super) fn new(protocol: P, peer: impl Into<PeerAddr>, config: &EndpointConfig) -> Self {
+        let peer = peer.into();
         SendHalf {
             protocol,
             buf: BytesMut::new(),
@@ -70,11 +71,14 @@ impl<P: Protocol> SendHalf<P> {
         if let Some(tls) = &mut self.tls {
             tls.plaintext.clear();
             self.protocol.encode(packet, &mut tls.plaintext)?;
-            let peer = self.peer;
+            let peer = &self.peer;
             return tls
                 .session
                 .encrypt(&tls.plaintext, &mut self.buf)
-                .map_err(|source| Error::Tls { peer, source });
+                .map_err(|source| Error::Tls {
+                    peer: peer.clone(),
+                    source,
+                });
         }
         self.protocol.encode(packet, &mut self.buf)?;
         Ok(())
@@ -144,8 +148,8 @@ impl<P: Protocol> SendHalf<P> {
     }
 
     /// The peer's address.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
+    pub fn peer(&self) -> &PeerAddr {
+        &self.peer
     }
 }
 

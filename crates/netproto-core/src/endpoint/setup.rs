@@ -2,8 +2,8 @@
 //! [`ClientOptions`] or [`ServerOptions`], and the one place where a
 //! connection's TLS role becomes a TLS session.
 
+use crate::addr::PeerAddr;
 use std::fmt;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::{ConnectionEvents, Endpoint, EndpointConfig};
@@ -57,7 +57,7 @@ pub enum TlsRole {
 ///
 /// let setup = ConnectionSetup::client(&ClientOptions::default(), Some("example.com"));
 /// assert!(!setup.is_tls());
-/// let peer = "127.0.0.1:9".parse().unwrap();
+/// let peer = "127.0.0.1:9".parse::<std::net::SocketAddr>().unwrap();
 /// let endpoint = setup.endpoint(StreamProtocol::new(Delimiter::lf(), Utf8), peer)?;
 /// let (_recv, send) = endpoint.split();
 /// assert!(!send.is_handshaking());
@@ -136,23 +136,33 @@ impl ConnectionSetup {
     pub fn endpoint<P: Protocol>(
         &self,
         protocol: P,
-        peer: SocketAddr,
+        peer: impl Into<PeerAddr>,
     ) -> Result<Endpoint<P>, Error> {
+        let peer = peer.into();
         match &self.tls {
             TlsRole::Plain => Ok(Endpoint::new(protocol, peer, &self.endpoint)),
             #[cfg(feature = "tls")]
             TlsRole::Client { config, host } => {
-                let host = host.clone().unwrap_or_else(|| peer.ip().to_string());
-                let session = config
-                    .session(&host)
-                    .map_err(|source| Error::Tls { peer, source })?;
+                // An adopted TCP stream is checked against its peer's IP; a
+                // Unix socket has no host name to check, so the config's
+                // `server_name` says it.
+                let host = match (host, &peer) {
+                    (Some(host), _) => host.clone(),
+                    (None, PeerAddr::Inet(addr)) => addr.ip().to_string(),
+                    (None, PeerAddr::Unix(_)) => String::new(),
+                };
+                let session = config.session(&host).map_err(|source| Error::Tls {
+                    peer: peer.clone(),
+                    source,
+                })?;
                 Ok(Endpoint::with_tls(protocol, peer, &self.endpoint, session))
             }
             #[cfg(feature = "tls")]
             TlsRole::Server(config) => {
-                let session = config
-                    .session()
-                    .map_err(|source| Error::Tls { peer, source })?;
+                let session = config.session().map_err(|source| Error::Tls {
+                    peer: peer.clone(),
+                    source,
+                })?;
                 Ok(Endpoint::with_tls(protocol, peer, &self.endpoint, session))
             }
         }
@@ -168,11 +178,13 @@ impl ConnectionSetup {
     pub fn connection<P: Protocol>(
         &self,
         protocol: P,
-        peer: SocketAddr,
-        local: SocketAddr,
+        peer: impl Into<PeerAddr>,
+        local: impl Into<PeerAddr>,
     ) -> Result<Connection<P>, Error> {
+        let peer = peer.into();
+        let local = local.into();
         Ok(Connection::from_endpoint(
-            self.endpoint(protocol, peer)?,
+            self.endpoint(protocol, peer.clone())?,
             local,
             self.events(peer),
             self.idle_timeout,
@@ -236,13 +248,15 @@ impl ConnectionSetup {
 
     /// The event bookkeeping of a connection to `peer`, reporting to
     /// [`on_event`](ConnectionSetup::on_event).
-    pub fn events(&self, peer: SocketAddr) -> ConnectionEvents {
+    pub fn events(&self, peer: impl Into<PeerAddr>) -> ConnectionEvents {
+        let peer = peer.into();
         ConnectionEvents::new(self.on_event.clone(), peer)
     }
 
     /// Report a connection whose setup (TCP options, TLS handshake) failed
     /// with `err`: a server emits [`ConnectionEvent::Rejected`] for it.
-    pub fn reject(&self, peer: SocketAddr, err: &Error) {
+    pub fn reject(&self, peer: impl Into<PeerAddr>, err: &Error) {
+        let peer = peer.into();
         if let Some(callback) = &self.on_event {
             callback(&ConnectionEvent::setup_failed(peer, err));
         }
@@ -285,7 +299,10 @@ mod tests {
         assert_eq!(setup.keepalive(), Some(Duration::from_secs(7)));
         assert_eq!(setup.idle_timeout(), None);
         let (recv, send) = setup
-            .endpoint(lines(), "127.0.0.1:1".parse().unwrap())
+            .endpoint(
+                lines(),
+                "127.0.0.1:1".parse::<std::net::SocketAddr>().unwrap(),
+            )
             .unwrap()
             .split();
         assert_eq!(recv.max_recv_size(), 1024);
@@ -306,7 +323,7 @@ mod tests {
         use crate::tls::TlsClientConfig;
 
         let options = ClientOptions::default().tls(TlsClientConfig::webpki_roots());
-        let peer = "127.0.0.1:1".parse().unwrap();
+        let peer = "127.0.0.1:1".parse::<std::net::SocketAddr>().unwrap();
         // An adopted stream: the server name is the peer's IP address.
         let setup = ConnectionSetup::client(&options, None);
         assert!(setup.is_tls());
@@ -326,8 +343,9 @@ mod tests {
         let sink = seen.clone();
         let options =
             ServerOptions::default().on_event(move |e| sink.lock().unwrap().push(e.clone()));
-        let peer = "127.0.0.1:1".parse().unwrap();
-        ConnectionSetup::server(&options).reject(peer, &Error::ConnectionClosed { peer });
+        let peer = "127.0.0.1:1".parse::<std::net::SocketAddr>().unwrap();
+        ConnectionSetup::server(&options)
+            .reject(peer, &Error::ConnectionClosed { peer: peer.into() });
         let seen = seen.lock().unwrap();
         assert!(
             matches!(seen.as_slice(), [ConnectionEvent::Rejected { reason, .. }] if reason.starts_with("connection setup failed")),

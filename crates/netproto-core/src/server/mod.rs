@@ -25,10 +25,10 @@ mod plan;
 #[cfg(test)]
 mod tests;
 
+use crate::addr::PeerAddr;
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -232,7 +232,12 @@ impl<H: Served> Lifecycle<H> {
     /// server turns it away (full, in `WhenFull::Refuse` and one-client
     /// mode; shutting down), after emitting the `Rejected` event. Drop the
     /// stream then.
-    pub fn admit(self: &Arc<Self>, peer: SocketAddr, reserved: Option<Slot<H>>) -> Option<Slot<H>> {
+    pub fn admit(
+        self: &Arc<Self>,
+        peer: impl Into<PeerAddr>,
+        reserved: Option<Slot<H>>,
+    ) -> Option<Slot<H>> {
+        let peer = peer.into();
         let mut state = lock(&self.state);
         state.backoff.succeeded();
         if state.grace.is_some() {
@@ -300,10 +305,11 @@ impl<H: Served> Lifecycle<H> {
     /// and returns it).
     pub fn accept_failed(
         &self,
-        listener: SocketAddr,
+        listener: impl Into<PeerAddr>,
         err: &io::Error,
         now: Instant,
     ) -> Option<Instant> {
+        let listener = listener.into();
         let (event, resume) = lock(&self.state).backoff.failed(listener, err, now);
         self.options.emit(event);
         resume
@@ -311,7 +317,8 @@ impl<H: Served> Lifecycle<H> {
 
     /// Report that a connection from `peer` was accepted but could not be
     /// served (no thread or task could be started for it).
-    pub fn cannot_serve(&self, peer: SocketAddr, err: &dyn fmt::Display) {
+    pub fn cannot_serve(&self, peer: impl Into<PeerAddr>, err: &dyn fmt::Display) {
+        let peer = peer.into();
         self.options.emit(ConnectionEvent::cannot_serve(peer, err));
     }
 

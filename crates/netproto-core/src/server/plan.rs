@@ -2,8 +2,8 @@
 //! shutdown plan. Plain values with time passed in; [`super::Lifecycle`]
 //! puts them behind a lock for the drivers.
 
+use crate::addr::PeerAddr;
 use std::io;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::options::{ConnectionEvent, WhenFull, is_transient_accept_error};
@@ -81,7 +81,7 @@ impl Admission {
 
     /// Take a slot; when full, the `Rejected` event for `peer` (or `None`
     /// for a reservation made before accepting).
-    pub fn take(&mut self, peer: Option<SocketAddr>) -> Result<(), Option<ConnectionEvent>> {
+    pub fn take(&mut self, peer: Option<PeerAddr>) -> Result<(), Option<ConnectionEvent>> {
         if self.active >= self.max {
             return Err(peer.map(|peer| ConnectionEvent::server_full(peer, self.max)));
         }
@@ -117,10 +117,11 @@ impl AcceptBackoff {
     /// emit, and when to accept again (`None`: the error is fatal).
     pub fn failed(
         &mut self,
-        listener: SocketAddr,
+        listener: impl Into<PeerAddr>,
         err: &io::Error,
         now: Instant,
     ) -> (ConnectionEvent, Option<Instant>) {
+        let listener = listener.into();
         if !is_transient_accept_error(err) {
             return (ConnectionEvent::accept_failed(listener, err, None), None);
         }

@@ -14,7 +14,7 @@ where
     P: Protocol,
     P::Sent: 'a,
 {
-    let peer = "127.0.0.1:9".parse().unwrap();
+    let peer = "127.0.0.1:9".parse::<std::net::SocketAddr>().unwrap();
     let (_, mut send) = Endpoint::new(protocol.clone(), peer, &EndpointConfig::default()).split();
     let mut wire = Vec::new();
     for packet in packets {
@@ -34,7 +34,7 @@ pub fn receive_all<P: Protocol>(
     wire: &[u8],
     chunks: &[usize],
 ) -> (Vec<Result<P::Received, Error>>, Error) {
-    let peer = "127.0.0.1:9".parse().unwrap();
+    let peer = "127.0.0.1:9".parse::<std::net::SocketAddr>().unwrap();
     let (mut recv, _) = Endpoint::new(protocol.clone(), peer, &EndpointConfig::default()).split();
     let mut out = Vec::new();
     let mut pos = 0;

@@ -185,7 +185,7 @@ pub async fn clean_eof_between_packets<D: Driver>(t: Transport) {
     for _ in 0..2 {
         let err = recv_err::<D, _>(&client, "connection closed").await;
         assert!(
-            matches!(err, Error::ConnectionClosed { peer: p } if p == peer.addr()),
+            matches!(err, Error::ConnectionClosed { peer: ref p } if *p == peer.addr()),
             "expected connection closed by the peer, got {err:?}"
         );
         assert!(!err.is_recoverable());
@@ -206,7 +206,7 @@ pub async fn eof_inside_a_frame_counts_bytes<D: Driver>(t: Transport) {
     assert_eq!(recv_ok::<D, _>(&client, "whole").await, "whole");
     let err = recv_err::<D, _>(&client, "unexpected EOF").await;
     assert!(
-        matches!(err, Error::UnexpectedEof { peer: p, pending: 7 } if p == peer.addr()),
+        matches!(err, Error::UnexpectedEof { peer: ref p, pending: 7 } if *p == peer.addr()),
         "expected unexpected EOF with 7 bytes pending, got {err:?}"
     );
     assert_eq!(err.io_kind(), std::io::ErrorKind::UnexpectedEof);
@@ -229,7 +229,7 @@ pub async fn reset_mid_frame<D: Driver>(t: Transport) {
     peer.join();
     let err = recv_err::<D, _>(&client, "connection reset").await;
     assert!(
-        matches!(err, Error::ConnectionReset { peer: p } if p == peer_addr_of::<D, _>(&client)),
+        matches!(err, Error::ConnectionReset { peer: ref p } if *p == peer_addr_of::<D, _>(&client)),
         "expected connection reset, got {err:?}"
     );
     assert_eq!(err.io_kind(), std::io::ErrorKind::ConnectionReset);

@@ -19,7 +19,7 @@ pub async fn connect_refused_names_address<D: Driver>(t: Transport) {
         .err()
         .expect("nothing listens there");
     assert!(
-        matches!(err, Error::ConnectionRefused { addr: a } if a == addr),
+        matches!(err, Error::ConnectionRefused { addr: ref a } if *a == addr),
         "{err:?}"
     );
     assert_eq!(err.to_string(), format!("connection refused by {addr}"));

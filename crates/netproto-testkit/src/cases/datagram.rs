@@ -172,7 +172,10 @@ pub async fn udp_oversize_received_is_reported_and_the_next_arrives<D: DatagramD
                 else {
                     unreachable!()
                 };
-                assert_eq!((from, length, limit), (peer.local_addr().unwrap(), 9, 8));
+                assert_eq!(
+                    (from, length, limit),
+                    (peer.local_addr().unwrap().into(), 9, 8)
+                );
             }
             other => panic!("expected DatagramTooLong, got {other:?}"),
         }

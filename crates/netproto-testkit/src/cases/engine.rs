@@ -342,7 +342,7 @@ pub async fn server_reports_fd_exhaustion_and_recovers<D: Driver>() {
                 listener,
                 error,
                 retry_in,
-            } => Some((*listener, error.clone(), *retry_in)),
+            } => Some((listener.clone(), error.clone(), *retry_in)),
             _ => None,
         })
         .unwrap();

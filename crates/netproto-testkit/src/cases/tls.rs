@@ -273,7 +273,7 @@ pub async fn plain_client_to_tls_server_is_diagnosed<D: Driver>(_t: Transport) {
     send_ok::<D, _>(&client, "hello").await;
     let err = recv_err::<D, _>(&client, "the TLS server's alert").await;
     assert!(
-        matches!(err, Error::PeerSpeaksTls { peer: p, .. } if p == peer.addr()),
+        matches!(err, Error::PeerSpeaksTls { peer: ref p, .. } if *p == peer.addr()),
         "{err:?}"
     );
     assert!(err.to_string().contains("seems to speak TLS"), "{err}");
@@ -439,7 +439,7 @@ pub async fn tls_missing_close_notify_can_be_accepted<D: Driver>(t: Transport) {
     assert_eq!(recv_ok::<D, _>(&client, "whole").await, "whole");
     let err = recv_err::<D, _>(&client, "a clean close").await;
     assert!(
-        matches!(err, Error::ConnectionClosed { peer: p } if p == peer.addr()),
+        matches!(err, Error::ConnectionClosed { peer: ref p } if *p == peer.addr()),
         "{err:?}"
     );
     D::close(&client).await.unwrap();

@@ -78,7 +78,7 @@ fn a_bad_datagram_is_an_error_for_its_peer_only() {
     let run = new_peer(server.received(Ok((1, addr(1))), t0));
     let a = run.link();
     let too_long = Error::DatagramTooLong {
-        peer: addr(1),
+        peer: addr(1).into(),
         length: 9,
         limit: 8,
     };
@@ -92,7 +92,7 @@ fn a_bad_datagram_is_an_error_for_its_peer_only() {
     assert_eq!(take(&a, t0).unwrap(), 3);
     // A bad first datagram starts the peer's handler too.
     let bad = Error::DatagramTooLong {
-        peer: addr(2),
+        peer: addr(2).into(),
         length: 9,
         limit: 8,
     };
@@ -344,7 +344,7 @@ fn a_bad_datagram_from_an_unknown_sender_is_reported_not_served() {
     let server = dispatcher(options);
     let unknown = SocketAddr::from(([127, 0, 0, 1], 0));
     let err = Error::DatagramTooLong {
-        peer: unknown,
+        peer: unknown.into(),
         length: 9,
         limit: 8,
     };
