@@ -11,10 +11,14 @@ mod on_async_std {
     use super::*;
     type AsyncStd = AsyncIoDriver<AsyncStdExecutor>;
     netproto_testkit::conformance_suite!(AsyncStd);
+    #[cfg(unix)]
+    netproto_testkit::unix_suite!(AsyncStd);
 }
 
 mod on_smol {
     use super::*;
     type Smol = AsyncIoDriver<SmolExecutor>;
     netproto_testkit::conformance_suite!(Smol);
+    #[cfg(unix)]
+    netproto_testkit::unix_suite!(Smol);
 }

@@ -9,3 +9,6 @@ mod driver;
 use driver::*;
 
 netproto_testkit::conformance_suite!(Sync);
+
+#[cfg(unix)]
+netproto_testkit::unix_suite!(Sync);

@@ -22,6 +22,10 @@
 //! `std::net` threads ([`peers`]). TLS uses certificates generated with
 //! rcgen at test time ([`certs`]).
 //!
+//! The Unix stream suite is separate too: a driver implements
+//! [`UnixDriver`] on the same adapter and expands `unix_suite!` (Unix
+//! only; cases in `cases::unix`, named `unix_*`).
+//!
 //! The datagram suite (UDP) is separate: a driver implements
 //! [`DatagramDriver`] on the same adapter and expands
 //! [`datagram_suite!`] (cases in [`cases`], named `udp_*`).
@@ -58,10 +62,14 @@ pub mod datagram;
 pub mod hooks;
 pub mod peers;
 mod transport;
+#[cfg(unix)]
+pub mod unix;
 
 pub use blocking::block_on;
 pub use datagram::{DatagramDriver, DatagramServerDriver, TestDatagramProtocol};
 pub use transport::Transport;
+#[cfg(unix)]
+pub use unix::UnixDriver;
 
 /// The protocols the suite uses: anything whose sent packets can be shared
 /// between threads and whose received packets can move between them and be

@@ -7,3 +7,6 @@ mod driver;
 use driver::*;
 
 netproto_testkit::conformance_suite!(Tokio);
+
+#[cfg(unix)]
+netproto_testkit::unix_suite!(Tokio);

@@ -470,3 +470,115 @@ impl<E: Executor> RequestHandler<TcpClient<Lines>> for Recorder<E> {
             .disconnected(peer.inet().expect("a TCP peer"), reason);
     }
 }
+
+#[cfg(unix)]
+mod unix {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use futures_lite::StreamExt;
+    use netproto_async_std::{
+        ClientOptions, Error, PeerCredentials, Protocol, ServerOptions, ShutdownHandle, UnixAddr,
+        UnixStreamClient, UnixStreamServer,
+    };
+    use netproto_testkit::{Handler, TestProtocol, UnixDriver};
+
+    use super::*;
+
+    impl<E: Executor> UnixDriver for AsyncIoDriver<E> {
+        type UnixClient<P: Protocol> = UnixStreamClient<P>;
+        type UnixServer<P: Protocol> = UnixStreamServer<P>;
+
+        async fn unix_connect<P: TestProtocol>(
+            address: UnixAddr,
+            protocol: P,
+            options: ClientOptions,
+        ) -> Result<UnixStreamClient<P>, Error> {
+            UnixStreamClient::connect_with(address, protocol, options).await
+        }
+
+        async fn unix_from_stream<P: TestProtocol>(
+            stream: std::os::unix::net::UnixStream,
+            protocol: P,
+            options: ClientOptions,
+        ) -> Result<UnixStreamClient<P>, Error> {
+            UnixStreamClient::from_stream(stream, protocol, options).await
+        }
+
+        async fn unix_send<P: TestProtocol>(
+            client: &UnixStreamClient<P>,
+            packet: &P::Sent,
+        ) -> Result<(), Error> {
+            client.send_packet(packet).await
+        }
+
+        async fn unix_recv_timeout<P: TestProtocol>(
+            client: &UnixStreamClient<P>,
+            timeout: Duration,
+        ) -> Result<P::Received, Error> {
+            client.recv_packet_timeout(timeout).await
+        }
+
+        async fn unix_recv<P: TestProtocol>(
+            client: &UnixStreamClient<P>,
+        ) -> Result<P::Received, Error> {
+            client.recv_packet().await
+        }
+
+        async fn unix_iter_received_packets<P: TestProtocol>(
+            client: &UnixStreamClient<P>,
+            timeout: Duration,
+        ) -> Vec<Result<P::Received, Error>> {
+            client.iter_received_packets(timeout).collect().await
+        }
+
+        async fn unix_send_eof<P: TestProtocol>(client: &UnixStreamClient<P>) -> Result<(), Error> {
+            client.send_eof().await
+        }
+
+        async fn unix_close<P: TestProtocol>(client: &UnixStreamClient<P>) -> Result<(), Error> {
+            client.close().await
+        }
+
+        fn unix_local_addr<P: TestProtocol>(client: &UnixStreamClient<P>) -> UnixAddr {
+            client.local_addr()
+        }
+
+        fn unix_peer_addr<P: TestProtocol>(client: &UnixStreamClient<P>) -> UnixAddr {
+            client.peer_addr()
+        }
+
+        fn unix_peer_credentials<P: TestProtocol>(
+            client: &UnixStreamClient<P>,
+        ) -> std::io::Result<PeerCredentials> {
+            client.peer_credentials()
+        }
+
+        async fn unix_bind<P: TestProtocol>(
+            address: UnixAddr,
+            protocol: P,
+            options: ServerOptions,
+        ) -> Result<UnixStreamServer<P>, Error> {
+            UnixStreamServer::bind(address, protocol, options).await
+        }
+
+        fn unix_local_addrs<P: TestProtocol>(server: &UnixStreamServer<P>) -> Vec<UnixAddr> {
+            server.local_addrs()
+        }
+
+        async fn unix_serve<P: TestProtocol>(
+            server: Arc<UnixStreamServer<P>>,
+            handler: Handler<UnixStreamClient<P>>,
+        ) -> Result<(), Error> {
+            server.serve(move |connection| handler(connection)).await
+        }
+
+        fn unix_connection_peers<P: TestProtocol>(server: &UnixStreamServer<P>) -> Vec<UnixAddr> {
+            server.connections().iter().map(|c| c.peer_addr()).collect()
+        }
+
+        fn unix_shutdown_handle<P: TestProtocol>(server: &UnixStreamServer<P>) -> ShutdownHandle {
+            server.shutdown_handle()
+        }
+    }
+}

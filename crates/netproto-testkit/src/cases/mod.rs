@@ -28,6 +28,8 @@ mod engine;
 mod lifecycle;
 mod server;
 mod tls;
+#[cfg(unix)]
+pub mod unix;
 
 pub use client::*;
 pub use connect::*;
