@@ -106,13 +106,13 @@
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use crate::endpoint::{ConnectionEvents, Endpoint, RecvHalf, SendHalf};
 use crate::error::Error;
 use crate::protocol::Protocol;
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{Mutex, MutexGuard, TryLockError};
 
 mod close;
 pub mod memory;

@@ -48,8 +48,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use event_listener::{Event, EventListener};
@@ -62,6 +61,8 @@ use crate::options::{
     ServerOptions, WhenFull,
 };
 use crate::server::{Lifecycle, Served, ShutdownHandle, Slot};
+use crate::sync::Mutex;
+use crate::sync::atomic::{AtomicBool, Ordering};
 
 /// Options for a datagram server (`UdpServer::bind`).
 ///

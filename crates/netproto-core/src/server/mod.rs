@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use event_listener::Event;
@@ -42,6 +42,7 @@ pub use plan::{
 
 use crate::endpoint::ConnectionEvents;
 use crate::options::{ConnectionEvent, ServerOptions};
+use crate::sync::{Mutex, MutexGuard};
 
 /// A served connection as the registry sees it.
 pub trait Served: Send + Sync + 'static {
