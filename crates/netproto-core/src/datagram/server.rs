@@ -51,7 +51,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use event_listener::{Event, EventListener};
+use event_listener::EventListener;
 
 use super::{PeerLimits, PeerTable, Pushed};
 use crate::connection::{deadline_after, lock};
@@ -61,8 +61,8 @@ use crate::options::{
     ServerOptions, WhenFull,
 };
 use crate::server::{Lifecycle, Served, ShutdownHandle, Slot};
-use crate::sync::Mutex;
 use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::{Event, Mutex};
 
 /// Options for a datagram server (`UdpServer::bind`).
 ///

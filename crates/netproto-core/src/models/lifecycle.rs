@@ -13,9 +13,6 @@ use super::explore;
 use crate::options::{ServerOptions, WhenFull};
 use crate::server::{Lifecycle, Reserve, Served, Slot};
 
-/// The most connections served at once in the models.
-const MAX: usize = 2;
-
 /// A served connection's handle: records `force_close`.
 #[derive(Clone, Default)]
 struct Handle {
@@ -35,14 +32,17 @@ impl Served for Handle {
 /// hold a slot as the model counts them.
 struct Server {
     lifecycle: Arc<Lifecycle<Handle>>,
+    max: usize,
     live: AtomicUsize,
 }
 
 impl Server {
-    fn new() -> Arc<Self> {
-        let options = ServerOptions::default().max_connections(MAX, WhenFull::Wait);
+    /// A server that serves at most `max` connections at once.
+    fn new(max: usize) -> Arc<Self> {
+        let options = ServerOptions::default().max_connections(max, WhenFull::Wait);
         Arc::new(Server {
             lifecycle: Lifecycle::new(&options, None, false),
+            max,
             live: AtomicUsize::new(0),
         })
     }
@@ -76,10 +76,10 @@ impl Server {
     }
 
     fn serve(&self, slot: Slot<Handle>) {
-        let live = self.live.fetch_add(1, Ordering::SeqCst) + 1;
-        assert!(live <= MAX, "{live} connections served, limit {MAX}");
+        let (live, max) = (self.live.fetch_add(1, Ordering::SeqCst) + 1, self.max);
+        assert!(live <= max, "{live} connections served, limit {max}");
         let running = self.lifecycle.running();
-        assert!(running <= MAX, "running() is {running}, limit {MAX}");
+        assert!(running <= max, "running() is {running}, limit {max}");
         slot.set(Handle::default());
         thread::yield_now();
         self.live.fetch_sub(1, Ordering::SeqCst);
@@ -101,12 +101,12 @@ impl Server {
     }
 }
 
-/// Two accept loops share a server limited to [`MAX`] connections
+/// Two accept loops share a server limited to 2 connections
 /// (`WhenFull::Wait`), each admitting 3 connections whose threads end on
 /// their own; then shutdown (no grace period, time not passing).
 ///
 /// Invariants, for every schedule:
-/// * never more than [`MAX`] connections hold a slot (counted by the
+/// * never more than 2 connections hold a slot (counted by the
 ///   connections themselves and by `running()`);
 /// * a slot freed wakes an accept loop waiting on a full server: no loop
 ///   waits for good (shuttle fails a schedule in which every thread is
@@ -116,7 +116,7 @@ impl Server {
 #[test]
 fn the_limit_holds_and_a_freed_slot_wakes_the_accept_loop() {
     explore(500, || {
-        let server = Server::new();
+        let server = Server::new(2);
         let loops: Vec<_> = (0..2u16)
             .map(|i| {
                 let server = server.clone();
@@ -145,11 +145,11 @@ fn the_limit_holds_and_a_freed_slot_wakes_the_accept_loop() {
 ///   (`reserve` says `ShutDown`, or `admit` turns the peer away);
 /// * the shutdown completes (no lost wake-up while connections end) and
 ///   only once every slot is gone;
-/// * never more than [`MAX`] connections hold a slot.
+/// * never more than 2 connections hold a slot.
 #[test]
 fn shutdown_completes_once_every_slot_is_gone() {
     explore(500, || {
-        let server = Server::new();
+        let server = Server::new(2);
         let stopper = {
             let lifecycle = server.lifecycle.clone();
             thread::spawn(move || {
@@ -164,6 +164,31 @@ fn shutdown_completes_once_every_slot_is_gone() {
             matches!(server.lifecycle.reserve(), Reserve::ShutDown),
             "no admission after shutdown"
         );
+        server.finish_shutdown();
+        for connection in served {
+            connection.join().unwrap();
+        }
+    });
+}
+
+/// One accept loop on a server of one connection admits two: the second
+/// waits for the first connection to end. The narrowest case of a lost
+/// wake-up — the only slot freed between the loop finding the server full
+/// and its starting to wait.
+///
+/// Invariants, for every schedule:
+/// * the loop is woken when the slot is freed: it admits its second
+///   connection (shuttle fails a schedule in which every thread is
+///   blocked);
+/// * never more than one connection holds a slot;
+/// * shutdown then completes, once the second connection is gone.
+#[test]
+fn a_freed_slot_wakes_the_waiting_accept_loop() {
+    explore(500, || {
+        let server = Server::new(1);
+        let served = server.accept_loop(2, 1000);
+        assert_eq!(served.len(), 2);
+        server.lifecycle.shutdown(Duration::ZERO);
         server.finish_shutdown();
         for connection in served {
             connection.join().unwrap();

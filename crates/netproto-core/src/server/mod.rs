@@ -32,7 +32,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use event_listener::Event;
 pub use event_listener::{EventListener, Listener};
 
 pub use plan::{
@@ -42,7 +41,7 @@ pub use plan::{
 
 use crate::endpoint::ConnectionEvents;
 use crate::options::{ConnectionEvent, ServerOptions};
-use crate::sync::{Mutex, MutexGuard};
+use crate::sync::{Event, Mutex, MutexGuard};
 
 /// A served connection as the registry sees it.
 pub trait Served: Send + Sync + 'static {
