@@ -5,7 +5,9 @@
 //! the Windows tests under Wine ([`test_under_wine`]) alone; `--only STEP`
 //! runs one of the release checks alone: `msrv` ([`check_msrv`]),
 //! `msrv-build` ([`build_with_msrv`]), `package` ([`check_package`]) or
-//! `no-tls` ([`test_without_tls`]).
+//! `no-tls` ([`test_without_tls`]). After the workspace tests, the core's
+//! concurrency models run (`cargo xtask models`, about 15 s plus their
+//! build in `target/shuttle`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -157,6 +159,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "--all-targets",
     ]))?;
     run_cmd(cargo().args(["test", "--workspace", "--all-features"]))?;
+    crate::models::models()?;
     if !quick {
         test_without_tls()?;
     }

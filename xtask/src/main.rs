@@ -6,6 +6,8 @@
 //! cargo xtask ci --only msrv|msrv-build|package|no-tls   one of those checks alone
 //! cargo xtask bench [--net] [--full] [--rounds N] [FILTER]   criterion benches and a ratio table
 //! cargo xtask fuzz [--seconds N] [TARGET]       run the cargo-fuzz targets
+//! cargo xtask models                             the core's concurrency models (shuttle)
+//! cargo xtask miri [ARGS]                        the core's unit tests under Miri (nightly)
 //! ```
 
 use std::env;
@@ -14,6 +16,7 @@ use std::process::{Command, ExitCode};
 mod bench;
 mod ci;
 mod fuzz;
+mod models;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -25,8 +28,10 @@ fn main() -> ExitCode {
         "ci" => ci::run(rest),
         "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),
+        "models" => models::models(),
+        "miri" => models::miri(rest),
         _ => {
-            eprintln!("usage: cargo xtask <ci|bench|fuzz> [options]");
+            eprintln!("usage: cargo xtask <ci|bench|fuzz|models|miri> [options]");
             eprintln!(
                 "  ci [--quick|--cross]        fmt, clippy, MSRV, feature and cross-target checks, tests, docs, packaging"
             );
@@ -35,6 +40,8 @@ fn main() -> ExitCode {
                 "  bench [--net] [--full] [--rounds N] [F]  benches, then target/bench-report.md"
             );
             eprintln!("  fuzz [--seconds N] [T]      each fuzz target for N seconds (default 30)");
+            eprintln!("  models                      the core's concurrency models under shuttle");
+            eprintln!("  miri [ARGS]                 the core's unit tests under Miri (nightly)");
             return if task == "help" || task == "--help" {
                 ExitCode::SUCCESS
             } else {

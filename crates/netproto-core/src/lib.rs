@@ -43,6 +43,10 @@ pub mod options;
 pub mod protocol;
 pub mod serializer;
 pub mod server;
+mod sync;
+
+#[cfg(all(test, shuttle))]
+mod models;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;

@@ -16,7 +16,7 @@
 
 use std::fmt;
 use std::io::{BufRead, Write};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use bytes::{BufMut, BytesMut};
 pub use rustls;
@@ -24,6 +24,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObjec
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
 use crate::error::TlsError;
+use crate::sync::{Mutex, MutexGuard};
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())

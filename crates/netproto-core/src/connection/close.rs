@@ -2,13 +2,13 @@
 //! connection.
 
 use std::net::Shutdown;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::ops::Flushed;
 use super::{Connection, LOCK_RETRY, Step, Transport, left, lock};
 use crate::error::Error;
 use crate::protocol::Protocol;
+use crate::sync::atomic::Ordering;
 
 /// A `close` in progress (made by [`Connection::start_close`]).
 #[derive(Debug)]

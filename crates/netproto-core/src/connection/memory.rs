@@ -22,10 +22,11 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::Shutdown;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Transport, lock};
+use crate::sync::Mutex;
 
 #[derive(Debug, Default)]
 struct Queue {

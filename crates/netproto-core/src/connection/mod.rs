@@ -107,13 +107,13 @@ use crate::addr::PeerAddr;
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use crate::endpoint::{ConnectionEvents, Endpoint, RecvHalf, SendHalf};
 use crate::error::Error;
 use crate::protocol::Protocol;
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{Mutex, MutexGuard, TryLockError};
 
 mod close;
 pub mod memory;

@@ -3,13 +3,13 @@
 
 use std::io;
 use std::net::Shutdown;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::{Connection, Sender, Step, Transport, deadline_after, left, lock, would_block};
 use crate::endpoint::{ConnectionSetup, RecvLimit};
 use crate::error::{Error, TimeoutKind};
 use crate::protocol::Protocol;
+use crate::sync::atomic::Ordering;
 
 /// A TLS handshake in progress (made by [`Connection::handshake`]).
 #[derive(Debug)]

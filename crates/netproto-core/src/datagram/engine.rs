@@ -3,8 +3,6 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -14,6 +12,8 @@ use crate::connection::{Step, deadline_after, left, lock, would_block};
 use crate::endpoint::RecvLimit;
 use crate::error::{EncodeError, Error, TimeoutKind};
 use crate::options::DatagramOptions;
+use crate::sync::Mutex;
+use crate::sync::atomic::{AtomicBool, Ordering};
 
 /// One datagram socket's state machine: the protocol, the maximum
 /// datagram size, the receive buffer and the closed flag.

@@ -48,11 +48,10 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use event_listener::{Event, EventListener};
+use event_listener::EventListener;
 
 use super::{PeerLimits, PeerTable, Pushed};
 use crate::connection::{deadline_after, lock};
@@ -62,6 +61,8 @@ use crate::options::{
     ServerOptions, WhenFull,
 };
 use crate::server::{Lifecycle, Served, ShutdownHandle, Slot};
+use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::{Event, Mutex};
 
 /// Options for a datagram server (`UdpServer::bind`).
 ///

@@ -3,15 +3,21 @@
 
 use crate::addr::PeerAddr;
 use std::fmt;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::error::{Error, TimeoutKind};
 use crate::options::{ConnectionEvent, EventCallback};
+use crate::sync::OnceLock;
+use crate::sync::atomic::{AtomicU8, Ordering};
 
 const NEW: u8 = 0;
-const CONNECTED: u8 = 1;
-const DISCONNECTED: u8 = 2;
+/// `Connected` is being reported.
+const CONNECTING: u8 = 1;
+const CONNECTED: u8 = 2;
+const DISCONNECTED: u8 = 3;
+/// The connection was closed while `Connected` was being reported: the
+/// caller reporting it reports `Disconnected` right after, so the callback
+/// never sees them out of order.
+const DISCONNECT_PENDING: u8 = 4;
 
 /// One connection's events, as every driver reports them.
 ///
@@ -83,13 +89,23 @@ impl ConnectionEvents {
         let local = local.into();
         if self
             .state
-            .compare_exchange(NEW, CONNECTED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+            .compare_exchange(NEW, CONNECTING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
         {
-            self.emit(ConnectionEvent::Connected {
-                local,
-                peer: self.peer.clone(),
-            });
+            return;
+        }
+        self.emit(ConnectionEvent::Connected {
+            local,
+            peer: self.peer.clone(),
+        });
+        if self
+            .state
+            .compare_exchange(CONNECTING, CONNECTED, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Closed meanwhile (`DISCONNECT_PENDING`): report it now.
+            self.state.store(DISCONNECTED, Ordering::Release);
+            self.emit_disconnected();
         }
     }
 
@@ -121,17 +137,33 @@ impl ConnectionEvents {
     /// The connection is closed: report `Disconnected` with the first noted
     /// reason (`None`: a clean close). Only once, and only after
     /// [`connected`](ConnectionEvents::connected).
+    ///
+    /// Called while another thread is reporting `Connected`, it leaves
+    /// `Disconnected` to that thread, which reports it right after.
     pub fn disconnected(&self) {
-        if self
-            .state
-            .compare_exchange(CONNECTED, DISCONNECTED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            self.emit(ConnectionEvent::Disconnected {
-                peer: self.peer.clone(),
-                reason: self.reason.get().cloned(),
-            });
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            let next = match state {
+                CONNECTED => DISCONNECTED,
+                CONNECTING => DISCONNECT_PENDING,
+                _ => return,
+            };
+            match self
+                .state
+                .compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) if next == DISCONNECTED => return self.emit_disconnected(),
+                Ok(_) => return,
+                Err(actual) => state = actual,
+            }
         }
+    }
+
+    fn emit_disconnected(&self) {
+        self.emit(ConnectionEvent::Disconnected {
+            peer: self.peer.clone(),
+            reason: self.reason.get().cloned(),
+        });
     }
 
     /// Report any event to the callback.

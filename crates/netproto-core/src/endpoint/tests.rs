@@ -97,6 +97,8 @@ fn read_region_grows_with_full_reads_and_shrinks_with_small_ones() {
 /// buffer grows in a few steps to exactly the frame's end (the decoder's
 /// growth), and no read region makes it copy the frame again.
 #[test]
+// Megabytes through the interpreter: minutes under Miri.
+#[cfg_attr(miri, ignore)]
 fn a_big_frame_grows_the_receive_buffer_in_few_steps() {
     const BIG: usize = 4 * 1024 * 1024;
     let config = EndpointConfig::default().max_recv_size(64 * 1024);

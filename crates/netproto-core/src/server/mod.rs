@@ -29,10 +29,9 @@ use crate::addr::PeerAddr;
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use event_listener::Event;
 pub use event_listener::{EventListener, Listener};
 
 pub use plan::{
@@ -42,6 +41,7 @@ pub use plan::{
 
 use crate::endpoint::ConnectionEvents;
 use crate::options::{ConnectionEvent, ServerOptions};
+use crate::sync::{Event, Mutex, MutexGuard};
 
 /// A served connection as the registry sees it.
 pub trait Served: Send + Sync + 'static {
