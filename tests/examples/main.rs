@@ -18,6 +18,8 @@ mod echo;
 mod binary_telemetry;
 #[cfg(feature = "sync")]
 mod connection_info;
+#[cfg(all(unix, feature = "sync"))]
+mod control_socket;
 #[cfg(feature = "sync")]
 mod file_transfer;
 #[cfg(feature = "sync")]
