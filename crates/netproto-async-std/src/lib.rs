@@ -1,5 +1,5 @@
 //! netproto's async-std driver — which also runs under smol: typed packets
-//! over TCP and TLS, with the same API as `netproto-sync` and
+//! over TCP, TLS and (on Unix) Unix stream sockets, with the same API as `netproto-sync` and
 //! `netproto-tokio` (only `async`/`.await` differ).
 //!
 //! **async-std is discontinued upstream** (RUSTSEC-2025-0052 recommends

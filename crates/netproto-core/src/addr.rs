@@ -3,7 +3,7 @@
 //!
 //! [`UnixAddr`] is plain data, the same on every target (only the drivers'
 //! Unix types are `cfg(unix)`); [`PeerAddr`] is either kind, so one
-//! [`Error`](crate::Error) and one
+//! [`Error`] and one
 //! [`ConnectionEvent`](crate::options::ConnectionEvent) serve every
 //! transport. A TCP program compares a `PeerAddr` with a `SocketAddr`
 //! directly (`peer == addr`, the `PeerAddr` on the left), or takes it apart with [`PeerAddr::inet`].

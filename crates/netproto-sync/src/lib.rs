@@ -1,5 +1,5 @@
-//! netproto's blocking driver: typed packets over TCP and TLS with
-//! `std::net`, a thread per connection.
+//! netproto's blocking driver: typed packets over TCP, TLS and (on Unix)
+//! Unix stream sockets with `std::net`, a thread per connection.
 //!
 //! A server and a client in one process, exchanging text lines:
 //!
@@ -45,6 +45,12 @@
 //!   [`Connection`] on its own thread, with connection limits, a one-client
 //!   mode, an idle timeout and graceful shutdown through a
 //!   [`ShutdownHandle`]; [`TcpServer::accept`] is there for your own loop.
+//! * On Unix, `UnixStreamClient` and `UnixStreamServer` (serving each
+//!   `UnixConnection`): the same API over Unix stream sockets, addressed by
+//!   a path or an abstract name ([`UnixAddr`]), with peer credentials and
+//!   the socket-file rules of `netproto_socket::unix`. They and the TCP
+//!   types are one generic type each ([`StreamClient`], [`StreamServer`])
+//!   for the transport ([`Tcp`], [`Unix`]).
 //!
 //! * [`UdpClient`] (a UDP socket connected to one remote address) and
 //!   [`UdpEndpoint`] (unconnected: `send_packet_to`, `recv_packet_from`)

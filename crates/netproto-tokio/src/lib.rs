@@ -48,6 +48,12 @@
 //!   [`Connection`] in its own task, with connection limits, a one-client
 //!   mode, an idle timeout and graceful shutdown through a
 //!   [`ShutdownHandle`]; [`TcpServer::accept`] is there for your own loop.
+//! * On Unix, `UnixStreamClient` and `UnixStreamServer` (serving each
+//!   `UnixConnection`): the same API over Unix stream sockets, addressed by
+//!   a path or an abstract name ([`UnixAddr`]), with peer credentials and
+//!   the socket-file rules of `netproto_socket::unix`. They and the TCP
+//!   types are one generic type each ([`StreamClient`], [`StreamServer`])
+//!   for the transport ([`Tcp`], [`Unix`]).
 //!
 //! The API is the same in `netproto-sync` and `netproto-async-std`; see
 //! `docs/driver-api.md`. TLS needs the `tls` feature.
