@@ -85,23 +85,24 @@ impl<P: Protocol> Connection<P> {
 
     /// The end of every close: shut the socket down, report `Disconnected`
     /// (with the bytes given up, if any) and say what was lost.
+    ///
+    /// A close that another one finished first (a server's forced close
+    /// cut it short) still reports the bytes it gave up to its caller; the
+    /// event is reported once, by the first.
     fn finish_close<T: Transport + ?Sized>(&self, io: &T, undelivered: usize) -> Result<(), Error> {
+        let lost = (undelivered > 0).then(|| Error::Undelivered {
+            peer: self.peer.clone(),
+            bytes: undelivered,
+        });
         if self.finished.swap(true, Ordering::AcqRel) {
-            return Ok(());
+            return lost.map_or(Ok(()), Err);
         }
         let _ = io.shutdown(Shutdown::Both);
-        let result = if undelivered > 0 {
-            let err = Error::Undelivered {
-                peer: self.peer.clone(),
-                bytes: undelivered,
-            };
-            self.events.note_reason(&err);
-            Err(err)
-        } else {
-            Ok(())
-        };
+        if let Some(err) = &lost {
+            self.events.note_reason(err);
+        }
         self.events.disconnected();
-        result
+        lost.map_or(Ok(()), Err)
     }
 
     /// Close at once, for a connection dropped without `close`: queue the
@@ -131,8 +132,8 @@ impl<P: Protocol> Connection<P> {
     /// Close at once without writing what is queued (a server shutting
     /// down, an idle timeout), with `reason` for the `Disconnected` event
     /// unless a reason is known already. A `close` still flushing is cut
-    /// short; a receive or send waiting elsewhere returns
-    /// [`Error::Closed`].
+    /// short (and returns [`Error::Undelivered`] with what it gave up); a
+    /// receive or send waiting elsewhere returns [`Error::Closed`].
     pub fn force_close<T: Transport + ?Sized>(&self, io: &T, reason: Option<&str>) {
         self.mark_closed();
         if let Some(reason) = reason {

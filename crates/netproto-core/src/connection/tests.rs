@@ -240,6 +240,37 @@ fn close_gives_up_on_a_peer_that_does_not_read_and_says_how_much() {
 }
 
 #[test]
+fn a_close_cut_short_by_a_forced_close_still_says_what_it_gave_up() {
+    let seen = Seen::default();
+    let (conn, ours, _theirs) = served(seen.server(ServerOptions::default()));
+    let t0 = Instant::now();
+    let long = "f".repeat(200);
+    let mut send = SendPacket::new(long.as_str());
+    assert!(matches!(
+        conn.poll_send(&mut send, &ours, t0),
+        Step::Writable(None)
+    ));
+    let _cancelled = send;
+    let mut close = conn.start_close(&ours, t0).unwrap();
+    assert!(matches!(
+        conn.poll_close(&mut close, &ours, t0),
+        Step::Writable(Some(_))
+    ));
+    // A server shutting down closes it meanwhile (another thread).
+    conn.force_close(&ours, Some(ConnectionEvents::SERVER_SHUT_DOWN));
+    match conn.poll_close(&mut close, &ours, t0) {
+        Step::Ready(Err(Error::Undelivered { bytes, .. })) => assert_eq!(bytes, 201 - 64),
+        other => panic!("expected Undelivered, got {other:?}"),
+    }
+    let reasons = seen.disconnects();
+    assert_eq!(reasons.len(), 1, "one Disconnected");
+    assert_eq!(
+        reasons[0].as_deref(),
+        Some(ConnectionEvents::SERVER_SHUT_DOWN)
+    );
+}
+
+#[test]
 fn close_delivers_what_is_queued_then_ends_the_stream() {
     let (conn, ours, theirs) = served(ServerOptions::default());
     let t0 = Instant::now();
