@@ -34,3 +34,5 @@ mod quickstart;
 mod resilient_client;
 #[cfg(all(feature = "sync", feature = "tls"))]
 mod tls_echo;
+#[cfg(all(feature = "sync", feature = "tracing"))]
+mod traced_echo;

@@ -44,6 +44,7 @@ pub mod protocol;
 pub mod serializer;
 pub mod server;
 mod sync;
+mod trace;
 
 #[cfg(all(test, shuttle))]
 mod models;

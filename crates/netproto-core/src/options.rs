@@ -567,6 +567,7 @@ impl ClientOptions {
 
     /// Report `event` to the callback, if any.
     pub fn emit(&self, event: ConnectionEvent) {
+        crate::trace::event(&event);
         if let Some(callback) = &self.on_event {
             callback(&event);
         }
@@ -829,6 +830,7 @@ impl ServerOptions {
 
     /// Report `event` to the callback, if any.
     pub fn emit(&self, event: ConnectionEvent) {
+        crate::trace::event(&event);
         if let Some(callback) = &self.on_event {
             callback(&event);
         }

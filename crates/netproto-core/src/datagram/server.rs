@@ -502,6 +502,7 @@ impl<T: Send + 'static> Dispatcher<T> {
     }
 
     fn emit(&self, event: ConnectionEvent) {
+        crate::trace::event(&event);
         if let Some(callback) = &self.on_event {
             callback(&event);
         }

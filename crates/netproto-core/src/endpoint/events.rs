@@ -66,6 +66,8 @@ pub struct ConnectionEvents {
     peer: PeerAddr,
     state: AtomicU8,
     reason: OnceLock<String>,
+    /// The connection's span (feature `tracing`; zero-sized without it).
+    span: crate::trace::Span,
 }
 
 impl ConnectionEvents {
@@ -78,10 +80,17 @@ impl ConnectionEvents {
         let peer = peer.into();
         ConnectionEvents {
             callback,
+            span: crate::trace::Span::connection(&peer),
             peer,
             state: AtomicU8::new(NEW),
             reason: OnceLock::new(),
         }
+    }
+
+    /// Record in the connection's span (feature `tracing`) whether it runs
+    /// TLS.
+    pub(crate) fn set_tls(&self, tls: bool) {
+        self.span.set_tls(tls);
     }
 
     /// The connection is set up: report `Connected` (once).
@@ -115,16 +124,16 @@ impl ConnectionEvents {
     /// ([`Error::Closed`], [`Error::ConnectionClosed`],
     /// [`Error::SendAfterEof`]) are not reasons.
     pub fn note(&self, err: &Error) {
-        if ends_connection(err) {
-            let _ = self.reason.set(err.to_string());
+        if ends_connection(err) && self.reason.set(err.to_string()).is_ok() {
+            self.span.ended_by(err);
         }
     }
 
     /// Remember `reason` for `Disconnected`, unless a reason is known
     /// already.
     pub fn note_reason(&self, reason: impl fmt::Display) {
-        if self.reason.get().is_none() {
-            let _ = self.reason.set(reason.to_string());
+        if self.reason.get().is_none() && self.reason.set(reason.to_string()).is_ok() {
+            self.span.ended_by(&reason);
         }
     }
 
@@ -168,6 +177,7 @@ impl ConnectionEvents {
 
     /// Report any event to the callback.
     pub fn emit(&self, event: ConnectionEvent) {
+        self.span.event(&event);
         if let Some(callback) = &self.callback {
             callback(&event);
         }

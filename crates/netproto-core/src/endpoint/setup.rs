@@ -250,15 +250,18 @@ impl ConnectionSetup {
     /// [`on_event`](ConnectionSetup::on_event).
     pub fn events(&self, peer: impl Into<PeerAddr>) -> ConnectionEvents {
         let peer = peer.into();
-        ConnectionEvents::new(self.on_event.clone(), peer)
+        let events = ConnectionEvents::new(self.on_event.clone(), peer);
+        events.set_tls(self.is_tls());
+        events
     }
 
     /// Report a connection whose setup (TCP options, TLS handshake) failed
     /// with `err`: a server emits [`ConnectionEvent::Rejected`] for it.
     pub fn reject(&self, peer: impl Into<PeerAddr>, err: &Error) {
-        let peer = peer.into();
+        let event = ConnectionEvent::setup_failed(peer, err);
+        crate::trace::event(&event);
         if let Some(callback) = &self.on_event {
-            callback(&ConnectionEvent::setup_failed(peer, err));
+            callback(&event);
         }
     }
 }
