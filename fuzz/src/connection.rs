@@ -44,8 +44,8 @@ pub fn run(data: &[u8]) {
     let options = options
         .idle_timeout(Duration::from_millis(u64::from(input.byte()) * 10 + 1))
         .close_timeout(Duration::from_millis(50));
-    let peer = "127.0.0.1:5000".parse().unwrap();
-    let local = "127.0.0.1:7000".parse().unwrap();
+    let peer: std::net::SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    let local: std::net::SocketAddr = "127.0.0.1:7000".parse().unwrap();
     let conn: Connection<Frames> = ConnectionSetup::server(&options)
         .connection(protocol, peer, local)
         .expect("a plain connection always sets up");

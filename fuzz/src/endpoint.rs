@@ -303,7 +303,7 @@ where
             .unwrap_or_else(|err| panic!("an encoded packet does not decode: {err:?}"))
         {
             let result = protocol.decode(frame).map_err(|source| Error::Deserialize {
-                peer: peer(),
+                peer: peer().into(),
                 source,
             });
             expected.push(describe(&result));
