@@ -14,8 +14,8 @@ use std::path::Path;
 use bytes::{Bytes, BytesMut};
 use netproto_core::framing::{Framer, JsonDocument, LengthPrefix, LengthWidth};
 use netproto_core::serializer::{
-    Base64, BytesSerializer, Cbor, CborValue, Gzip, Json, JsonValue, MsgPack, MsgPackValue,
-    Serializer, StructFormat, StructValue, Zlib,
+    Base64, BytesSerializer, Cbor, CborValue, Checksum, Gzip, HmacKey, Json, JsonValue, MsgPack,
+    MsgPackValue, Serializer, StructFormat, StructValue, Zlib,
 };
 use netproto_fuzz::seed::{Ops, framer};
 
@@ -462,6 +462,23 @@ fn main() {
             &Base64::new(JsonValue::new()),
             &serde_value(br#"{"a":[1,"x"]}"#),
         ),
+    );
+
+    // [key byte], frame
+    let t = "serializer_base64_checksum";
+    write(t, "empty", vec![1]);
+    write(t, "text", [&[3u8][..], b"aGVsbG8="].concat());
+    let signed = Base64::new(BytesSerializer).checksum(Checksum::HmacSha256(HmacKey::new([9; 32])));
+    write(
+        t,
+        "signed",
+        [&[9u8][..], &encode(&signed, b"hello")].concat(),
+    );
+    let digest = Base64::new(BytesSerializer).checksum(Checksum::Sha256);
+    write(
+        t,
+        "digest",
+        [&[0u8][..], &encode(&digest, b"hello")].concat(),
     );
 
     // [limit / 37, level], frame

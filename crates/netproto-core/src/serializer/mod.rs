@@ -17,7 +17,7 @@
 //! | `MsgPack<S, R>` | `msgpack` | `S` | `R` | `MsgPackItem` (`.stream()`), or a length prefix |
 //! | [`FixedStruct<T>`] + [`binary_struct!`](crate::binary_struct) | — | `T` | `T` | [`FixedSize`](crate::framing::FixedSize) |
 //! | [`StructFormat`] (`">d3q"`) | — | `[StructValue]` | `Vec<StructValue>` | [`FixedSize`](crate::framing::FixedSize) |
-//! | `Base64<S>` (wrapper) | `base64` | `S::Sent` | `S::Received` | `Delimiter::crlf()` |
+//! | `Base64<S>` (wrapper; [`Checksum`] with `checksum`) | `base64` | `S::Sent` | `S::Received` | `Delimiter::crlf()` |
 //! | `Zlib<S>`, `Gzip<S>` (wrappers) | `compression` | `S::Sent` | `S::Received` | `ZlibStream` (zlib), a length prefix, or inside `Base64` |
 //!
 //! `Json`, `Cbor` and `MsgPack` default to their dynamic value type
@@ -43,7 +43,10 @@
 //! | `ctypes.Structure` (lsst.ts.tcpip `read_into`/`write_from`) | [`binary_struct!`](crate::binary_struct) + [`FixedStruct`] | yes | packed layout: add `[u8; N]` fields where C inserts padding |
 //! | `MessagePackSerializer()` | `MsgPack::new().stream()` (`MsgPackItem` framer) | yes | items back to back on the bare stream, each one's end read from its headers, as EasyNetwork's reader does; also inside any framer (`Base64` lines, a length prefix) |
 //! | `CBORSerializer()` | `Cbor::new().stream()` (`CborItem` framer) | except floats | cbor2 always writes 64-bit floats, ciborium the shortest exact width (both read either); bare stream as for MessagePack |
-//! | `Base64EncoderSerializer(s)` | `Base64::new(s).lines()` | yes | URL-safe alphabet and `\r\n` by default, `=` padding; `Base64::standard` = `alphabet="standard"`; the `checksum` option is not supported |
+//! | `Base64EncoderSerializer(s)` | `Base64::new(s).lines()` | yes | URL-safe alphabet and `\r\n` by default, `=` padding; `Base64::standard` = `alphabet="standard"`. Received text must be in the alphabet (Python's decoder drops stray characters) |
+//! | `Base64EncoderSerializer(s, checksum=True)` | `.checksum(Checksum::Sha256)` (`checksum`) | yes | SHA-256 digest appended before encoding; a mismatch is a per-packet error |
+//! | `Base64EncoderSerializer(s, checksum=key)` | `.checksum(Checksum::HmacSha256(HmacKey::from_base64(key)?))` (`checksum`) | yes | HMAC-SHA256, compared in constant time; the key is 32 bytes in URL-safe base64 as EasyNetwork's `generate_key()` writes it |
+//! | `Base64EncoderSerializer(separator=…, limit=…)` | `StreamProtocol::new(Delimiter::new(sep).max_frame_length(limit), Base64::new(s))` | yes | the framer carries them |
 //! | `ZlibCompressorSerializer(s)` | `Zlib::new(s)` | not guaranteed | level 9 as EasyNetwork; the streams decode both ways, but miniz_oxide and C zlib may choose different deflate blocks (4 of the 5 vectors come out identical); bare on a socket, as EasyNetwork sends them (streams back to back, each ending with its end-of-stream marker), frame them with `ZlibStream`: `Zlib::new(s).protocol(ZlibStream::new())`; inside `Base64` lines it is compatible too |
 //! | — (`BZ2CompressorSerializer`, `PickleSerializer`) | — | — | not provided; `Gzip` has no EasyNetwork counterpart |
 //!
@@ -179,6 +182,8 @@ mod utf8;
 
 #[cfg(feature = "base64")]
 pub use self::base64::{Alphabet, Base64};
+#[cfg(feature = "checksum")]
+pub use self::base64::{Checksum, ChecksumError, HmacKey, InvalidHmacKey};
 #[doc(hidden)]
 pub use binary_struct::__bytes;
 pub use binary_struct::{BinaryStruct, BinaryStructError, ByteOrder, FixedStruct, check_size};

@@ -21,6 +21,7 @@ import pathlib
 import struct
 
 import easynetwork
+import easynetwork.exceptions
 from easynetwork.serializers import (
     CBORSerializer,
     JSONSerializer,
@@ -28,9 +29,11 @@ from easynetwork.serializers import (
     StringLineSerializer,
     StructSerializer,
 )
+from easynetwork.serializers.composite import StapledPacketSerializer
 from easynetwork.serializers.json import JSONEncoderConfig
 from easynetwork.serializers.wrapper import (
     Base64EncoderSerializer,
+    BZ2CompressorSerializer,
     ZlibCompressorSerializer,
 )
 
@@ -129,6 +132,69 @@ def string_line_vectors():
                 "wire_hex": stream(StringLineSerializer("LF"), ["a", "", "b"])})
     out.append({"name": "quirk_trailing_separator", "newline": "LF", "packets": ["a\n"],
                 "wire_hex": stream(StringLineSerializer("LF"), ["a\n"])})
+    # Received empty lines are empty packets (only sending skips them).
+    got = StringLineSerializer("LF").deserialize(b"")
+    out.append({"name": "received_empty_line", "newline": "LF", "packets": ["a", got, "b"],
+                "wire_hex": b"a\n\nb\n".hex(), "receive_only": True})
+    latin1 = StringLineSerializer("CRLF", encoding="latin-1")
+    latin1_packets = ["caf\u00e9", "\u00ff\u00fe\u00a0\u0080", "plain", "\x00\x7f"]
+    out.append({"name": "latin1_CRLF", "newline": "CRLF", "encoding": "latin-1",
+                "packets": latin1_packets, "wire_hex": stream(latin1, latin1_packets)})
+    return out
+
+
+def text_refused_vectors():
+    """What EasyNetwork's strict ASCII and Latin-1 refuse, sending or receiving."""
+    out = []
+    for encoding, sent, received in (
+        ("ascii", ["caf\u00e9", "\u0080", "\U0001f600"], [b"caf\xc3\xa9", b"\x80", b"ok\xff"]),
+        ("latin-1", ["\u0100", "\u20ac", "\U0001f600"], []),
+    ):
+        s = StringLineSerializer("LF", encoding=encoding)
+        for packet in sent:
+            try:
+                s.serialize(packet)
+            except UnicodeEncodeError as exc:
+                out.append({"encoding": encoding, "send": packet, "python_error": str(exc)})
+            else:
+                raise AssertionError((encoding, packet))
+        for frame in received:
+            try:
+                s.deserialize(frame)
+            except easynetwork.exceptions.DeserializeError as exc:
+                out.append({"encoding": encoding, "receive_hex": frame.hex(), "python_error": str(exc)})
+            else:
+                raise AssertionError((encoding, frame))
+    return out
+
+
+def stapled_vectors():
+    """StapledPacketSerializer: JSON lines out, ASCII string lines in (and the reverse)."""
+    out = []
+    json_out = StapledPacketSerializer(JSONSerializer(), StringLineSerializer("LF"))
+    sent = [{"cmd": "ping", "n": 1}, [1, "two"], "text"]
+    received_wire = b"pong 1\nok\n"
+    got = []
+    consumer = json_out.incremental_deserialize()
+    next(consumer)
+    chunk = received_wire
+    while chunk:
+        try:
+            consumer.send(chunk)
+            chunk = b""
+        except StopIteration as done:
+            packet, chunk = done.value
+            got.append(packet)
+            consumer = json_out.incremental_deserialize()
+            next(consumer)
+    out.append({"name": "json_out_lines_in", "sent": sent, "sent_wire_hex": stream(json_out, sent),
+                "received_wire_hex": received_wire.hex(), "received": got})
+    lines_out = StapledPacketSerializer(StringLineSerializer("LF"), JSONSerializer())
+    sent = ["hello", "world"]
+    received_wire = b'{"a":1}\n[true,null]\n'
+    out.append({"name": "lines_out_json_in", "sent": sent, "sent_wire_hex": stream(lines_out, sent),
+                "received_wire_hex": received_wire.hex(),
+                "received": [lines_out.deserialize(line) for line in received_wire.split(b"\n")[:-1]]})
     return out
 
 
@@ -222,7 +288,12 @@ WRAPPED_VALUES = {
 }
 
 
+# The signing key of the HMAC checksum vectors (URL-safe base64 of 32 bytes).
+HMAC_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+
 def wrapper_vectors():
+    assert len(__import__("base64").urlsafe_b64decode(HMAC_KEY)) == 32
     out = []
     for name, value in WRAPPED_VALUES.items():
         out.append({
@@ -236,6 +307,18 @@ def wrapper_vectors():
             "zlib_level6_hex": ZlibCompressorSerializer(JSONSerializer(), compress_level=6).serialize(value).hex(),
             "base64_zlib_lines_hex": stream(
                 Base64EncoderSerializer(ZlibCompressorSerializer(JSONSerializer())), [value]),
+            "base64_sha256_lines_hex": stream(
+                Base64EncoderSerializer(JSONSerializer(), checksum=True), [value]),
+            "base64_hmac_lines_hex": stream(
+                Base64EncoderSerializer(JSONSerializer(), checksum=HMAC_KEY), [value]),
+            "base64_standard_hmac_lines_hex": stream(
+                Base64EncoderSerializer(JSONSerializer(), alphabet="standard", checksum=HMAC_KEY.encode()),
+                [value]),
+            "hmac_key": HMAC_KEY,
+            "bz2_hex": BZ2CompressorSerializer(JSONSerializer()).serialize(value).hex(),
+            "bz2_level1_hex": BZ2CompressorSerializer(JSONSerializer(), compress_level=1).serialize(value).hex(),
+            "base64_bz2_lines_hex": stream(
+                Base64EncoderSerializer(BZ2CompressorSerializer(JSONSerializer())), [value]),
         })
     return out
 
@@ -281,10 +364,11 @@ def stream_vectors():
     """Bare streams: `StreamProtocol(serializer)` writes items back to back."""
     cbor, msgpack = CBORSerializer(), MessagePackSerializer()
     zlib = ZlibCompressorSerializer(JSONSerializer())
+    bz2 = BZ2CompressorSerializer(JSONSerializer())
     out = []
     for name, packets in STREAM_CASES.items():
         vector = {"name": name, "packets": packets}
-        for key, s in (("msgpack", msgpack), ("cbor", cbor), ("zlib_json", zlib)):
+        for key, s in (("msgpack", msgpack), ("cbor", cbor), ("zlib_json", zlib), ("bz2_json", bz2)):
             vector[f"{key}_items_hex"] = [stream(s, [p]) for p in packets]
             vector[f"{key}_stream_hex"] = stream(s, packets)
             # EasyNetwork reads its own stream back, cut anywhere.
@@ -318,3 +402,5 @@ if __name__ == "__main__":
     write("easynetwork_cbor_msgpack.json", binary_vectors())
     write("easynetwork_streams.json", stream_vectors())
     write("easynetwork_json_refused.json", json_refused_vectors())
+    write("easynetwork_text_refused.json", text_refused_vectors())
+    write("easynetwork_stapled.json", stapled_vectors())
