@@ -18,6 +18,7 @@
 //! | [`FixedStruct<T>`] + [`binary_struct!`](crate::binary_struct) | — | `T` | `T` | [`FixedSize`](crate::framing::FixedSize) |
 //! | [`StructFormat`] (`">d3q"`) | — | `[StructValue]` | `Vec<StructValue>` | [`FixedSize`](crate::framing::FixedSize) |
 //! | `Base64<S>` (wrapper; [`Checksum`] with `checksum`) | `base64` | `S::Sent` | `S::Received` | `Delimiter::crlf()` |
+//! | [`Stapled<S, R>`] | — | `S::Sent` | `R::Received` | that of the two |
 //! | `Zlib<S>`, `Gzip<S>` (wrappers) | `compression` | `S::Sent` | `S::Received` | `ZlibStream` (zlib), a length prefix, or inside `Base64` |
 //!
 //! `Json`, `Cbor` and `MsgPack` default to their dynamic value type
@@ -48,6 +49,7 @@
 //! | `Base64EncoderSerializer(s, checksum=key)` | `.checksum(Checksum::HmacSha256(HmacKey::from_base64(key)?))` (`checksum`) | yes | HMAC-SHA256, compared in constant time; the key is 32 bytes in URL-safe base64 as EasyNetwork's `generate_key()` writes it |
 //! | `Base64EncoderSerializer(separator=…, limit=…)` | `StreamProtocol::new(Delimiter::new(sep).max_frame_length(limit), Base64::new(s))` | yes | the framer carries them |
 //! | `ZlibCompressorSerializer(s)` | `Zlib::new(s)` | not guaranteed | level 9 as EasyNetwork; the streams decode both ways, but miniz_oxide and C zlib may choose different deflate blocks (4 of the 5 vectors come out identical); bare on a socket, as EasyNetwork sends them (streams back to back, each ending with its end-of-stream marker), frame them with `ZlibStream`: `Zlib::new(s).protocol(ZlibStream::new())`; inside `Base64` lines it is compatible too |
+//! | `StapledPacketSerializer(sent, received)` | [`Stapled::new(sent, received)`](Stapled::new) | yes | over the framer both sides use (EasyNetwork takes the sent serializer's writer and the received one's reader) |
 //! | — (`BZ2CompressorSerializer`, `PickleSerializer`) | — | — | not provided; `Gzip` has no EasyNetwork counterpart |
 //!
 //! # Converters: wire types and application types
@@ -176,6 +178,7 @@ mod json;
 mod json_numbers;
 #[cfg(feature = "msgpack")]
 mod msgpack;
+mod stapled;
 mod struct_format;
 mod struct_value;
 mod utf8;
@@ -196,6 +199,7 @@ pub use compression::{DEFAULT_MAX_DECOMPRESSED_LENGTH, DecompressedTooLong, Gzip
 pub use json::{Json, JsonValue, json_lines};
 #[cfg(feature = "msgpack")]
 pub use msgpack::{MsgPack, MsgPackValue};
+pub use stapled::Stapled;
 pub use struct_format::{StructFormat, StructFormatError};
 pub use struct_value::StructValue;
 pub use utf8::Utf8;
