@@ -40,7 +40,8 @@
 //! Framers (always there): delimiter (LF, CR, CRLF, any byte string), length
 //! prefix (1/2/4/8 bytes either endianness, or a LEB128 varint), fixed size,
 //! raw chunks, and JSON documents without separators. Serializers without a
-//! feature: raw bytes, UTF-8 text, fixed-layout binary structs.
+//! feature: raw bytes, UTF-8, ASCII and Latin-1 text, fixed-layout binary
+//! structs, and `Stapled` (one serializer each way).
 //!
 //! ## A first client and server, blocking (`sync`)
 //!

@@ -301,6 +301,12 @@ fn main() {
     write(t, "invalid", b"\xff\xfe ok".to_vec());
     write(t, "empty", Vec::new());
 
+    let t = "serializer_text";
+    write(t, "ascii", b"hello world".to_vec());
+    write(t, "latin1", b"caf\xe9 \xff".to_vec());
+    write(t, "utf8", "héllo €".into());
+    write(t, "empty", Vec::new());
+
     let t = "serializer_json";
     write(
         t,

@@ -11,7 +11,7 @@
 //! | serializer | feature | sent | received | usual framer |
 //! |---|---|---|---|---|
 //! | [`BytesSerializer`] | — | `[u8]` | [`Bytes`] | any |
-//! | [`Utf8`] | — | `str` | `String` | [`Delimiter`](crate::framing::Delimiter) (text lines) |
+//! | [`Utf8`], [`Ascii`], [`Latin1`] | — | `str` | `String` | [`Delimiter`](crate::framing::Delimiter) (text lines) |
 //! | `Json<S, R>` (`json_lines`) | `json` | `S: Serialize` | `R: DeserializeOwned` | `Delimiter::lf()`, or `JsonDocument` |
 //! | `Cbor<S, R>` | `cbor` | `S` | `R` | `CborItem` (`.stream()`), or a length prefix |
 //! | `MsgPack<S, R>` | `msgpack` | `S` | `R` | `MsgPackItem` (`.stream()`), or a length prefix |
@@ -37,7 +37,9 @@
 //!
 //! | EasyNetwork 1.2 | netproto | same bytes | notes |
 //! |---|---|---|---|
-//! | `StringLineSerializer("LF" / "CR" / "CRLF")` | `Delimiter::{lf,cr,crlf}()` + [`Utf8`] | yes | EasyNetwork encodes ASCII by default (netproto UTF-8, like `encoding="utf-8"`); it sends nothing for `""` where netproto sends an empty line unless the framer is `Delimiter::skip_empty_frames(true)`, and passes a line already ending in the separator where netproto refuses it |
+//! | `StringLineSerializer("LF" / "CR" / "CRLF")` | `Delimiter::{lf,cr,crlf}().skip_empty_frames(true)` + [`Ascii`] | yes | strict ASCII both ways (EasyNetwork's default `encoding="ascii"`); `skip_empty_frames(true)` sends nothing for `""` as EasyNetwork does (without it netproto sends an empty line); a received empty line is `""` on both sides. EasyNetwork passes a packet already ending in the separator, netproto refuses a packet containing it |
+//! | `StringLineSerializer(encoding="utf-8")` / `"latin-1"` | the same with [`Utf8`] / [`Latin1`] | yes | other encodings and `unicode_errors` other than `"strict"`: not supported, because UTF-8, ASCII and Latin-1 cover the codecs line protocols use, and a lossy decoder would change received text in silence |
+//! | `StringLineSerializer(keep_end=True)`, `limit=` | `Delimiter::keep_delimiter(true)`, `max_frame_length` | yes | the framer carries them |
 //! | `JSONSerializer()` | `json_lines`, `Json::new().lines()` | yes | non-ASCII escaped as `\uXXXX` and floats written as Python's `repr` (`1e+16`); `ensure_ascii(false)` matches `ensure_ascii=False`. Not representable: `NaN`/`Infinity` (Python sends them; netproto refuses such a packet with a `DeserializeError` naming the value, and serde_json writes a NaN `f64` as `null`) and integers beyond 64 bits (refused the same way rather than read as rounded floats; `refuse_big_integers(false)` lets typed `u128` fields read them). `serde_json::Value` objects are written with sorted keys; typed structs keep field order |
 //! | `JSONSerializer(use_lines=False)` | `Json::new().documents()` (`JsonDocument` framer) | yes | as for lines; a top-level number, `true`, `false` or `null` is followed by `\n` in both |
 //! | `StructSerializer(fmt)` | [`StructFormat::new(fmt)`](StructFormat::new) | yes | network order when `fmt` has no byte-order character, as EasyNetwork; all codes, `@` native alignment included |
@@ -181,6 +183,7 @@ mod msgpack;
 mod stapled;
 mod struct_format;
 mod struct_value;
+mod text;
 mod utf8;
 
 #[cfg(feature = "base64")]
@@ -202,6 +205,7 @@ pub use msgpack::{MsgPack, MsgPackValue};
 pub use stapled::Stapled;
 pub use struct_format::{StructFormat, StructFormatError};
 pub use struct_value::StructValue;
+pub use text::{Ascii, Latin1};
 pub use utf8::Utf8;
 
 /// Turns packets into frame payloads and frames into packets.
