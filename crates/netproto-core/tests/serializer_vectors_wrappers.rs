@@ -1,7 +1,10 @@
 //! EasyNetwork 1.2 `Base64EncoderSerializer` and `ZlibCompressorSerializer`
 //! vectors (wrapping `JSONSerializer`). Produced by
 //! `tests/vectors/generate.py`.
-#![cfg(all(feature = "json", any(feature = "base64", feature = "compression")))]
+#![cfg(all(
+    feature = "json",
+    any(feature = "base64", feature = "compression", feature = "bzip2")
+))]
 
 mod serializer_common;
 
@@ -198,4 +201,40 @@ fn base64_checksum_mismatches_are_per_packet_errors() {
     assert!(HmacKey::from_base64("AAEC").is_err());
     assert!(HmacKey::from_base64("not base64 at all!!").is_err());
     assert_eq!(format!("{key:?}"), "HmacKey(..)");
+}
+
+#[cfg(feature = "bzip2")]
+#[test]
+fn bz2_matches_byte_for_byte() {
+    use netproto_core::serializer::Bz2;
+    let all = vectors("easynetwork_wrappers.json");
+    for vector in &all {
+        let name = vector["name"].as_str().unwrap();
+        let value = &vector["value"];
+        for (key, level) in [("bz2_hex", 9), ("bz2_level1_hex", 1)] {
+            let bz2 = Bz2::new(JsonValue::new()).level(level);
+            let frame = hex(vector[key].as_str().unwrap());
+            assert!(frame.starts_with(format!("BZh{level}").as_bytes()));
+            let decoded = bz2.deserialize(Bytes::from(frame.clone())).unwrap();
+            assert_eq!(&decoded, value, "{name} {key}");
+            let mut ours = bytes::BytesMut::new();
+            bz2.serialize(value, &mut ours).unwrap();
+            assert_eq!(ours[..], frame[..], "{name} {key}");
+        }
+    }
+}
+
+#[cfg(all(feature = "bzip2", feature = "base64"))]
+#[test]
+fn base64_of_bz2_lines_match_byte_for_byte() {
+    use netproto_core::serializer::{Base64, Bz2};
+    let all = vectors("easynetwork_wrappers.json");
+    let protocol = Base64::new(Bz2::new(JsonValue::new())).lines();
+    let wire: Vec<u8> = all
+        .iter()
+        .flat_map(|v| hex(v["base64_bz2_lines_hex"].as_str().unwrap()))
+        .collect();
+    let expected: Vec<_> = all.iter().map(|v| v["value"].clone()).collect();
+    assert_eq!(receive_ok(&protocol, &wire, &[3, 50]), expected);
+    assert_eq!(send_all(&protocol, &expected), wire);
 }

@@ -14,8 +14,8 @@ use std::path::Path;
 use bytes::{Bytes, BytesMut};
 use netproto_core::framing::{Framer, JsonDocument, LengthPrefix, LengthWidth};
 use netproto_core::serializer::{
-    Base64, BytesSerializer, Cbor, CborValue, Checksum, Gzip, HmacKey, Json, JsonValue, MsgPack,
-    MsgPackValue, Serializer, StructFormat, StructValue, Zlib,
+    Base64, BytesSerializer, Bz2, Cbor, CborValue, Checksum, Gzip, HmacKey, Json, JsonValue,
+    MsgPack, MsgPackValue, Serializer, StructFormat, StructValue, Zlib,
 };
 use netproto_fuzz::seed::{Ops, framer};
 
@@ -488,6 +488,29 @@ fn main() {
     );
 
     // [limit / 37, level], frame
+    // [limit / 37, level], frame
+    let t = "serializer_bz2";
+    let mut bz2 = vec![255, 9];
+    bz2.extend(encode(&Bz2::new(BytesSerializer), &text_for_bz2()));
+    write(t, "text", bz2);
+    let mut bomb = vec![10, 1];
+    bomb.extend(encode(&Bz2::new(BytesSerializer), &[0u8; 100_000]));
+    write(t, "bomb", bomb);
+    let mut json = vec![200, 5];
+    json.extend(encode(&Bz2::new(Json::<Vec<u32>>::new()), &vec![1, 2, 3]));
+    write(t, "json", json);
+
+    let t = "framer_bz2_stream";
+    let bz2 = Bz2::new(BytesSerializer);
+    let streams = [
+        encode(&bz2, b"hello"),
+        encode(&bz2, b""),
+        encode(&bz2.clone().level(1), &[b'a'; 2000]),
+    ];
+    write(t, "streams", framer(&[254], &[5, 1], &streams.concat()));
+    write(t, "one", framer(&[254], &[], &streams[0]));
+    write(t, "overrun", framer(&[20], &[3], &streams.concat()));
+
     let t = "serializer_compression";
     let text = b"hello ".repeat(100);
     let mut zlib = vec![255, 9];
@@ -617,4 +640,9 @@ fn serde_value(json: &[u8]) -> <JsonValue as Serializer>::Received {
     JsonValue::new()
         .deserialize(Bytes::copy_from_slice(json))
         .unwrap()
+}
+
+/// Text that compresses (the seed of `serializer_bz2`).
+fn text_for_bz2() -> Vec<u8> {
+    b"hello ".repeat(100)
 }

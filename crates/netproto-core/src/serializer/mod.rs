@@ -20,6 +20,7 @@
 //! | `Base64<S>` (wrapper; [`Checksum`] with `checksum`) | `base64` | `S::Sent` | `S::Received` | `Delimiter::crlf()` |
 //! | [`Stapled<S, R>`] | — | `S::Sent` | `R::Received` | that of the two |
 //! | `Zlib<S>`, `Gzip<S>` (wrappers) | `compression` | `S::Sent` | `S::Received` | `ZlibStream` (zlib), a length prefix, or inside `Base64` |
+//! | `Bz2<S>` (wrapper) | `bzip2` | `S::Sent` | `S::Received` | `Bz2Stream`, a length prefix, or inside `Base64` |
 //!
 //! `Json`, `Cbor` and `MsgPack` default to their dynamic value type
 //! (`serde_json::Value`, `ciborium::Value`, `rmpv::Value`; aliases
@@ -32,8 +33,10 @@
 //!
 //! Checked by the test vectors in `tests/vectors/` (produced by EasyNetwork
 //! 1.2.0 with `tests/vectors/generate.py`): netproto decodes every vector,
-//! and, where the column says "yes", encodes the same values to the same
-//! bytes.
+//! and, where the column says "yes" (same bytes), encodes the same values
+//! to the same bytes; "decodes both ways" means each side reads what the
+//! other writes, though the bytes may differ; a row without a netproto
+//! counterpart says why it is not supported. Features in parentheses.
 //!
 //! | EasyNetwork 1.2 | netproto | same bytes | notes |
 //! |---|---|---|---|
@@ -50,9 +53,12 @@
 //! | `Base64EncoderSerializer(s, checksum=True)` | `.checksum(Checksum::Sha256)` (`checksum`) | yes | SHA-256 digest appended before encoding; a mismatch is a per-packet error |
 //! | `Base64EncoderSerializer(s, checksum=key)` | `.checksum(Checksum::HmacSha256(HmacKey::from_base64(key)?))` (`checksum`) | yes | HMAC-SHA256, compared in constant time; the key is 32 bytes in URL-safe base64 as EasyNetwork's `generate_key()` writes it |
 //! | `Base64EncoderSerializer(separator=…, limit=…)` | `StreamProtocol::new(Delimiter::new(sep).max_frame_length(limit), Base64::new(s))` | yes | the framer carries them |
-//! | `ZlibCompressorSerializer(s)` | `Zlib::new(s)` | not guaranteed | level 9 as EasyNetwork; the streams decode both ways, but miniz_oxide and C zlib may choose different deflate blocks (4 of the 5 vectors come out identical); bare on a socket, as EasyNetwork sends them (streams back to back, each ending with its end-of-stream marker), frame them with `ZlibStream`: `Zlib::new(s).protocol(ZlibStream::new())`; inside `Base64` lines it is compatible too |
+//! | `ZlibCompressorSerializer(s)` (`compress_level=`) | `Zlib::new(s)` (`.level(n)`) | decodes both ways | level 9 as EasyNetwork; the streams decode both ways, but miniz_oxide and C zlib may choose different deflate blocks (4 of the 5 vectors come out identical); bare on a socket, as EasyNetwork sends them (streams back to back, each ending with its end-of-stream marker), frame them with `ZlibStream`: `Zlib::new(s).protocol(ZlibStream::new())`; inside `Base64` lines it is compatible too |
 //! | `StapledPacketSerializer(sent, received)` | [`Stapled::new(sent, received)`](Stapled::new) | yes | over the framer both sides use (EasyNetwork takes the sent serializer's writer and the received one's reader) |
-//! | — (`BZ2CompressorSerializer`, `PickleSerializer`) | — | — | not provided; `Gzip` has no EasyNetwork counterpart |
+//! | `BZ2CompressorSerializer(s)` (`compress_level=`) | `Bz2::new(s)` (`.level(n)`) (`bzip2`) | yes | level 9 by default as EasyNetwork; bare on a socket, frame them with `Bz2Stream`: `Bz2::new(s).protocol(Bz2Stream::new())`; the pure-Rust libbz2-rs-sys writes the bytes C bzip2 does (all vectors identical); `Bz2Stream` refuses, as a fatal framing error, a stream that decompresses past its `max_decompressed_length` (8 MiB) while its end is sought, where EasyNetwork decompresses without limit |
+//! | `*(debug=True)` | — | — | not supported, because a [`DeserializeError`] always carries the received frame and its cause |
+//! | `PickleSerializer` | — | — | not supported, because unpickling what a peer sends runs the code it names |
+//! | — | `Gzip` | — | no EasyNetwork counterpart |
 //!
 //! # Converters: wire types and application types
 //!
@@ -172,7 +178,7 @@ mod binary_struct;
 mod bytes_serializer;
 #[cfg(feature = "cbor")]
 mod cbor;
-#[cfg(feature = "compression")]
+#[cfg(any(feature = "compression", feature = "bzip2"))]
 mod compression;
 #[cfg(feature = "json")]
 mod json;
@@ -196,8 +202,12 @@ pub use binary_struct::{BinaryStruct, BinaryStructError, ByteOrder, FixedStruct,
 pub use bytes_serializer::BytesSerializer;
 #[cfg(feature = "cbor")]
 pub use cbor::{Cbor, CborValue};
+#[cfg(feature = "bzip2")]
+pub use compression::Bz2;
+#[cfg(any(feature = "compression", feature = "bzip2"))]
+pub use compression::{DEFAULT_MAX_DECOMPRESSED_LENGTH, DecompressedTooLong};
 #[cfg(feature = "compression")]
-pub use compression::{DEFAULT_MAX_DECOMPRESSED_LENGTH, DecompressedTooLong, Gzip, Zlib};
+pub use compression::{Gzip, Zlib};
 #[cfg(feature = "json")]
 pub use json::{Json, JsonValue, json_lines};
 #[cfg(feature = "msgpack")]
