@@ -32,7 +32,7 @@
 //! | `smol` | `netproto::async_std` with served connections on smol's executor |
 //! | `tls` | TLS 1.2/1.3 over rustls (ring provider) in every enabled driver |
 //! | `json` (default), `cbor`, `msgpack` | serializers for those formats, typed with serde or dynamic |
-//! | `base64`, `checksum`, `compression`, `bzip2` | wrappers around any serializer (base64, with SHA-256/HMAC checksums; zlib and gzip; bzip2) |
+//! | `base64`, `checksum`, `compression`, `bzip2`, `fernet` | wrappers around any serializer (base64, with SHA-256/HMAC checksums; zlib and gzip; bzip2; Fernet encryption) |
 //!
 //! These docs are built with every feature on; an item that needs one says
 //! which ("Available on crate feature … only").

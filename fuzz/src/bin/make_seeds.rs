@@ -14,8 +14,8 @@ use std::path::Path;
 use bytes::{Bytes, BytesMut};
 use netproto_core::framing::{Framer, JsonDocument, LengthPrefix, LengthWidth};
 use netproto_core::serializer::{
-    Base64, BytesSerializer, Bz2, Cbor, CborValue, Checksum, Gzip, HmacKey, Json, JsonValue,
-    MsgPack, MsgPackValue, Serializer, StructFormat, StructValue, Zlib,
+    Base64, BytesSerializer, Bz2, Cbor, CborValue, Checksum, Fernet, FernetKey, Gzip, HmacKey,
+    Json, JsonValue, MsgPack, MsgPackValue, Serializer, StructFormat, StructValue, Zlib,
 };
 use netproto_fuzz::seed::{Ops, framer};
 
@@ -511,6 +511,14 @@ fn main() {
     write(t, "one", framer(&[254], &[], &streams[0]));
     write(t, "overrun", framer(&[20], &[3], &streams.concat()));
 
+    // [key byte, position], frame
+    let t = "serializer_fernet";
+    write(t, "payload", [&[1u8, 7][..], b"hello"].concat());
+    write(t, "empty", vec![0, 0]);
+    let key = FernetKey::from_base64(&base64_url(&[3; 32])).unwrap();
+    let token = encode(&Fernet::new(BytesSerializer, key), b"hello");
+    write(t, "token", [&[3u8, 9][..], &token].concat());
+
     let t = "serializer_compression";
     let text = b"hello ".repeat(100);
     let mut zlib = vec![255, 9];
@@ -645,4 +653,10 @@ fn serde_value(json: &[u8]) -> <JsonValue as Serializer>::Received {
 /// Text that compresses (the seed of `serializer_bz2`).
 fn text_for_bz2() -> Vec<u8> {
     b"hello ".repeat(100)
+}
+
+/// URL-safe base64 with padding (Fernet keys).
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE.encode(bytes)
 }

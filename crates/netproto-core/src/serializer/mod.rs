@@ -20,6 +20,7 @@
 //! | `Base64<S>` (wrapper; [`Checksum`] with `checksum`) | `base64` | `S::Sent` | `S::Received` | `Delimiter::crlf()` |
 //! | [`Stapled<S, R>`] | — | `S::Sent` | `R::Received` | that of the two |
 //! | `Zlib<S>`, `Gzip<S>` (wrappers) | `compression` | `S::Sent` | `S::Received` | `ZlibStream` (zlib), a length prefix, or inside `Base64` |
+//! | `Fernet<S>` (wrapper) | `fernet` | `S::Sent` | `S::Received` | `Delimiter::crlf()` |
 //! | `Bz2<S>` (wrapper) | `bzip2` | `S::Sent` | `S::Received` | `Bz2Stream`, a length prefix, or inside `Base64` |
 //!
 //! `Json`, `Cbor` and `MsgPack` default to their dynamic value type
@@ -56,6 +57,7 @@
 //! | `ZlibCompressorSerializer(s)` (`compress_level=`) | `Zlib::new(s)` (`.level(n)`) | decodes both ways | level 9 as EasyNetwork; the streams decode both ways, but miniz_oxide and C zlib may choose different deflate blocks (4 of the 5 vectors come out identical); bare on a socket, as EasyNetwork sends them (streams back to back, each ending with its end-of-stream marker), frame them with `ZlibStream`: `Zlib::new(s).protocol(ZlibStream::new())`; inside `Base64` lines it is compatible too |
 //! | `StapledPacketSerializer(sent, received)` | [`Stapled::new(sent, received)`](Stapled::new) | yes | over the framer both sides use (EasyNetwork takes the sent serializer's writer and the received one's reader) |
 //! | `BZ2CompressorSerializer(s)` (`compress_level=`) | `Bz2::new(s)` (`.level(n)`) (`bzip2`) | yes | level 9 by default as EasyNetwork; bare on a socket, frame them with `Bz2Stream`: `Bz2::new(s).protocol(Bz2Stream::new())`; the pure-Rust libbz2-rs-sys writes the bytes C bzip2 does (all vectors identical); `Bz2Stream` refuses, as a fatal framing error, a stream that decompresses past its `max_decompressed_length` (8 MiB) while its end is sought, where EasyNetwork decompresses without limit |
+//! | `EncryptorSerializer(s, key, token_ttl=…)` (EasyNetwork before 1.0; gone from 1.2) | `Fernet::new(s, FernetKey::from_base64(key)?).ttl(…).lines()` (`fernet`) | decodes both ways | Fernet tokens are random (a fresh IV each): netproto decodes Python's tokens, and its own have the layout Python's `cryptography` reads (checked field by field, and decoded back); expired, future-dated (over 60 s), foreign-key and altered tokens are per-packet errors |
 //! | `*(debug=True)` | — | — | not supported, because a [`DeserializeError`] always carries the received frame and its cause |
 //! | `PickleSerializer` | — | — | not supported, because unpickling what a peer sends runs the code it names |
 //! | — | `Gzip` | — | no EasyNetwork counterpart |
@@ -180,6 +182,8 @@ mod bytes_serializer;
 mod cbor;
 #[cfg(any(feature = "compression", feature = "bzip2"))]
 mod compression;
+#[cfg(feature = "fernet")]
+mod fernet;
 #[cfg(feature = "json")]
 mod json;
 #[cfg(feature = "json")]
@@ -208,6 +212,8 @@ pub use compression::Bz2;
 pub use compression::{DEFAULT_MAX_DECOMPRESSED_LENGTH, DecompressedTooLong};
 #[cfg(feature = "compression")]
 pub use compression::{Gzip, Zlib};
+#[cfg(feature = "fernet")]
+pub use fernet::{Fernet, FernetError, FernetKey, InvalidFernetKey};
 #[cfg(feature = "json")]
 pub use json::{Json, JsonValue, json_lines};
 #[cfg(feature = "msgpack")]

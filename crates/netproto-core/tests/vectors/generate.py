@@ -4,13 +4,19 @@
 Run with EasyNetwork 1.2 installed (the tests themselves never need Python):
 
     python3 -m venv /tmp/en
-    /tmp/en/bin/pip install "easynetwork[cbor,msgpack]==1.2.0"
+    /tmp/en/bin/pip install "easynetwork[cbor,msgpack]==1.2.0" cryptography
     /tmp/en/bin/python crates/netproto-core/tests/vectors/generate.py
 
 Every file written here is JSON: a list of vectors, each with the value
 EasyNetwork was given, what it decodes back to, and the exact bytes
 (hex) it put on the wire. Dict keys are given in sorted order where netproto
 compares bytes through a dynamic (sorted-map) value.
+
+The Fernet vectors also need `cryptography` (`pip install cryptography`):
+EasyNetwork 1.2 has no `EncryptorSerializer` (its pre-1.0 versions had
+one: `Fernet(key).encrypt(inner.serialize(packet))` followed by
+`\r\n`, `decrypt(token, ttl=token_ttl)` on receipt), so they are written
+here the way it wrote them.
 """
 
 from __future__ import annotations
@@ -392,6 +398,30 @@ def stream_vectors():
     return out
 
 
+# The key of the Fernet vectors, and another one.
+FERNET_KEY = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4="
+OTHER_FERNET_KEY = "4Bd3_oC-UfnIDCbnsQpjHb2wtvV6vEhM3s1v7gPZFWM="
+# When the tokens were made (November 2023): a ttl shorter than their
+# age refuses them.
+FERNET_TIME = 1_700_000_000
+
+
+def fernet_vectors():
+    from cryptography.fernet import Fernet
+
+    fernet, other = Fernet(FERNET_KEY), Fernet(OTHER_FERNET_KEY)
+    out = []
+    for name, value in WRAPPED_VALUES.items():
+        data = JSONSerializer().serialize(value)
+        token = fernet.encrypt_at_time(data, FERNET_TIME)
+        assert fernet.decrypt(token) == data
+        out.append({"name": name, "value": value, "json_hex": data.hex(), "key": FERNET_KEY,
+                    "timestamp": FERNET_TIME,
+                    "token_lines_hex": (token + b"\r\n").hex(),
+                    "other_key_token_lines_hex": (other.encrypt_at_time(data, FERNET_TIME) + b"\r\n").hex()})
+    return out
+
+
 if __name__ == "__main__":
     assert easynetwork.__version__.startswith("1.2"), easynetwork.__version__
     write("easynetwork_json.json", json_vectors())
@@ -404,3 +434,4 @@ if __name__ == "__main__":
     write("easynetwork_json_refused.json", json_refused_vectors())
     write("easynetwork_text_refused.json", text_refused_vectors())
     write("easynetwork_stapled.json", stapled_vectors())
+    write("fernet_encryptor.json", fernet_vectors())
