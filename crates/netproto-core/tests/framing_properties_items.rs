@@ -582,3 +582,4 @@ macro_rules! compressed_stream_properties {
 
 compressed_stream_properties!(zlib, "compression", ZlibStream, Zlib, 0u32..10, 64);
 compressed_stream_properties!(bz2, "bzip2", Bz2Stream, Bz2, 1u32..10, 24);
+compressed_stream_properties!(gzip, "compression", GzipStream, Gzip, 0u32..10, 48);

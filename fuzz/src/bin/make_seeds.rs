@@ -500,6 +500,18 @@ fn main() {
     json.extend(encode(&Bz2::new(Json::<Vec<u32>>::new()), &vec![1, 2, 3]));
     write(t, "json", json);
 
+    let t = "framer_gzip_stream";
+    let gzip = Gzip::new(BytesSerializer);
+    let streams = [
+        encode(&gzip, b"hello"),
+        encode(&gzip, b""),
+        encode(&gzip.clone().level(0), b"stored"),
+        encode(&gzip, &[b'a'; 2000]),
+    ];
+    write(t, "members", framer(&[254], &[5, 1], &streams.concat()));
+    write(t, "one", framer(&[254], &[], &streams[0]));
+    write(t, "overrun", framer(&[20], &[3], &streams.concat()));
+
     let t = "framer_bz2_stream";
     let bz2 = Bz2::new(BytesSerializer);
     let streams = [

@@ -183,7 +183,8 @@ compression_wrapper!(
     /// Wraps a serializer so its output travels gzip-compressed (RFC 1952:
     /// a 10-byte header, deflate data, CRC-32 and length), one gzip member
     /// per frame. Written headers carry no file name and a zero timestamp,
-    /// so the output is deterministic.
+    /// so the output is deterministic. On a bare stream (members back to
+    /// back), frame them with [`GzipStream`](crate::framing::GzipStream).
     ///
     /// A frame that is not exactly one valid member, or that would
     /// decompress past [`max_decompressed_length`](Gzip::max_decompressed_length),

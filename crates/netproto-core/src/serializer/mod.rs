@@ -19,7 +19,7 @@
 //! | [`StructFormat`] (`">d3q"`) | — | `[StructValue]` | `Vec<StructValue>` | [`FixedSize`](crate::framing::FixedSize) |
 //! | `Base64<S>` (wrapper; [`Checksum`] with `checksum`) | `base64` | `S::Sent` | `S::Received` | `Delimiter::crlf()` |
 //! | [`Stapled<S, R>`] | — | `S::Sent` | `R::Received` | that of the two |
-//! | `Zlib<S>`, `Gzip<S>` (wrappers) | `compression` | `S::Sent` | `S::Received` | `ZlibStream` (zlib), a length prefix, or inside `Base64` |
+//! | `Zlib<S>`, `Gzip<S>` (wrappers) | `compression` | `S::Sent` | `S::Received` | `ZlibStream` / `GzipStream` (bare), a length prefix, or inside `Base64` |
 //! | `Fernet<S>` (wrapper) | `fernet` | `S::Sent` | `S::Received` | `Delimiter::crlf()` |
 //! | `Bz2<S>` (wrapper) | `bzip2` | `S::Sent` | `S::Received` | `Bz2Stream`, a length prefix, or inside `Base64` |
 //!
@@ -60,7 +60,7 @@
 //! | `EncryptorSerializer(s, key, token_ttl=…)` (EasyNetwork before 1.0; gone from 1.2) | `Fernet::new(s, FernetKey::from_base64(key)?).ttl(…).lines()` (`fernet`) | decodes both ways | Fernet tokens are random (a fresh IV each): netproto decodes Python's tokens, and its own have the layout Python's `cryptography` reads (checked field by field, and decoded back); expired, future-dated (over 60 s), foreign-key and altered tokens are per-packet errors |
 //! | `*(debug=True)` | — | — | not supported, because a [`DeserializeError`] always carries the received frame and its cause |
 //! | `PickleSerializer` | — | — | not supported, because unpickling what a peer sends runs the code it names |
-//! | — | `Gzip` | — | no EasyNetwork counterpart |
+//! | — | `Gzip`, `GzipStream` | — | no EasyNetwork counterpart (gzip members, bare on a stream with `GzipStream` as zlib's with `ZlibStream`) |
 //!
 //! # Converters: wire types and application types
 //!
