@@ -23,12 +23,14 @@ use crate::error::EncodeError;
 /// * A stream longer than [`max_frame_length`](ZlibStream::max_frame_length)
 ///   compressed bytes (default 64 KiB, EasyNetwork's default limit) is
 ///   reported once as a recoverable
-///   [`FramingError::FrameTooLong`] (or [`FramingError::FrameTooLongSoFar`]
+///   [`FramingError::FrameTooLong`](crate::error::FramingError::FrameTooLong)
+///   (or [`FramingError::FrameTooLongSoFar`](crate::error::FramingError::FrameTooLongSoFar)
 ///   when its end has not arrived yet); the decoder follows it to its end,
 ///   dropping its bytes as they arrive, and carries on after it.
 /// * Bytes that are not zlib data (a bad header, corrupt deflate data, a
-///   checksum mismatch) are a fatal [`FramingError::Malformed`] carrying
-///   the inflater's message (at offset 0: inflaters do not say where).
+///   checksum mismatch) are a fatal
+///   [`FramingError::Malformed`](crate::error::FramingError::Malformed)
+///   carrying the inflater's message (at offset 0: inflaters do not say where).
 /// * [`encode_with`](Framer::encode_with) writes the stream as it is, after
 ///   checking its length and its 2-byte zlib header.
 ///
