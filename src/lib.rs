@@ -32,7 +32,7 @@
 //! | `smol` | `netproto::async_std` with served connections on smol's executor |
 //! | `tls` | TLS 1.2/1.3 over rustls (ring provider) in every enabled driver |
 //! | `json` (default), `cbor`, `msgpack` | serializers for those formats, typed with serde or dynamic |
-//! | `base64`, `compression` | wrappers around any serializer (base64; zlib and gzip) |
+//! | `base64`, `checksum`, `compression`, `bzip2`, `fernet` | wrappers around any serializer (base64, with SHA-256/HMAC checksums; zlib and gzip; bzip2; Fernet encryption) |
 //!
 //! These docs are built with every feature on; an item that needs one says
 //! which ("Available on crate feature … only").
@@ -40,7 +40,8 @@
 //! Framers (always there): delimiter (LF, CR, CRLF, any byte string), length
 //! prefix (1/2/4/8 bytes either endianness, or a LEB128 varint), fixed size,
 //! raw chunks, and JSON documents without separators. Serializers without a
-//! feature: raw bytes, UTF-8 text, fixed-layout binary structs.
+//! feature: raw bytes, UTF-8, ASCII and Latin-1 text, fixed-layout binary
+//! structs, and `Stapled` (one serializer each way).
 //!
 //! ## A first client and server, blocking (`sync`)
 //!

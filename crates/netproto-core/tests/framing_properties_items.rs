@@ -499,77 +499,87 @@ fn a_big_item_grows_the_buffer_toward_its_end_only() {
     assert!(buf.is_empty());
 }
 
-// ------------------------------------------------------------------- zlib
+// ------------------------------------------------------------ zlib, bzip2
 
-#[cfg(feature = "compression")]
-mod zlib {
-    use super::*;
-    use netproto_core::framing::ZlibStream;
-    use netproto_core::serializer::{BytesSerializer, Serializer, Zlib};
+/// The properties of a framer of bare compressed streams: `$framer`
+/// frames what `$wrapper` writes at levels `$levels`.
+macro_rules! compressed_stream_properties {
+    ($module:ident, $feature:literal, $framer:ident, $wrapper:ident, $levels:expr, $cases:expr) => {
+        #[cfg(feature = $feature)]
+        mod $module {
+            use super::*;
+            use netproto_core::framing::$framer;
+            use netproto_core::serializer::{BytesSerializer, Serializer, $wrapper};
 
-    fn stream(data: &[u8], level: u32) -> Vec<u8> {
-        let mut out = BytesMut::new();
-        Zlib::new(BytesSerializer)
-            .level(level)
-            .serialize(data, &mut out)
-            .unwrap();
-        out.to_vec()
-    }
+            fn stream(data: &[u8], level: u32) -> Vec<u8> {
+                let mut out = BytesMut::new();
+                $wrapper::new(BytesSerializer)
+                    .level(level)
+                    .serialize(data, &mut out)
+                    .unwrap();
+                out.to_vec()
+            }
 
-    fn streams() -> impl Strategy<Value = Vec<Vec<u8>>> {
-        let data = prop_oneof![
-            prop::collection::vec(any::<u8>(), 0..300),
-            (any::<u8>(), 0usize..3000).prop_map(|(b, n)| vec![b; n]),
-        ];
-        prop::collection::vec((data, 0u32..10), 0..6).prop_map(|streams| {
-            streams
-                .into_iter()
-                .map(|(data, level)| stream(&data, level))
-                .collect()
-        })
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: 64,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        })]
-
-        #[test]
-        fn zlib_any_split_gives_the_same_events(
-            streams in streams(),
-            tail in prop::collection::vec(any::<u8>(), 0..16),
-            max in prop_oneof![Just(0usize), Just(20), Just(64 * 1024)],
-            reads in reads(),
-            lend in any::<bool>(),
-        ) {
-            let wire = [streams.concat(), tail].concat();
-            let framer = ZlibStream::new().max_frame_length(max);
-            prop_assert_eq!(
-                run(framer.decoder(), &wire, &reads, lend).events,
-                one_shot(framer.decoder(), &wire)
-            );
-        }
-
-        #[test]
-        fn zlib_streams_come_back_and_oversized_ones_are_skipped(
-            streams in streams(),
-            max in prop_oneof![Just(20usize), Just(64 * 1024)],
-            reads in reads(),
-        ) {
-            let framer = ZlibStream::new().max_frame_length(max);
-            let expected: Vec<Event> = streams
-                .iter()
-                .map(|s| if s.len() > max {
-                    Event::TooLong { limit: max, recoverable: true }
-                } else {
-                    Event::Frame(Bytes::copy_from_slice(s))
+            fn streams() -> impl Strategy<Value = Vec<Vec<u8>>> {
+                let data = prop_oneof![
+                    prop::collection::vec(any::<u8>(), 0..300),
+                    (any::<u8>(), 0usize..3000).prop_map(|(b, n)| vec![b; n]),
+                ];
+                prop::collection::vec((data, $levels), 0..6).prop_map(|streams| {
+                    streams
+                        .into_iter()
+                        .map(|(data, level)| stream(&data, level))
+                        .collect()
                 })
-                .collect();
-            let run = run(framer.decoder(), &streams.concat(), &reads, true);
-            prop_assert_eq!(run.events, expected);
-            prop_assert!(run.max_buffered <= max + 1 + 64);
+            }
+
+            proptest! {
+                #![proptest_config(ProptestConfig {
+                    cases: $cases,
+                    failure_persistence: None,
+                    ..ProptestConfig::default()
+                })]
+
+                #[test]
+                fn any_split_gives_the_same_events(
+                    streams in streams(),
+                    tail in prop::collection::vec(any::<u8>(), 0..16),
+                    max in prop_oneof![Just(0usize), Just(20), Just(64 * 1024)],
+                    reads in reads(),
+                    lend in any::<bool>(),
+                ) {
+                    let wire = [streams.concat(), tail].concat();
+                    let framer = $framer::new().max_frame_length(max);
+                    prop_assert_eq!(
+                        run(framer.decoder(), &wire, &reads, lend).events,
+                        one_shot(framer.decoder(), &wire)
+                    );
+                }
+
+                #[test]
+                fn streams_come_back_and_oversized_ones_are_skipped(
+                    streams in streams(),
+                    max in prop_oneof![Just(20usize), Just(64 * 1024)],
+                    reads in reads(),
+                ) {
+                    let framer = $framer::new().max_frame_length(max);
+                    let expected: Vec<Event> = streams
+                        .iter()
+                        .map(|s| if s.len() > max {
+                            Event::TooLong { limit: max, recoverable: true }
+                        } else {
+                            Event::Frame(Bytes::copy_from_slice(s))
+                        })
+                        .collect();
+                    let run = run(framer.decoder(), &streams.concat(), &reads, true);
+                    prop_assert_eq!(run.events, expected);
+                    prop_assert!(run.max_buffered <= max + 1 + 64);
+                }
+            }
         }
-    }
+    };
 }
+
+compressed_stream_properties!(zlib, "compression", ZlibStream, Zlib, 0u32..10, 64);
+compressed_stream_properties!(bz2, "bzip2", Bz2Stream, Bz2, 1u32..10, 24);
+compressed_stream_properties!(gzip, "compression", GzipStream, Gzip, 0u32..10, 48);

@@ -5,8 +5,14 @@
 //!
 //! Each stream is cut in two at every offset and received through an
 //! endpoint; the framer alone must cut it into EasyNetwork's items; and
-//! netproto must send the same bytes (CBOR: except float widths).
-#![cfg(any(feature = "cbor", feature = "msgpack"))]
+//! netproto must send the same bytes (CBOR: except float widths; zlib:
+//! except deflate block choices). Bare zlib and bzip2 streams of JSON
+//! (`ZlibCompressorSerializer`, `BZ2CompressorSerializer`) likewise.
+#![cfg(any(
+    feature = "cbor",
+    feature = "msgpack",
+    all(feature = "json", any(feature = "compression", feature = "bzip2"))
+))]
 
 mod serializer_common;
 
@@ -131,5 +137,23 @@ fn zlib_json_streams_decode_cut_anywhere() {
         let ours = send_all(&protocol, packets(&vector));
         let back = receive_ok(&protocol, &ours, &[5]);
         assert_eq!(&back, packets(&vector));
+    }
+}
+
+#[cfg(all(feature = "bzip2", feature = "json"))]
+#[test]
+fn bz2_json_streams_decode_cut_anywhere_and_encode_byte_for_byte() {
+    use netproto_core::framing::Bz2Stream;
+    use netproto_core::serializer::{Bz2, JsonValue};
+    let protocol = Bz2::new(JsonValue::new()).protocol(Bz2Stream::new());
+    for vector in streams() {
+        check_stream(&protocol, &Bz2Stream::new(), &vector, "bz2_json");
+        let wire = hex(vector["bz2_json_stream_hex"].as_str().unwrap());
+        assert_eq!(
+            send_all(&protocol, packets(&vector)),
+            wire,
+            "{}",
+            vector["name"]
+        );
     }
 }

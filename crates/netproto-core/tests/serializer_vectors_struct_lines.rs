@@ -8,18 +8,52 @@ use bytes::Bytes;
 use netproto_core::StreamProtocol;
 use netproto_core::binary_struct;
 use netproto_core::framing::{Delimiter, FixedSize};
-use netproto_core::serializer::{FixedStruct, StructFormat, StructValue, Utf8};
+use netproto_core::serializer::{
+    Ascii, FixedStruct, Latin1, Serializer, StructFormat, StructValue, Utf8,
+};
 use serde_json::Value;
 use serializer_common::{hex, named, receive_ok, send_all, vectors};
 
-fn line_protocol(newline: &str) -> StreamProtocol<Delimiter, Utf8> {
-    let framer = match newline {
+fn delimiter(newline: &str) -> Delimiter {
+    match newline {
         "LF" => Delimiter::lf(),
         "CR" => Delimiter::cr(),
         "CRLF" => Delimiter::crlf(),
         other => panic!("unknown newline {other}"),
-    };
-    StreamProtocol::new(framer, Utf8)
+    }
+}
+
+/// netproto's default lines: an empty packet is an empty line.
+fn line_protocol(newline: &str) -> StreamProtocol<Delimiter, Utf8> {
+    StreamProtocol::new(delimiter(newline), Utf8)
+}
+
+/// EasyNetwork's lines: an empty packet sends nothing.
+fn text_lines<S: Serializer>(newline: &str, serializer: S) -> StreamProtocol<Delimiter, S> {
+    StreamProtocol::new(delimiter(newline).skip_empty_frames(true), serializer)
+}
+
+/// Receive `vector` in several chunkings and, unless it is receive-only,
+/// send its packets: the same bytes as EasyNetwork.
+fn check_lines<S>(vector: &Value, serializer: S)
+where
+    S: Serializer<Sent = str, Received = String>,
+{
+    let protocol = text_lines(vector["newline"].as_str().unwrap(), serializer);
+    let wire = hex(vector["wire_hex"].as_str().unwrap());
+    let expected = packets(vector);
+    for chunks in [&[usize::MAX][..], &[1], &[3, 1, 7]] {
+        assert_eq!(
+            receive_ok(&protocol, &wire, chunks),
+            expected,
+            "{}",
+            vector["name"]
+        );
+    }
+    if vector["receive_only"] != true {
+        let sent = send_all(&protocol, expected.iter().map(String::as_str));
+        assert_eq!(sent, wire, "{}", vector["name"]);
+    }
 }
 
 fn packets(vector: &Value) -> Vec<String> {
@@ -35,26 +69,62 @@ fn packets(vector: &Value) -> Vec<String> {
 fn string_lines_match_byte_for_byte() {
     let all = vectors("easynetwork_string_lines.json");
     let mut checked = 0;
-    for vector in all
-        .iter()
-        .filter(|v| !v["name"].as_str().unwrap().starts_with("quirk"))
-    {
-        let protocol = line_protocol(vector["newline"].as_str().unwrap());
-        let wire = hex(vector["wire_hex"].as_str().unwrap());
-        let expected = packets(vector);
-        for chunks in [&[usize::MAX][..], &[1], &[3, 1, 7]] {
-            assert_eq!(
-                receive_ok(&protocol, &wire, chunks),
-                expected,
-                "{}",
-                vector["name"]
-            );
+    for vector in &all {
+        let name = vector["name"].as_str().unwrap();
+        if name.starts_with("ascii_") || name == "received_empty_line" {
+            check_lines(vector, Ascii);
+            // ASCII text is UTF-8 text too.
+            check_lines(vector, Utf8);
+        } else if name.starts_with("utf8_") {
+            check_lines(vector, Utf8);
+        } else if name.starts_with("latin1_") {
+            check_lines(vector, Latin1);
+        } else {
+            continue;
         }
-        let sent = send_all(&protocol, expected.iter().map(String::as_str));
-        assert_eq!(sent, wire, "{}", vector["name"]);
         checked += 1;
     }
-    assert_eq!(checked, 4);
+    assert_eq!(checked, 6);
+}
+
+#[test]
+fn strict_ascii_and_latin1_refuse_what_easynetwork_refuses() {
+    let all = vectors("easynetwork_text_refused.json");
+    let mut checked = 0;
+    for vector in &all {
+        let encoding = vector["encoding"].as_str().unwrap();
+        let python = vector["python_error"].as_str().unwrap();
+        let mut dst = bytes::BytesMut::new();
+        if let Some(packet) = vector["send"].as_str() {
+            let refused = match encoding {
+                "ascii" => Ascii.serialize(packet, &mut dst).is_err(),
+                "latin-1" => Latin1.serialize(packet, &mut dst).is_err(),
+                other => panic!("{other}"),
+            };
+            assert!(
+                refused && dst.is_empty(),
+                "{encoding} sent {packet:?} ({python})"
+            );
+        } else {
+            assert_eq!(encoding, "ascii");
+            let frame = Bytes::from(hex(vector["receive_hex"].as_str().unwrap()));
+            let err = Ascii.deserialize(frame.clone()).unwrap_err();
+            assert_eq!(err.frame, frame);
+            // Python: "can't decode byte 0xc3 in position 3"; netproto:
+            // "byte 0xc3 at offset 3".
+            let (byte, position) = python
+                .split_once("byte ")
+                .and_then(|(_, rest)| rest.split_once(" in position "))
+                .unwrap();
+            let position = position.split(':').next().unwrap();
+            let expected = format!("byte {byte} at offset {position} is not ASCII");
+            assert!(err.to_string().contains(&expected), "{err} / {python}");
+            // Latin-1 reads every byte.
+            assert!(Latin1.deserialize(frame).is_ok());
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 9);
 }
 
 #[test]

@@ -14,8 +14,8 @@ use std::path::Path;
 use bytes::{Bytes, BytesMut};
 use netproto_core::framing::{Framer, JsonDocument, LengthPrefix, LengthWidth};
 use netproto_core::serializer::{
-    Base64, BytesSerializer, Cbor, CborValue, Gzip, Json, JsonValue, MsgPack, MsgPackValue,
-    Serializer, StructFormat, StructValue, Zlib,
+    Base64, BytesSerializer, Bz2, Cbor, CborValue, Checksum, Fernet, FernetKey, Gzip, HmacKey,
+    Json, JsonValue, MsgPack, MsgPackValue, Serializer, StructFormat, StructValue, Zlib,
 };
 use netproto_fuzz::seed::{Ops, framer};
 
@@ -301,6 +301,12 @@ fn main() {
     write(t, "invalid", b"\xff\xfe ok".to_vec());
     write(t, "empty", Vec::new());
 
+    let t = "serializer_text";
+    write(t, "ascii", b"hello world".to_vec());
+    write(t, "latin1", b"caf\xe9 \xff".to_vec());
+    write(t, "utf8", "héllo €".into());
+    write(t, "empty", Vec::new());
+
     let t = "serializer_json";
     write(
         t,
@@ -464,7 +470,67 @@ fn main() {
         ),
     );
 
+    // [key byte], frame
+    let t = "serializer_base64_checksum";
+    write(t, "empty", vec![1]);
+    write(t, "text", [&[3u8][..], b"aGVsbG8="].concat());
+    let signed = Base64::new(BytesSerializer).checksum(Checksum::HmacSha256(HmacKey::new([9; 32])));
+    write(
+        t,
+        "signed",
+        [&[9u8][..], &encode(&signed, b"hello")].concat(),
+    );
+    let digest = Base64::new(BytesSerializer).checksum(Checksum::Sha256);
+    write(
+        t,
+        "digest",
+        [&[0u8][..], &encode(&digest, b"hello")].concat(),
+    );
+
     // [limit / 37, level], frame
+    // [limit / 37, level], frame
+    let t = "serializer_bz2";
+    let mut bz2 = vec![255, 9];
+    bz2.extend(encode(&Bz2::new(BytesSerializer), &text_for_bz2()));
+    write(t, "text", bz2);
+    let mut bomb = vec![10, 1];
+    bomb.extend(encode(&Bz2::new(BytesSerializer), &[0u8; 100_000]));
+    write(t, "bomb", bomb);
+    let mut json = vec![200, 5];
+    json.extend(encode(&Bz2::new(Json::<Vec<u32>>::new()), &vec![1, 2, 3]));
+    write(t, "json", json);
+
+    let t = "framer_gzip_stream";
+    let gzip = Gzip::new(BytesSerializer);
+    let streams = [
+        encode(&gzip, b"hello"),
+        encode(&gzip, b""),
+        encode(&gzip.clone().level(0), b"stored"),
+        encode(&gzip, &[b'a'; 2000]),
+    ];
+    write(t, "members", framer(&[254], &[5, 1], &streams.concat()));
+    write(t, "one", framer(&[254], &[], &streams[0]));
+    write(t, "overrun", framer(&[20], &[3], &streams.concat()));
+
+    let t = "framer_bz2_stream";
+    let bz2 = Bz2::new(BytesSerializer);
+    let streams = [
+        encode(&bz2, b"hello"),
+        encode(&bz2, b""),
+        encode(&bz2.clone().level(1), &[b'a'; 2000]),
+    ];
+    write(t, "streams", framer(&[254], &[5, 1], &streams.concat()));
+    write(t, "one", framer(&[254], &[], &streams[0]));
+    write(t, "overrun", framer(&[20], &[3], &streams.concat()));
+
+    // [key byte, position], frame
+    let t = "serializer_fernet";
+    write(t, "payload", [&[1u8, 7][..], b"hello"].concat());
+    write(t, "empty", vec![0, 0]);
+    let key = FernetKey::from_base64(&base64_url(&[3; 32])).unwrap();
+    let token = encode(&Fernet::new(BytesSerializer, key), b"hello");
+    write(t, "token", [&[3u8, 9][..], &token].concat());
+
     let t = "serializer_compression";
     let text = b"hello ".repeat(100);
     let mut zlib = vec![255, 9];
@@ -594,4 +660,15 @@ fn serde_value(json: &[u8]) -> <JsonValue as Serializer>::Received {
     JsonValue::new()
         .deserialize(Bytes::copy_from_slice(json))
         .unwrap()
+}
+
+/// Text that compresses (the seed of `serializer_bz2`).
+fn text_for_bz2() -> Vec<u8> {
+    b"hello ".repeat(100)
+}
+
+/// URL-safe base64 with padding (Fernet keys).
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE.encode(bytes)
 }

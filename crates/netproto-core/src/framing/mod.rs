@@ -27,15 +27,23 @@
 //! | [`MsgPackItem`] | MessagePack items back to back, each one's end read from its headers |
 //! | [`CborItem`] | CBOR items back to back, each one's end read from its headers |
 //! | `ZlibStream` (`compression`) | whole zlib streams back to back, each one's end found by inflating it |
+//! | `GzipStream` (`compression`) | whole gzip members back to back, each one's end found by reading its header and inflating it |
+//! | `Bz2Stream` (`bzip2`) | whole bzip2 streams back to back, each one's end found by decompressing it |
 
 use bytes::{Bytes, BytesMut};
 
 use crate::error::{EncodeError, FramingError};
 
+#[cfg(feature = "bzip2")]
+mod bz2_stream;
 mod cbor_item;
+#[cfg(any(feature = "compression", feature = "bzip2"))]
+mod compressed_stream;
 mod delimiter;
 mod fixed;
 mod frame;
+#[cfg(feature = "compression")]
+mod gzip_stream;
 mod item;
 mod json_document;
 mod length_prefix;
@@ -44,10 +52,14 @@ mod raw;
 #[cfg(feature = "compression")]
 mod zlib_stream;
 
+#[cfg(feature = "bzip2")]
+pub use bz2_stream::{Bz2Stream, Bz2StreamDecoder};
 pub use cbor_item::{CborItem, CborItemDecoder};
 pub use delimiter::{Delimiter, DelimiterDecoder};
 pub use fixed::{FixedSize, FixedSizeDecoder};
 pub use frame::Frame;
+#[cfg(feature = "compression")]
+pub use gzip_stream::{GzipStream, GzipStreamDecoder};
 pub use json_document::{JsonDocument, JsonDocumentDecoder};
 pub use length_prefix::{LengthPrefix, LengthPrefixBuilder, LengthPrefixDecoder, LengthWidth};
 pub use msgpack_item::{MsgPackItem, MsgPackItemDecoder};

@@ -1,12 +1,16 @@
-//! Zlib and gzip wrappers around any serializer, with a bounded output.
+//! Zlib, gzip and bzip2 wrappers around any serializer, with a bounded
+//! output.
 
-use std::io::{Read, Write};
+#[cfg(feature = "compression")]
+use std::io::Read;
+use std::io::Write;
 
 use bytes::{BufMut, Bytes, BytesMut};
+#[cfg(feature = "compression")]
 use flate2::{Compression, Decompress, FlushDecompress, Status};
 
 use super::Serializer;
-use crate::error::{DeserializeError, EncodeError};
+use crate::error::{BoxError, DeserializeError, EncodeError};
 use crate::framing::{Frame, Framer};
 use crate::protocol::StreamProtocol;
 
@@ -48,10 +52,12 @@ macro_rules! compression_wrapper {
                 }
             }
 
-            /// Set the compression level, 0 (store) to 9 (smallest);
-            /// higher values are treated as 9.
+            /// Set the compression level, up to 9 (the smallest output,
+            /// and the default); values out of range are clamped. Zlib and
+            /// gzip take 0 (stored, not compressed) to 9; bzip2 takes 1 to
+            /// 9, its block size in units of 100 000 bytes.
             pub fn level(mut self, level: u32) -> Self {
-                self.level = level.min(9);
+                self.level = level.clamp(<Self as Format>::MIN_LEVEL, 9);
                 self
             }
 
@@ -107,7 +113,7 @@ macro_rules! compression_wrapper {
                 let mut raw = BytesMut::new();
                 self.inner.serialize(packet, &mut raw)?;
                 let start = dst.len();
-                let result = compress::<Self>(&raw, Compression::new(self.level), dst);
+                let result = <Self as Format>::compress(&raw, self.level, dst);
                 result.map_err(|err| {
                     dst.truncate(start);
                     EncodeError::serialize(err)
@@ -122,7 +128,7 @@ macro_rules! compression_wrapper {
                 &self,
                 frame: Frame<'_>,
             ) -> Result<S::Received, DeserializeError> {
-                let raw = match decompress::<Self>(&frame, self.max_decompressed_length) {
+                let raw = match <Self as Format>::decompress(&frame, self.max_decompressed_length) {
                     Ok(raw) => raw,
                     Err(err) => return Err(DeserializeError::new(frame.into_bytes(), err)),
                 };
@@ -136,6 +142,7 @@ macro_rules! compression_wrapper {
     };
 }
 
+#[cfg(feature = "compression")]
 compression_wrapper!(
     /// Wraps a serializer so its output travels zlib-compressed (RFC 1950:
     /// a 2-byte header, deflate data, an Adler-32 checksum), like
@@ -171,11 +178,13 @@ compression_wrapper!(
     Zlib
 );
 
+#[cfg(feature = "compression")]
 compression_wrapper!(
     /// Wraps a serializer so its output travels gzip-compressed (RFC 1952:
     /// a 10-byte header, deflate data, CRC-32 and length), one gzip member
     /// per frame. Written headers carry no file name and a zero timestamp,
-    /// so the output is deterministic.
+    /// so the output is deterministic. On a bare stream (members back to
+    /// back), frame them with [`GzipStream`](crate::framing::GzipStream).
     ///
     /// A frame that is not exactly one valid member, or that would
     /// decompress past [`max_decompressed_length`](Gzip::max_decompressed_length),
@@ -194,36 +203,72 @@ compression_wrapper!(
     Gzip
 );
 
+#[cfg(feature = "bzip2")]
+compression_wrapper!(
+    /// Wraps a serializer so its output travels bzip2-compressed, like
+    /// EasyNetwork 1.2's `BZ2CompressorSerializer` (level 9 by default, as
+    /// there), one whole bzip2 stream per frame.
+    ///
+    /// On a bare stream, as EasyNetwork sends them (streams back to back,
+    /// no separator), frame them with [`Bz2Stream`](crate::framing::Bz2Stream):
+    /// `Bz2::new(s).protocol(Bz2Stream::new())`. A frame that is not exactly
+    /// one bzip2 stream (corrupt, truncated, followed by extra bytes), or
+    /// that would decompress past
+    /// [`max_decompressed_length`](Bz2::max_decompressed_length), is a
+    /// per-packet [`DeserializeError`] carrying the received frame; memory
+    /// use never exceeds that limit, whatever the stream claims.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use netproto_core::serializer::{Bz2, Serializer, Utf8};
+    ///
+    /// let bz2 = Bz2::new(Utf8);
+    /// let mut wire = BytesMut::new();
+    /// bz2.serialize(&"hello ".repeat(100), &mut wire).unwrap();
+    /// assert!(wire.starts_with(b"BZh9") && wire.len() < 60);
+    /// assert_eq!(bz2.deserialize(wire.freeze()).unwrap().len(), 600);
+    /// ```
+    Bz2
+);
+
+/// How a wrapper compresses and decompresses.
 trait Format {
-    const GZIP: bool;
+    /// The lowest compression level.
+    const MIN_LEVEL: u32;
+
+    fn compress(raw: &[u8], level: u32, dst: &mut BytesMut) -> std::io::Result<()>;
+
+    /// Decompress exactly one stream filling `frame`, into at most `limit`
+    /// bytes.
+    fn decompress(frame: &[u8], limit: usize) -> Result<Vec<u8>, BoxError>;
 }
 
+#[cfg(feature = "compression")]
 impl<S> Format for Zlib<S> {
-    const GZIP: bool = false;
-}
+    const MIN_LEVEL: u32 = 0;
 
-impl<S> Format for Gzip<S> {
-    const GZIP: bool = true;
-}
-
-fn compress<F: Format>(raw: &[u8], level: Compression, dst: &mut BytesMut) -> std::io::Result<()> {
-    let writer = dst.writer();
-    if F::GZIP {
-        let mut encoder = flate2::write::GzEncoder::new(writer, level);
-        encoder.write_all(raw)?;
-        encoder.finish().map(drop)
-    } else {
-        let mut encoder = flate2::write::ZlibEncoder::new(writer, level);
+    fn compress(raw: &[u8], level: u32, dst: &mut BytesMut) -> std::io::Result<()> {
+        let mut encoder = flate2::write::ZlibEncoder::new(dst.writer(), Compression::new(level));
         encoder.write_all(raw)?;
         encoder.finish().map(drop)
     }
+
+    fn decompress(frame: &[u8], limit: usize) -> Result<Vec<u8>, BoxError> {
+        inflate_zlib(frame, limit)
+    }
 }
 
-fn decompress<F: Format>(
-    frame: &[u8],
-    limit: usize,
-) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
-    if F::GZIP {
+#[cfg(feature = "compression")]
+impl<S> Format for Gzip<S> {
+    const MIN_LEVEL: u32 = 0;
+
+    fn compress(raw: &[u8], level: u32, dst: &mut BytesMut) -> std::io::Result<()> {
+        let mut encoder = flate2::write::GzEncoder::new(dst.writer(), Compression::new(level));
+        encoder.write_all(raw)?;
+        encoder.finish().map(drop)
+    }
+
+    fn decompress(frame: &[u8], limit: usize) -> Result<Vec<u8>, BoxError> {
         let mut decoder = flate2::bufread::GzDecoder::new(frame);
         let mut out = Vec::new();
         (&mut decoder)
@@ -237,53 +282,87 @@ fn decompress<F: Format>(
             return Err(format!("{} bytes after the end of the gzip member", rest.len()).into());
         }
         Ok(out)
-    } else {
-        inflate_zlib(frame, limit)
     }
 }
 
-/// Inflate one zlib stream that must fill `frame` exactly, growing the
-/// output step by step and never past `limit + 1` bytes.
-fn inflate_zlib(
+#[cfg(feature = "bzip2")]
+impl<S> Format for Bz2<S> {
+    const MIN_LEVEL: u32 = 1;
+
+    fn compress(raw: &[u8], level: u32, dst: &mut BytesMut) -> std::io::Result<()> {
+        // Work factor 30, as Python's `bz2.BZ2Compressor`.
+        let mut encoder =
+            bzip2::write::BzEncoder::new(dst.writer(), bzip2::Compression::new(level));
+        encoder.write_all(raw)?;
+        encoder.finish().map(drop)
+    }
+
+    fn decompress(frame: &[u8], limit: usize) -> Result<Vec<u8>, BoxError> {
+        let mut decompressor = bzip2::Decompress::new(false);
+        decompress_bounded(frame, limit, "bzip2", |input, out| {
+            let status = decompressor
+                .decompress_vec(input, out)
+                .map_err(|err| format!("bzip2: {err}"))?;
+            Ok((
+                decompressor.total_in() as usize,
+                status == bzip2::Status::StreamEnd,
+            ))
+        })
+    }
+}
+
+/// Decompress one stream that must fill `frame` exactly, growing the
+/// output step by step and never past `limit + 1` bytes. `step(input,
+/// out)` decompresses into `out`'s spare capacity and returns the total
+/// input taken so far and whether the stream ended.
+fn decompress_bounded(
     frame: &[u8],
     limit: usize,
-) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
-    let mut inflater = Decompress::new(true);
+    format: &str,
+    mut step: impl FnMut(&[u8], &mut Vec<u8>) -> Result<(usize, bool), BoxError>,
+) -> Result<Vec<u8>, BoxError> {
     let mut out: Vec<u8> = Vec::new();
+    let mut consumed = 0;
     loop {
         if out.len() == out.capacity() {
             if out.len() > limit {
                 return Err(DecompressedTooLong { limit }.into());
             }
-            let step = out.len().max(frame.len() * 2).clamp(256, 1 << 20);
-            out.reserve_exact(step.min(limit.saturating_add(1) - out.len()));
+            let grow = out.len().max(frame.len() * 2).clamp(256, 1 << 20);
+            out.reserve_exact(grow.min(limit.saturating_add(1) - out.len()));
         }
-        let consumed = inflater.total_in() as usize;
         let produced = out.len();
-        let status =
-            inflater.decompress_vec(&frame[consumed..], &mut out, FlushDecompress::None)?;
+        let (taken, ended) = step(&frame[consumed..], &mut out)?;
+        let stalled = taken == consumed && out.len() == produced;
+        consumed = taken;
         if out.len() > limit {
             return Err(DecompressedTooLong { limit }.into());
         }
-        match status {
-            Status::StreamEnd => {
-                let extra = frame.len() - inflater.total_in() as usize;
-                if extra > 0 {
-                    return Err(format!("{extra} bytes after the end of the zlib stream").into());
-                }
-                return Ok(out);
+        if ended {
+            let extra = frame.len() - consumed;
+            if extra > 0 {
+                return Err(format!("{extra} bytes after the end of the {format} stream").into());
             }
-            Status::Ok | Status::BufError => {
-                let stalled = inflater.total_in() as usize == consumed && out.len() == produced;
-                if stalled && out.len() < out.capacity() {
-                    return Err("compressed data ended before the end-of-stream marker".into());
-                }
-            }
+            return Ok(out);
+        }
+        if stalled && out.len() < out.capacity() {
+            return Err("compressed data ended before the end-of-stream marker".into());
         }
     }
 }
 
-#[cfg(test)]
+/// Inflate one zlib stream that must fill `frame` exactly, into at most
+/// `limit` bytes.
+#[cfg(feature = "compression")]
+fn inflate_zlib(frame: &[u8], limit: usize) -> Result<Vec<u8>, BoxError> {
+    let mut inflater = Decompress::new(true);
+    decompress_bounded(frame, limit, "zlib", |input, out| {
+        let status = inflater.decompress_vec(input, out, FlushDecompress::None)?;
+        Ok((inflater.total_in() as usize, status == Status::StreamEnd))
+    })
+}
+
+#[cfg(all(test, feature = "compression"))]
 mod tests {
     use super::*;
     use crate::framing::LengthPrefix;
@@ -401,5 +480,82 @@ mod tests {
         let err = Zlib::new(Utf8).deserialize(frame.clone()).unwrap_err();
         assert_eq!(err.frame, frame);
         assert_eq!(Zlib::new(Utf8).deserialize(zlib_of(b"")).unwrap(), "");
+    }
+}
+
+#[cfg(all(test, feature = "bzip2"))]
+mod bz2_tests {
+    use super::*;
+    use crate::framing::Bz2Stream;
+    use crate::serializer::{BytesSerializer, Utf8};
+
+    fn bz2_of(data: &[u8]) -> Bytes {
+        let mut wire = BytesMut::new();
+        Bz2::new(BytesSerializer)
+            .serialize(data, &mut wire)
+            .unwrap();
+        wire.freeze()
+    }
+
+    #[test]
+    fn a_bomb_is_refused_at_the_limit_and_the_exact_size_passes() {
+        let bomb = bz2_of(&vec![0u8; 10 * 1024 * 1024]);
+        assert!(bomb.len() < 200, "{}", bomb.len());
+        let err = Bz2::new(BytesSerializer)
+            .max_decompressed_length(1 << 20)
+            .deserialize(bomb.clone())
+            .unwrap_err();
+        assert_eq!(err.frame, bomb);
+        assert!(err.to_string().contains("limit of 1048576"), "{err}");
+        // The default limit is 8 MiB: 10 MiB is refused too.
+        assert!(Bz2::new(BytesSerializer).deserialize(bomb).is_err());
+        let exact = bz2_of(&[7u8; 1000]);
+        let ok = Bz2::new(BytesSerializer)
+            .max_decompressed_length(1000)
+            .deserialize(exact.clone());
+        assert_eq!(ok.unwrap().len(), 1000);
+        let short = Bz2::new(BytesSerializer)
+            .max_decompressed_length(999)
+            .deserialize(exact);
+        assert!(short.is_err());
+    }
+
+    #[test]
+    fn truncated_trailing_and_corrupt_frames_are_errors() {
+        let wire = bz2_of(b"some data, some data");
+        let bz2 = Bz2::new(BytesSerializer);
+        assert!(bz2.deserialize(wire.clone()).is_ok());
+        for cut in 0..wire.len() {
+            let err = bz2.deserialize(wire.slice(..cut)).unwrap_err();
+            assert_eq!(err.frame, wire.slice(..cut));
+        }
+        let mut extra = wire.to_vec();
+        extra.push(0);
+        let err = bz2.deserialize(Bytes::from(extra)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("1 bytes after the end of the bzip2 stream"),
+            "{err}"
+        );
+        let mut corrupt = wire.to_vec();
+        corrupt[10] ^= 0x55;
+        assert!(bz2.deserialize(Bytes::from(corrupt)).is_err());
+        let err = bz2
+            .deserialize(Bytes::from_static(b"not bzip2"))
+            .unwrap_err();
+        assert!(err.to_string().contains("bzip2"), "{err}");
+    }
+
+    #[test]
+    fn levels_clamp_and_protocol_takes_the_framer_limit() {
+        let mut one = BytesMut::new();
+        Bz2::new(Utf8).level(0).serialize("x", &mut one).unwrap();
+        assert!(one.starts_with(b"BZh1"));
+        let mut nine = BytesMut::new();
+        Bz2::new(Utf8).level(42).serialize("x", &mut nine).unwrap();
+        assert!(nine.starts_with(b"BZh9"));
+        let protocol = Bz2::new(Utf8).protocol(Bz2Stream::new().max_frame_length(4096));
+        assert_eq!(protocol.serializer().max_decompressed_length_limit(), 4096);
+        assert_eq!(Bz2::new(Utf8).deserialize(bz2_of(b"")).unwrap(), "");
     }
 }

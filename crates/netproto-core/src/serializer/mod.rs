@@ -11,14 +11,17 @@
 //! | serializer | feature | sent | received | usual framer |
 //! |---|---|---|---|---|
 //! | [`BytesSerializer`] | — | `[u8]` | [`Bytes`] | any |
-//! | [`Utf8`] | — | `str` | `String` | [`Delimiter`](crate::framing::Delimiter) (text lines) |
+//! | [`Utf8`], [`Ascii`], [`Latin1`] | — | `str` | `String` | [`Delimiter`](crate::framing::Delimiter) (text lines) |
 //! | `Json<S, R>` (`json_lines`) | `json` | `S: Serialize` | `R: DeserializeOwned` | `Delimiter::lf()`, or `JsonDocument` |
 //! | `Cbor<S, R>` | `cbor` | `S` | `R` | `CborItem` (`.stream()`), or a length prefix |
 //! | `MsgPack<S, R>` | `msgpack` | `S` | `R` | `MsgPackItem` (`.stream()`), or a length prefix |
 //! | [`FixedStruct<T>`] + [`binary_struct!`](crate::binary_struct) | — | `T` | `T` | [`FixedSize`](crate::framing::FixedSize) |
 //! | [`StructFormat`] (`">d3q"`) | — | `[StructValue]` | `Vec<StructValue>` | [`FixedSize`](crate::framing::FixedSize) |
-//! | `Base64<S>` (wrapper) | `base64` | `S::Sent` | `S::Received` | `Delimiter::crlf()` |
-//! | `Zlib<S>`, `Gzip<S>` (wrappers) | `compression` | `S::Sent` | `S::Received` | `ZlibStream` (zlib), a length prefix, or inside `Base64` |
+//! | `Base64<S>` (wrapper; [`Checksum`] with `checksum`) | `base64` | `S::Sent` | `S::Received` | `Delimiter::crlf()` |
+//! | [`Stapled<S, R>`] | — | `S::Sent` | `R::Received` | that of the two |
+//! | `Zlib<S>`, `Gzip<S>` (wrappers) | `compression` | `S::Sent` | `S::Received` | `ZlibStream` / `GzipStream` (bare), a length prefix, or inside `Base64` |
+//! | `Fernet<S>` (wrapper) | `fernet` | `S::Sent` | `S::Received` | `Delimiter::crlf()` |
+//! | `Bz2<S>` (wrapper) | `bzip2` | `S::Sent` | `S::Received` | `Bz2Stream`, a length prefix, or inside `Base64` |
 //!
 //! `Json`, `Cbor` and `MsgPack` default to their dynamic value type
 //! (`serde_json::Value`, `ciborium::Value`, `rmpv::Value`; aliases
@@ -31,21 +34,36 @@
 //!
 //! Checked by the test vectors in `tests/vectors/` (produced by EasyNetwork
 //! 1.2.0 with `tests/vectors/generate.py`): netproto decodes every vector,
-//! and, where the column says "yes", encodes the same values to the same
-//! bytes.
+//! and, where the column says "yes" (same bytes), encodes the same values
+//! to the same bytes; "decodes both ways" means each side reads what the
+//! other writes, though the bytes may differ; a row without a netproto
+//! counterpart says why it is not supported. Features in parentheses.
 //!
 //! | EasyNetwork 1.2 | netproto | same bytes | notes |
 //! |---|---|---|---|
-//! | `StringLineSerializer("LF" / "CR" / "CRLF")` | `Delimiter::{lf,cr,crlf}()` + [`Utf8`] | yes | EasyNetwork encodes ASCII by default (netproto UTF-8, like `encoding="utf-8"`); it sends nothing for `""` where netproto sends an empty line unless the framer is `Delimiter::skip_empty_frames(true)`, and passes a line already ending in the separator where netproto refuses it |
+//! | `StringLineSerializer("LF" / "CR" / "CRLF")` | `Delimiter::{lf,cr,crlf}().skip_empty_frames(true)` + [`Ascii`] | yes | strict ASCII both ways (EasyNetwork's default `encoding="ascii"`); `skip_empty_frames(true)` sends nothing for `""` as EasyNetwork does (without it netproto sends an empty line); a received empty line is `""` on both sides. EasyNetwork passes a packet already ending in the separator, netproto refuses a packet containing it |
+//! | `StringLineSerializer(encoding="utf-8")` / `"latin-1"` | the same with [`Utf8`] / [`Latin1`] | yes | other encodings and `unicode_errors` other than `"strict"`: not supported, because UTF-8, ASCII and Latin-1 cover the codecs line protocols use, and a lossy decoder would change received text in silence |
+//! | `StringLineSerializer(keep_end=True)`, `limit=` | `Delimiter::keep_delimiter(true)`, `max_frame_length` | yes | the framer carries them |
 //! | `JSONSerializer()` | `json_lines`, `Json::new().lines()` | yes | non-ASCII escaped as `\uXXXX` and floats written as Python's `repr` (`1e+16`); `ensure_ascii(false)` matches `ensure_ascii=False`. Not representable: `NaN`/`Infinity` (Python sends them; netproto refuses such a packet with a `DeserializeError` naming the value, and serde_json writes a NaN `f64` as `null`) and integers beyond 64 bits (refused the same way rather than read as rounded floats; `refuse_big_integers(false)` lets typed `u128` fields read them). `serde_json::Value` objects are written with sorted keys; typed structs keep field order |
 //! | `JSONSerializer(use_lines=False)` | `Json::new().documents()` (`JsonDocument` framer) | yes | as for lines; a top-level number, `true`, `false` or `null` is followed by `\n` in both |
+//! | `JSONSerializer(encoder_config=…, decoder_config=…)` | `Json` with serde attributes | — | `ensure_ascii` as above; `allow_nan=False` is netproto's only behaviour (NaN refused); `skipkeys`, `default` and the decoder hooks (`object_hook`, `parse_float`, …) are Python callables: not supported as options, because serde's `Serialize`/`Deserialize` impls and the converters (`map_sent`, `try_map_received`) do that job; `strict=False` (control characters inside strings) is not supported, because serde_json always refuses them |
+//! | `JSONSerializer(encoding=…, limit=…)` | — / the framer's `max_frame_length` | — | JSON text is UTF-8 only: other encodings are not supported, because RFC 8259 requires UTF-8 between systems |
 //! | `StructSerializer(fmt)` | [`StructFormat::new(fmt)`](StructFormat::new) | yes | network order when `fmt` has no byte-order character, as EasyNetwork; all codes, `@` native alignment included |
+//! | `NamedTupleStructSerializer(cls, field_formats, format_endianness)` | [`StructFormat`] (fields in order) or [`binary_struct!`](crate::binary_struct) | yes | the packed bytes are `StructSerializer`'s; `s` fields arrive as bytes (`StructValue::Bytes`, trailing `\0` kept) where EasyNetwork decodes them as UTF-8 and strips trailing `\0`s: do it in a converter (`try_map_received`), since only the application knows which fields are text |
 //! | `ctypes.Structure` (lsst.ts.tcpip `read_into`/`write_from`) | [`binary_struct!`](crate::binary_struct) + [`FixedStruct`] | yes | packed layout: add `[u8; N]` fields where C inserts padding |
 //! | `MessagePackSerializer()` | `MsgPack::new().stream()` (`MsgPackItem` framer) | yes | items back to back on the bare stream, each one's end read from its headers, as EasyNetwork's reader does; also inside any framer (`Base64` lines, a length prefix) |
 //! | `CBORSerializer()` | `Cbor::new().stream()` (`CborItem` framer) | except floats | cbor2 always writes 64-bit floats, ciborium the shortest exact width (both read either); bare stream as for MessagePack |
-//! | `Base64EncoderSerializer(s)` | `Base64::new(s).lines()` | yes | URL-safe alphabet and `\r\n` by default, `=` padding; `Base64::standard` = `alphabet="standard"`; the `checksum` option is not supported |
-//! | `ZlibCompressorSerializer(s)` | `Zlib::new(s)` | not guaranteed | level 9 as EasyNetwork; the streams decode both ways, but miniz_oxide and C zlib may choose different deflate blocks (4 of the 5 vectors come out identical); bare on a socket, as EasyNetwork sends them (streams back to back, each ending with its end-of-stream marker), frame them with `ZlibStream`: `Zlib::new(s).protocol(ZlibStream::new())`; inside `Base64` lines it is compatible too |
-//! | — (`BZ2CompressorSerializer`, `PickleSerializer`) | — | — | not provided; `Gzip` has no EasyNetwork counterpart |
+//! | `Base64EncoderSerializer(s)` | `Base64::new(s).lines()` | yes | URL-safe alphabet and `\r\n` by default, `=` padding; `Base64::standard` = `alphabet="standard"`. Received text must be in the alphabet (Python's decoder drops stray characters) |
+//! | `Base64EncoderSerializer(s, checksum=True)` | `.checksum(Checksum::Sha256)` (`checksum`) | yes | SHA-256 digest appended before encoding; a mismatch is a per-packet error |
+//! | `Base64EncoderSerializer(s, checksum=key)` | `.checksum(Checksum::HmacSha256(HmacKey::from_base64(key)?))` (`checksum`) | yes | HMAC-SHA256, compared in constant time; the key is 32 bytes in URL-safe base64 as EasyNetwork's `generate_key()` writes it |
+//! | `Base64EncoderSerializer(separator=…, limit=…)` | `StreamProtocol::new(Delimiter::new(sep).max_frame_length(limit), Base64::new(s))` | yes | the framer carries them |
+//! | `ZlibCompressorSerializer(s)` (`compress_level=`) | `Zlib::new(s)` (`.level(n)`) | decodes both ways | level 9 as EasyNetwork; the streams decode both ways, but miniz_oxide and C zlib may choose different deflate blocks (4 of the 5 vectors come out identical); bare on a socket, as EasyNetwork sends them (streams back to back, each ending with its end-of-stream marker), frame them with `ZlibStream`: `Zlib::new(s).protocol(ZlibStream::new())`; inside `Base64` lines it is compatible too |
+//! | `StapledPacketSerializer(sent, received)` | [`Stapled::new(sent, received)`](Stapled::new) | yes | over the framer both sides use (EasyNetwork takes the sent serializer's writer and the received one's reader) |
+//! | `BZ2CompressorSerializer(s)` (`compress_level=`) | `Bz2::new(s)` (`.level(n)`) (`bzip2`) | yes | level 9 by default as EasyNetwork; bare on a socket, frame them with `Bz2Stream`: `Bz2::new(s).protocol(Bz2Stream::new())`; the pure-Rust libbz2-rs-sys writes the bytes C bzip2 does (all vectors identical); `Bz2Stream` refuses, as a fatal framing error, a stream that decompresses past its `max_decompressed_length` (8 MiB) while its end is sought, where EasyNetwork decompresses without limit |
+//! | `EncryptorSerializer(s, key, token_ttl=…)` (EasyNetwork before 1.0; gone from 1.2) | `Fernet::new(s, FernetKey::from_base64(key)?).ttl(…).lines()` (`fernet`) | decodes both ways | Fernet tokens are random (a fresh IV each): netproto decodes Python's tokens, and its own have the layout Python's `cryptography` reads (checked field by field, and decoded back); expired, future-dated (over 60 s), foreign-key and altered tokens are per-packet errors |
+//! | `*(debug=True)` | — | — | not supported, because a [`DeserializeError`] always carries the received frame and its cause |
+//! | `PickleSerializer` | — | — | not supported, because unpickling what a peer sends runs the code it names |
+//! | — | `Gzip`, `GzipStream` | — | no EasyNetwork counterpart (gzip members, bare on a stream with `GzipStream` as zlib's with `ZlibStream`) |
 //!
 //! # Converters: wire types and application types
 //!
@@ -165,34 +183,48 @@ mod binary_struct;
 mod bytes_serializer;
 #[cfg(feature = "cbor")]
 mod cbor;
-#[cfg(feature = "compression")]
+#[cfg(any(feature = "compression", feature = "bzip2"))]
 mod compression;
+#[cfg(feature = "fernet")]
+mod fernet;
 #[cfg(feature = "json")]
 mod json;
 #[cfg(feature = "json")]
 mod json_numbers;
 #[cfg(feature = "msgpack")]
 mod msgpack;
+mod stapled;
 mod struct_format;
 mod struct_value;
+mod text;
 mod utf8;
 
 #[cfg(feature = "base64")]
 pub use self::base64::{Alphabet, Base64};
+#[cfg(feature = "checksum")]
+pub use self::base64::{Checksum, ChecksumError, HmacKey, InvalidHmacKey};
 #[doc(hidden)]
 pub use binary_struct::__bytes;
 pub use binary_struct::{BinaryStruct, BinaryStructError, ByteOrder, FixedStruct, check_size};
 pub use bytes_serializer::BytesSerializer;
 #[cfg(feature = "cbor")]
 pub use cbor::{Cbor, CborValue};
+#[cfg(feature = "bzip2")]
+pub use compression::Bz2;
+#[cfg(any(feature = "compression", feature = "bzip2"))]
+pub use compression::{DEFAULT_MAX_DECOMPRESSED_LENGTH, DecompressedTooLong};
 #[cfg(feature = "compression")]
-pub use compression::{DEFAULT_MAX_DECOMPRESSED_LENGTH, DecompressedTooLong, Gzip, Zlib};
+pub use compression::{Gzip, Zlib};
+#[cfg(feature = "fernet")]
+pub use fernet::{Fernet, FernetError, FernetKey, InvalidFernetKey};
 #[cfg(feature = "json")]
 pub use json::{Json, JsonValue, json_lines};
 #[cfg(feature = "msgpack")]
 pub use msgpack::{MsgPack, MsgPackValue};
+pub use stapled::Stapled;
 pub use struct_format::{StructFormat, StructFormatError};
 pub use struct_value::StructValue;
+pub use text::{Ascii, Latin1};
 pub use utf8::Utf8;
 
 /// Turns packets into frame payloads and frames into packets.

@@ -4,13 +4,19 @@
 Run with EasyNetwork 1.2 installed (the tests themselves never need Python):
 
     python3 -m venv /tmp/en
-    /tmp/en/bin/pip install "easynetwork[cbor,msgpack]==1.2.0"
+    /tmp/en/bin/pip install "easynetwork[cbor,msgpack]==1.2.0" cryptography
     /tmp/en/bin/python crates/netproto-core/tests/vectors/generate.py
 
 Every file written here is JSON: a list of vectors, each with the value
 EasyNetwork was given, what it decodes back to, and the exact bytes
 (hex) it put on the wire. Dict keys are given in sorted order where netproto
 compares bytes through a dynamic (sorted-map) value.
+
+The Fernet vectors also need `cryptography` (`pip install cryptography`):
+EasyNetwork 1.2 has no `EncryptorSerializer` (its pre-1.0 versions had
+one: `Fernet(key).encrypt(inner.serialize(packet))` followed by
+`\r\n`, `decrypt(token, ttl=token_ttl)` on receipt), so they are written
+here the way it wrote them.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import pathlib
 import struct
 
 import easynetwork
+import easynetwork.exceptions
 from easynetwork.serializers import (
     CBORSerializer,
     JSONSerializer,
@@ -28,9 +35,11 @@ from easynetwork.serializers import (
     StringLineSerializer,
     StructSerializer,
 )
+from easynetwork.serializers.composite import StapledPacketSerializer
 from easynetwork.serializers.json import JSONEncoderConfig
 from easynetwork.serializers.wrapper import (
     Base64EncoderSerializer,
+    BZ2CompressorSerializer,
     ZlibCompressorSerializer,
 )
 
@@ -129,6 +138,69 @@ def string_line_vectors():
                 "wire_hex": stream(StringLineSerializer("LF"), ["a", "", "b"])})
     out.append({"name": "quirk_trailing_separator", "newline": "LF", "packets": ["a\n"],
                 "wire_hex": stream(StringLineSerializer("LF"), ["a\n"])})
+    # Received empty lines are empty packets (only sending skips them).
+    got = StringLineSerializer("LF").deserialize(b"")
+    out.append({"name": "received_empty_line", "newline": "LF", "packets": ["a", got, "b"],
+                "wire_hex": b"a\n\nb\n".hex(), "receive_only": True})
+    latin1 = StringLineSerializer("CRLF", encoding="latin-1")
+    latin1_packets = ["caf\u00e9", "\u00ff\u00fe\u00a0\u0080", "plain", "\x00\x7f"]
+    out.append({"name": "latin1_CRLF", "newline": "CRLF", "encoding": "latin-1",
+                "packets": latin1_packets, "wire_hex": stream(latin1, latin1_packets)})
+    return out
+
+
+def text_refused_vectors():
+    """What EasyNetwork's strict ASCII and Latin-1 refuse, sending or receiving."""
+    out = []
+    for encoding, sent, received in (
+        ("ascii", ["caf\u00e9", "\u0080", "\U0001f600"], [b"caf\xc3\xa9", b"\x80", b"ok\xff"]),
+        ("latin-1", ["\u0100", "\u20ac", "\U0001f600"], []),
+    ):
+        s = StringLineSerializer("LF", encoding=encoding)
+        for packet in sent:
+            try:
+                s.serialize(packet)
+            except UnicodeEncodeError as exc:
+                out.append({"encoding": encoding, "send": packet, "python_error": str(exc)})
+            else:
+                raise AssertionError((encoding, packet))
+        for frame in received:
+            try:
+                s.deserialize(frame)
+            except easynetwork.exceptions.DeserializeError as exc:
+                out.append({"encoding": encoding, "receive_hex": frame.hex(), "python_error": str(exc)})
+            else:
+                raise AssertionError((encoding, frame))
+    return out
+
+
+def stapled_vectors():
+    """StapledPacketSerializer: JSON lines out, ASCII string lines in (and the reverse)."""
+    out = []
+    json_out = StapledPacketSerializer(JSONSerializer(), StringLineSerializer("LF"))
+    sent = [{"cmd": "ping", "n": 1}, [1, "two"], "text"]
+    received_wire = b"pong 1\nok\n"
+    got = []
+    consumer = json_out.incremental_deserialize()
+    next(consumer)
+    chunk = received_wire
+    while chunk:
+        try:
+            consumer.send(chunk)
+            chunk = b""
+        except StopIteration as done:
+            packet, chunk = done.value
+            got.append(packet)
+            consumer = json_out.incremental_deserialize()
+            next(consumer)
+    out.append({"name": "json_out_lines_in", "sent": sent, "sent_wire_hex": stream(json_out, sent),
+                "received_wire_hex": received_wire.hex(), "received": got})
+    lines_out = StapledPacketSerializer(StringLineSerializer("LF"), JSONSerializer())
+    sent = ["hello", "world"]
+    received_wire = b'{"a":1}\n[true,null]\n'
+    out.append({"name": "lines_out_json_in", "sent": sent, "sent_wire_hex": stream(lines_out, sent),
+                "received_wire_hex": received_wire.hex(),
+                "received": [lines_out.deserialize(line) for line in received_wire.split(b"\n")[:-1]]})
     return out
 
 
@@ -222,7 +294,12 @@ WRAPPED_VALUES = {
 }
 
 
+# The signing key of the HMAC checksum vectors (URL-safe base64 of 32 bytes).
+HMAC_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+
 def wrapper_vectors():
+    assert len(__import__("base64").urlsafe_b64decode(HMAC_KEY)) == 32
     out = []
     for name, value in WRAPPED_VALUES.items():
         out.append({
@@ -236,6 +313,18 @@ def wrapper_vectors():
             "zlib_level6_hex": ZlibCompressorSerializer(JSONSerializer(), compress_level=6).serialize(value).hex(),
             "base64_zlib_lines_hex": stream(
                 Base64EncoderSerializer(ZlibCompressorSerializer(JSONSerializer())), [value]),
+            "base64_sha256_lines_hex": stream(
+                Base64EncoderSerializer(JSONSerializer(), checksum=True), [value]),
+            "base64_hmac_lines_hex": stream(
+                Base64EncoderSerializer(JSONSerializer(), checksum=HMAC_KEY), [value]),
+            "base64_standard_hmac_lines_hex": stream(
+                Base64EncoderSerializer(JSONSerializer(), alphabet="standard", checksum=HMAC_KEY.encode()),
+                [value]),
+            "hmac_key": HMAC_KEY,
+            "bz2_hex": BZ2CompressorSerializer(JSONSerializer()).serialize(value).hex(),
+            "bz2_level1_hex": BZ2CompressorSerializer(JSONSerializer(), compress_level=1).serialize(value).hex(),
+            "base64_bz2_lines_hex": stream(
+                Base64EncoderSerializer(BZ2CompressorSerializer(JSONSerializer())), [value]),
         })
     return out
 
@@ -281,10 +370,11 @@ def stream_vectors():
     """Bare streams: `StreamProtocol(serializer)` writes items back to back."""
     cbor, msgpack = CBORSerializer(), MessagePackSerializer()
     zlib = ZlibCompressorSerializer(JSONSerializer())
+    bz2 = BZ2CompressorSerializer(JSONSerializer())
     out = []
     for name, packets in STREAM_CASES.items():
         vector = {"name": name, "packets": packets}
-        for key, s in (("msgpack", msgpack), ("cbor", cbor), ("zlib_json", zlib)):
+        for key, s in (("msgpack", msgpack), ("cbor", cbor), ("zlib_json", zlib), ("bz2_json", bz2)):
             vector[f"{key}_items_hex"] = [stream(s, [p]) for p in packets]
             vector[f"{key}_stream_hex"] = stream(s, packets)
             # EasyNetwork reads its own stream back, cut anywhere.
@@ -308,6 +398,30 @@ def stream_vectors():
     return out
 
 
+# The key of the Fernet vectors, and another one.
+FERNET_KEY = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4="
+OTHER_FERNET_KEY = "4Bd3_oC-UfnIDCbnsQpjHb2wtvV6vEhM3s1v7gPZFWM="
+# When the tokens were made (November 2023): a ttl shorter than their
+# age refuses them.
+FERNET_TIME = 1_700_000_000
+
+
+def fernet_vectors():
+    from cryptography.fernet import Fernet
+
+    fernet, other = Fernet(FERNET_KEY), Fernet(OTHER_FERNET_KEY)
+    out = []
+    for name, value in WRAPPED_VALUES.items():
+        data = JSONSerializer().serialize(value)
+        token = fernet.encrypt_at_time(data, FERNET_TIME)
+        assert fernet.decrypt(token) == data
+        out.append({"name": name, "value": value, "json_hex": data.hex(), "key": FERNET_KEY,
+                    "timestamp": FERNET_TIME,
+                    "token_lines_hex": (token + b"\r\n").hex(),
+                    "other_key_token_lines_hex": (other.encrypt_at_time(data, FERNET_TIME) + b"\r\n").hex()})
+    return out
+
+
 if __name__ == "__main__":
     assert easynetwork.__version__.startswith("1.2"), easynetwork.__version__
     write("easynetwork_json.json", json_vectors())
@@ -318,3 +432,6 @@ if __name__ == "__main__":
     write("easynetwork_cbor_msgpack.json", binary_vectors())
     write("easynetwork_streams.json", stream_vectors())
     write("easynetwork_json_refused.json", json_refused_vectors())
+    write("easynetwork_text_refused.json", text_refused_vectors())
+    write("easynetwork_stapled.json", stapled_vectors())
+    write("fernet_encryptor.json", fernet_vectors())

@@ -4,7 +4,10 @@ use flate2::Compression;
 use flate2::write::ZlibEncoder;
 
 use super::*;
+use crate::error::FramingError;
+use crate::framing::FrameDecoder;
 use crate::framing::decode_all;
+use bytes::Bytes;
 
 fn zlib(data: &[u8], level: u32) -> Vec<u8> {
     let mut encoder = ZlibEncoder::new(Vec::new(), Compression::new(level));

@@ -1,0 +1,257 @@
+//! What the framers of bare compressed streams (`ZlibStream`, `Bz2Stream`)
+//! share: finding where each stream ends by decompressing it as it arrives
+//! and throwing the output away.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::{DecodeFailure, Frame};
+use crate::error::FramingError;
+
+/// One decompressor, fed a stream's bytes as they arrive.
+pub(crate) trait Decompressor: Send + 'static {
+    /// The format's name in errors: `"zlib"`, `"bzip2"`.
+    const FORMAT: &'static str;
+
+    /// A decompressor at the start of a stream.
+    fn fresh() -> Self;
+
+    /// Ready for the next stream.
+    fn restart(&mut self);
+
+    /// Decompress from `input` into `output`: the bytes taken, the bytes
+    /// written, and whether the stream ended.
+    fn step(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize, bool), String>;
+}
+
+/// The size of the buffer decompressed output is thrown away in.
+const SCRATCH: usize = 32 * 1024;
+
+/// Decoding state for bare compressed streams back to back.
+pub(crate) struct StreamEnds<D> {
+    max_frame_length: usize,
+    /// The most a stream may decompress to while its end is sought.
+    max_output: u64,
+    decompressor: D,
+    /// Where decompressed output is thrown away (allocated on first use).
+    scratch: Vec<u8>,
+    /// Bytes of the current stream, at the front of the buffer, taken.
+    pos: usize,
+    /// What the current stream has decompressed to so far.
+    output: u64,
+    /// Following an oversized stream to its end, dropping its bytes.
+    discarding: bool,
+    failed: Option<FramingError>,
+    examined: u64,
+}
+
+impl<D> std::fmt::Debug for StreamEnds<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamEnds")
+            .field("max_frame_length", &self.max_frame_length)
+            .field("max_output", &self.max_output)
+            .field("pos", &self.pos)
+            .field("discarding", &self.discarding)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D: Decompressor> StreamEnds<D> {
+    pub(crate) fn new(max_frame_length: usize, max_output: u64) -> Self {
+        StreamEnds {
+            max_frame_length,
+            max_output,
+            decompressor: D::fresh(),
+            scratch: Vec::new(),
+            pos: 0,
+            output: 0,
+            discarding: false,
+            failed: None,
+            examined: 0,
+        }
+    }
+
+    fn malformed(reason: String) -> FramingError {
+        FramingError::Malformed {
+            format: D::FORMAT,
+            offset: 0,
+            reason,
+        }
+    }
+
+    /// Decompress `src[self.pos..]`: `Ok(true)` when the stream ended at
+    /// `self.pos`.
+    fn advance(&mut self, src: &[u8]) -> Result<bool, FramingError> {
+        if self.scratch.is_empty() {
+            self.scratch = vec![0; SCRATCH];
+        }
+        loop {
+            let (taken, produced, ended) = self
+                .decompressor
+                .step(&src[self.pos..], &mut self.scratch)
+                .map_err(Self::malformed)?;
+            self.pos += taken;
+            self.examined += taken as u64;
+            self.output += produced as u64;
+            if self.output > self.max_output {
+                return Err(Self::malformed(format!(
+                    "a stream decompresses to more than {} bytes, the most its end is \
+                     sought through",
+                    self.max_output
+                )));
+            }
+            match ended {
+                true => return Ok(true),
+                _ if taken == 0 && produced == 0 => {
+                    return Err(Self::malformed(
+                        "the decompressor takes no more input".into(),
+                    ));
+                }
+                // Input left over means the output was full: go on.
+                _ if self.pos < src.len() => continue,
+                _ => return Ok(false),
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.decompressor.restart();
+        self.pos = 0;
+        self.output = 0;
+        self.discarding = false;
+    }
+
+    pub(crate) fn next_frame<'a>(
+        &mut self,
+        src: &'a mut BytesMut,
+    ) -> Result<Option<Frame<'a>>, DecodeFailure> {
+        let max = self.max_frame_length;
+        loop {
+            if let Some(error) = &self.failed {
+                return Err(DecodeFailure::fatal(error.clone()));
+            }
+            if src.len() == self.pos {
+                return Ok(None);
+            }
+            // Decompress no more than max + 1 bytes of a stream that may fit.
+            let window = if self.discarding {
+                src.len()
+            } else {
+                src.len().min(max.saturating_add(1))
+            };
+            let ended = match self.advance(&src[..window]) {
+                Ok(ended) => ended,
+                Err(error) => {
+                    self.failed = Some(error.clone());
+                    return Err(DecodeFailure::fatal(error));
+                }
+            };
+            match ended {
+                true if self.discarding => {
+                    src.advance(self.pos);
+                    self.reset();
+                }
+                true if self.pos > max => {
+                    let length = self.pos as u64;
+                    src.advance(self.pos);
+                    self.reset();
+                    return Err(DecodeFailure::recoverable(FramingError::FrameTooLong {
+                        length,
+                        limit: max,
+                    }));
+                }
+                true => {
+                    let end = self.pos;
+                    self.reset();
+                    return Ok(Some(Frame::borrowed(src, 0, end, end)));
+                }
+                false if self.discarding => {
+                    src.advance(self.pos);
+                    self.pos = 0;
+                    return Ok(None);
+                }
+                false if self.pos > max => {
+                    let length = self.pos as u64;
+                    src.advance(self.pos);
+                    self.pos = 0;
+                    self.discarding = true;
+                    return Err(DecodeFailure::recoverable(
+                        FramingError::FrameTooLongSoFar {
+                            at_least: length,
+                            limit: max,
+                        },
+                    ));
+                }
+                false => return Ok(None),
+            }
+        }
+    }
+
+    pub(crate) fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, DecodeFailure> {
+        Ok(self.next_frame(src)?.map(Frame::into_bytes))
+    }
+
+    /// The end of an oversized stream being discarded is a clean end (its
+    /// error was reported already).
+    pub(crate) fn decode_eof(
+        &mut self,
+        src: &mut BytesMut,
+    ) -> Result<Option<Bytes>, DecodeFailure> {
+        if let Some(frame) = self.decode(src)? {
+            return Ok(Some(frame));
+        }
+        if self.discarding {
+            src.clear();
+            self.reset();
+            return Ok(None);
+        }
+        if src.is_empty() && self.pos == 0 {
+            return Ok(None);
+        }
+        Err(DecodeFailure::fatal(FramingError::UnexpectedEof {
+            pending: src.len(),
+        }))
+    }
+
+    /// Counts the bytes decompressed: each once.
+    pub(crate) fn bytes_examined(&self) -> u64 {
+        self.examined
+    }
+}
+
+/// A `FrameDecoder` for a public decoder type that wraps a [`StreamEnds`]
+/// as its `.0`.
+macro_rules! stream_ends_decoder {
+    ($decoder:ty) => {
+        impl $crate::framing::FrameDecoder for $decoder {
+            fn decode(
+                &mut self,
+                src: &mut ::bytes::BytesMut,
+            ) -> Result<Option<::bytes::Bytes>, $crate::framing::DecodeFailure> {
+                self.0.decode(src)
+            }
+
+            fn next_frame<'a>(
+                &mut self,
+                src: &'a mut ::bytes::BytesMut,
+            ) -> Result<Option<$crate::framing::Frame<'a>>, $crate::framing::DecodeFailure> {
+                self.0.next_frame(src)
+            }
+
+            /// The end of an oversized stream being discarded is a clean
+            /// end (its error was reported already).
+            fn decode_eof(
+                &mut self,
+                src: &mut ::bytes::BytesMut,
+            ) -> Result<Option<::bytes::Bytes>, $crate::framing::DecodeFailure> {
+                self.0.decode_eof(src)
+            }
+
+            /// Counts the bytes decompressed: each once.
+            fn bytes_examined(&self) -> u64 {
+                self.0.bytes_examined()
+            }
+        }
+    };
+}
+pub(crate) use stream_ends_decoder;
