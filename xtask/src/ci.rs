@@ -27,6 +27,10 @@ const CORE_FEATURE_SETS: &[&str] = &[
     "msgpack",
     "base64",
     "compression",
+    "checksum",
+    "bzip2",
+    "fernet",
+    "tracing",
     "json,base64,compression",
 ];
 
@@ -38,6 +42,7 @@ const FACADE_FEATURE_SETS: &[&str] = &[
     "smol",
     "sync,tls",
     "tokio,tls,json",
+    "sync,tracing",
 ];
 
 /// The crates users depend on, with the manifest each is described by:
