@@ -17,6 +17,7 @@
 use std::fmt;
 use std::io::{BufRead, Write};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
 pub use rustls;
@@ -67,6 +68,7 @@ pub struct TlsClientConfig {
     /// The roots the config was built with (`None`: `from_config`).
     roots: Option<Arc<RootCertStore>>,
     accept_truncation: bool,
+    shutdown_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for TlsClientConfig {
@@ -74,6 +76,7 @@ impl fmt::Debug for TlsClientConfig {
         f.debug_struct("TlsClientConfig")
             .field("server_name", &self.server_name)
             .field("accept_truncation", &self.accept_truncation)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -119,6 +122,7 @@ impl TlsClientConfig {
             server_name: None,
             roots: None,
             accept_truncation: false,
+            shutdown_timeout: None,
         }
     }
 
@@ -154,6 +158,18 @@ impl TlsClientConfig {
         self
     }
 
+    /// Give the TLS shutdown at most `timeout`: once a `close` has
+    /// written everything queued, the close_notify alert gets this long to
+    /// reach the peer (default `None`: whatever is left of the close
+    /// timeout). When it does not, the connection is closed all the same,
+    /// `close` returns `Ok` (the data was delivered) and the
+    /// `Disconnected` event says the close_notify was not delivered.
+    /// EasyNetwork's `ssl_shutdown_timeout`.
+    pub fn shutdown_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.shutdown_timeout = timeout.into();
+        self
+    }
+
     /// Check the server's certificate against `name` instead of the host
     /// the client connects to (for example when connecting by IP address).
     pub fn server_name(mut self, name: impl Into<String>) -> Self {
@@ -178,7 +194,9 @@ impl TlsClientConfig {
         let server_name = ServerName::try_from(name.to_owned())
             .map_err(|_| TlsError::InvalidServerName(name.to_owned()))?;
         let conn = rustls::ClientConnection::new(self.config.clone(), server_name)?;
-        Ok(TlsSession::new(conn.into()).accept_missing_close_notify(self.accept_truncation))
+        Ok(TlsSession::new(conn.into())
+            .accept_missing_close_notify(self.accept_truncation)
+            .with_shutdown_timeout(self.shutdown_timeout))
     }
 
     fn build(
@@ -204,6 +222,7 @@ impl TlsClientConfig {
 pub struct TlsServerConfig {
     config: Arc<ServerConfig>,
     accept_truncation: bool,
+    shutdown_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for TlsServerConfig {
@@ -256,6 +275,7 @@ impl TlsServerConfig {
         TlsServerConfig {
             config,
             accept_truncation: false,
+            shutdown_timeout: None,
         }
     }
 
@@ -268,6 +288,13 @@ impl TlsServerConfig {
         self
     }
 
+    /// Give the TLS shutdown at most `timeout` after a `close` has written
+    /// everything queued. See [`TlsClientConfig::shutdown_timeout`].
+    pub fn shutdown_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.shutdown_timeout = timeout.into();
+        self
+    }
+
     /// The rustls configuration in use.
     pub fn config(&self) -> &Arc<ServerConfig> {
         &self.config
@@ -276,7 +303,9 @@ impl TlsServerConfig {
     /// A new server session for one accepted connection.
     pub fn session(&self) -> Result<TlsSession, TlsError> {
         let conn = rustls::ServerConnection::new(self.config.clone())?;
-        Ok(TlsSession::new(conn.into()).accept_missing_close_notify(self.accept_truncation))
+        Ok(TlsSession::new(conn.into())
+            .accept_missing_close_notify(self.accept_truncation)
+            .with_shutdown_timeout(self.shutdown_timeout))
     }
 }
 
@@ -284,6 +313,7 @@ impl TlsServerConfig {
 pub struct TlsSession {
     conn: rustls::Connection,
     accept_truncation: bool,
+    shutdown_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for TlsSession {
@@ -303,6 +333,7 @@ impl TlsSession {
         TlsSession {
             conn,
             accept_truncation: false,
+            shutdown_timeout: None,
         }
     }
 
@@ -317,6 +348,18 @@ impl TlsSession {
     /// stream.
     pub fn accepts_missing_close_notify(&self) -> bool {
         self.accept_truncation
+    }
+
+    /// Give the close_notify at most `timeout` once a close has written
+    /// everything else (`None`: the close timeout decides).
+    pub fn with_shutdown_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The TLS shutdown timeout (see [`TlsSession::with_shutdown_timeout`]).
+    pub fn shutdown_timeout(&self) -> Option<Duration> {
+        self.shutdown_timeout
     }
 
     /// The rustls connection, for inspection (negotiated version, ALPN,
@@ -442,6 +485,10 @@ impl SharedTls {
 
     pub(crate) fn close_notify(&self, out: &mut BytesMut) {
         self.lock().close_notify(out)
+    }
+
+    pub(crate) fn shutdown_timeout(&self) -> Option<Duration> {
+        self.lock().shutdown_timeout()
     }
 
     pub(crate) fn wants_write(&self) -> bool {

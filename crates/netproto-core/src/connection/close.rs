@@ -17,6 +17,9 @@ pub struct Close {
     /// The end of the stream (TLS close_notify) is queued: what is still
     /// pending after it is not the user's data.
     eof_queued: bool,
+    /// The TLS shutdown timeout cut the deadline short: giving up then
+    /// is on the close_notify, reported in the `Disconnected` reason.
+    shutdown_limit: Option<Duration>,
 }
 
 impl<P: Protocol> Connection<P> {
@@ -35,6 +38,7 @@ impl<P: Protocol> Connection<P> {
                 .checked_add(self.close_timeout)
                 .unwrap_or(now + Duration::from_secs(3600)),
             eof_queued: false,
+            shutdown_limit: None,
         })
     }
 
@@ -68,10 +72,26 @@ impl<P: Protocol> Connection<P> {
                 Flushed::Done => {
                     send.half.push_eof();
                     op.eof_queued = true;
+                    // Everything queued is written: the TLS shutdown gets
+                    // its own, shorter, time when one is set.
+                    if let Some(limit) = send.half.tls_shutdown_timeout() {
+                        if let Some(at) = now.checked_add(limit) {
+                            if at < op.deadline {
+                                op.deadline = at;
+                                op.shutdown_limit = Some(limit);
+                            }
+                        }
+                    }
                 }
                 Flushed::Blocked if now < op.deadline => return Step::Writable(Some(op.deadline)),
-                Flushed::Blocked | Flushed::Failed(_) => {
+                flushed @ (Flushed::Blocked | Flushed::Failed(_)) => {
                     let undelivered = if op.eof_queued {
+                        let blocked = matches!(flushed, Flushed::Blocked);
+                        if let (Some(limit), true) = (op.shutdown_limit, blocked) {
+                            self.events.note_reason(format_args!(
+                                "the TLS close_notify was not delivered within the TLS shutdown timeout of {limit:?}"
+                            ));
+                        }
                         0
                     } else {
                         send.half.pending().len()

@@ -430,6 +430,64 @@ mod tls {
     }
 
     #[test]
+    fn the_tls_shutdown_timeout_bounds_the_close_notify_and_says_so() {
+        let (client_tls, server_tls) = configs();
+        let (client_addr, server_addr) = addrs();
+        let seen = Seen::default();
+        let sink = seen.0.clone();
+        let shutdown = Duration::from_secs(1);
+        let options = ClientOptions::default()
+            .tls(client_tls.shutdown_timeout(shutdown))
+            .on_event(move |e| sink.lock().unwrap().push(e.clone()));
+        let client = ConnectionSetup::client(&options, None)
+            .connection(lines(), server_addr, client_addr)
+            .unwrap();
+        let server = ConnectionSetup::server(&ServerOptions::default().tls(server_tls))
+            .connection(lines(), client_addr, server_addr)
+            .unwrap();
+        let capacity = 4096;
+        let (c, s) = memory::pair(capacity);
+        let t0 = Instant::now();
+        let (mut hc, mut hs) = (client.handshake(t0), server.handshake(t0));
+        let (a, b) = both(
+            || client.poll_handshake(&mut hc, &c, t0),
+            || server.poll_handshake(&mut hs, &s, t0),
+        );
+        a.unwrap();
+        b.unwrap();
+        // The server stops reading. One record (the line, its LF, TLS 1.3's
+        // 22 bytes) leaves 10 bytes of room: the data goes through, the
+        // 24-byte close_notify does not.
+        let room = capacity - c.unread_by_peer();
+        let filler = "f".repeat(room - 33);
+        let mut send = SendPacket::new(filler.as_str());
+        assert!(matches!(
+            client.poll_send(&mut send, &c, t0),
+            Step::Ready(Ok(()))
+        ));
+        assert_eq!(capacity - c.unread_by_peer(), 10);
+        let mut close = client.start_close(&c, t0).unwrap();
+        match client.poll_close(&mut close, &c, t0) {
+            // The shutdown timeout, not the 5 s close timeout, bounds it.
+            Step::Writable(Some(at)) => assert_eq!(at, t0 + shutdown),
+            other => panic!("expected a wait for the close_notify, got {other:?}"),
+        }
+        assert!(client.close_timeout() > shutdown);
+        // The data was delivered: close is Ok; the event says what was not.
+        assert!(matches!(
+            client.poll_close(&mut close, &c, t0 + shutdown),
+            Step::Ready(Ok(()))
+        ));
+        let reasons = seen.disconnects();
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        let reason = reasons[0].as_deref().unwrap_or_default();
+        assert!(
+            reason.contains("close_notify was not delivered within the TLS shutdown timeout of 1s"),
+            "{reason}"
+        );
+    }
+
+    #[test]
     fn two_engines_talk_tls_in_memory() {
         let (client_tls, server_tls) = configs();
         let (client_addr, server_addr) = addrs();

@@ -98,6 +98,16 @@ impl<P: Protocol> SendHalf<P> {
         }
     }
 
+    /// How long the TLS close_notify may take once everything else of a
+    /// close is written (`None`: plain, or no TLS shutdown timeout set).
+    pub fn tls_shutdown_timeout(&self) -> Option<std::time::Duration> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            return tls.session.shutdown_timeout();
+        }
+        None
+    }
+
     /// Move any TLS output (handshake messages, alerts, session tickets)
     /// into the send buffer.
     pub fn pull_tls(&mut self) {
