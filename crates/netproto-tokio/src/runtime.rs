@@ -222,11 +222,13 @@ impl AsyncListener for Listener {
                 .poll_accept(cx)
                 .map_ok(|(stream, peer)| (Stream(Either::Tcp(stream)), peer.into())),
             #[cfg(unix)]
-            Either::Unix(l) => l.poll_accept(cx).map_ok(|(stream, peer)| {
-                let peer = match peer.as_pathname() {
-                    Some(path) => netproto_core::addr::UnixAddr::path(path),
-                    None => netproto_core::addr::UnixAddr::Unnamed,
-                };
+            Either::Unix(l) => l.poll_accept(cx).map_ok(|(stream, _)| {
+                // socket2 reads abstract names too (tokio's address does
+                // not give them).
+                let peer = SockRef::from(&stream)
+                    .peer_addr()
+                    .map(|addr| netproto_socket::unix::unix_addr(&addr))
+                    .unwrap_or(netproto_core::addr::UnixAddr::Unnamed);
                 (Stream(Either::Unix(stream)), peer.into())
             }),
             #[cfg(not(unix))]
