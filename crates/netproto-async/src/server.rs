@@ -543,6 +543,11 @@ mod unix {
         /// file when it shuts down or is dropped. A path longer than
         /// `sun_path` takes is [`Error::Config`], naming the path and the
         /// limit.
+        ///
+        /// The socket file gets the process's umask; set its permissions
+        /// (`std::fs::set_permissions` on the path) to choose who may
+        /// connect. The TCP options (`nodelay`, `keepalive`, `reuse_port`)
+        /// do not apply.
         pub async fn bind(
             address: impl Into<UnixAddr>,
             protocol: P,
