@@ -1,7 +1,7 @@
 //! The Unix stream suite: a driver's `UnixStreamClient` and
 //! `UnixStreamServer` through [`UnixDriver`], an extension of the
 //! [`Driver`] adapter (same runtime hooks), with cases in
-//! [`cases::unix`](crate::cases::unix) expanded by [`unix_suite!`].
+//! [`cases::unix`](crate::cases::unix) expanded by [`unix_suite!`](crate::unix_suite).
 
 use std::future::Future;
 use std::sync::Arc;
