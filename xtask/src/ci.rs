@@ -674,12 +674,22 @@ fn all_features_but_tls() -> Result<String, String> {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         for feature in manifest_features(&text) {
-            if feature != "tls" && feature != "default" {
+            if feature != "tls" && feature != "default" && !turns_on_tls(&text, feature) {
                 features.push(format!("{name}/{feature}"));
             }
         }
     }
     Ok(features.join(","))
+}
+
+/// Whether `feature` of the manifest `manifest` turns TLS on (lists `tls`
+/// or a crate's `…/tls`), like `native-roots`.
+fn turns_on_tls(manifest: &str, feature: &str) -> bool {
+    manifest.lines().map(str::trim).any(|line| {
+        line.split_once('=').is_some_and(|(name, value)| {
+            name.trim() == feature && (value.contains("\"tls\"") || value.contains("/tls\""))
+        })
+    })
 }
 
 /// The names declared in a manifest's `[features]` table (one per line, as
@@ -940,5 +950,6 @@ mod tests {
         assert!(features.contains("netproto/tokio"), "{features}");
         assert!(features.contains("netproto-async-std/smol"), "{features}");
         assert!(!features.contains("tls"), "{features}");
+        assert!(!features.contains("native-roots"), "{features}");
     }
 }

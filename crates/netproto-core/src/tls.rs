@@ -90,6 +90,35 @@ impl TlsClientConfig {
         Self::with_roots(roots)
     }
 
+    /// Verify servers against the platform's root certificates: the
+    /// system's store (Linux: the distribution's CA bundle; macOS: the
+    /// keychain; Windows: the system store), or the PEM file and
+    /// directories named by `SSL_CERT_FILE` / `SSL_CERT_DIR` when set.
+    /// Certificates in the store that cannot be used are skipped, as
+    /// browsers do; none usable at all is [`TlsError::Config`], saying why.
+    /// Needs the `native-roots` feature.
+    #[cfg(feature = "native-roots")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "native-roots")))]
+    pub fn platform_roots() -> Result<Self, TlsError> {
+        let loaded = rustls_native_certs::load_native_certs();
+        let mut roots = RootCertStore::empty();
+        let (added, ignored) = roots.add_parsable_certificates(loaded.certs);
+        if added == 0 {
+            let mut why: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
+            if ignored > 0 {
+                why.push(format!("{ignored} certificate(s) could not be used"));
+            }
+            if why.is_empty() {
+                why.push("the store is empty".to_owned());
+            }
+            return Err(TlsError::Config(format!(
+                "no usable root certificate in the platform's store: {}",
+                why.join("; ")
+            )));
+        }
+        Ok(Self::with_roots(roots))
+    }
+
     /// Verify servers against `roots`.
     pub fn with_roots(roots: RootCertStore) -> Self {
         Self::build(roots, None).expect("the ring provider supports the default protocol versions")
