@@ -255,3 +255,70 @@ macro_rules! stream_ends_decoder {
     };
 }
 pub(crate) use stream_ends_decoder;
+
+/// Checks the framers of bare compressed streams share in their tests.
+#[cfg(test)]
+pub(crate) mod checks {
+    use bytes::{Bytes, BytesMut};
+
+    use crate::framing::{FrameDecoder, Framer, decode_all};
+
+    /// `items` back to back come out whole, from one read and from reads
+    /// of one byte; every byte examined once.
+    pub(crate) fn whole_in_one_read_or_byte_by_byte<F: Framer>(framer: &F, items: &[Vec<u8>]) {
+        let wire = items.concat();
+        let (frames, err) = decode_all(&mut framer.decoder(), &wire);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(frames, items);
+
+        let mut decoder = framer.decoder();
+        let mut buf = BytesMut::new();
+        let mut frames = Vec::new();
+        for chunk in wire.chunks(1) {
+            buf.extend_from_slice(chunk);
+            while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+                frames.push(frame);
+            }
+        }
+        assert_eq!(frames, items);
+        assert_eq!(decoder.decode_eof(&mut buf).unwrap(), None);
+        assert_eq!(decoder.bytes_examined(), wire.len() as u64);
+    }
+
+    /// With `framer` limited to `limit` bytes, `long` (over it) is one
+    /// recoverable error and `short` after it comes out, under any read
+    /// size, without buffering more than the limit and one read.
+    pub(crate) fn oversized_reported_once_then_skipped<F: Framer>(
+        framer: &F,
+        limit: usize,
+        long: &[u8],
+        short: &[u8],
+    ) {
+        assert!(long.len() > limit);
+        for read in [1, 7, 100_000] {
+            let wire = [long, short].concat();
+            let mut decoder = framer.decoder();
+            let mut buf = BytesMut::new();
+            let mut events = Vec::new();
+            for chunk in wire.chunks(read) {
+                buf.extend_from_slice(chunk);
+                loop {
+                    match decoder.decode(&mut buf) {
+                        Ok(Some(frame)) => events.push(Ok(frame)),
+                        Ok(None) => break,
+                        Err(err) => {
+                            assert!(err.recoverable);
+                            events.push(Err(()));
+                        }
+                    }
+                }
+                assert!(buf.len() <= limit + 1 + read);
+            }
+            assert_eq!(
+                events,
+                vec![Err(()), Ok(Bytes::copy_from_slice(short))],
+                "{read}"
+            );
+        }
+    }
+}

@@ -5,7 +5,8 @@ use flate2::{Compression, GzBuilder};
 
 use super::*;
 use crate::error::FramingError;
-use crate::framing::{FrameDecoder, decode_all};
+use crate::framing::compressed_stream::checks;
+use crate::framing::decode_all;
 use crate::serializer::{BytesSerializer, Gzip, Serializer};
 
 fn gzip(data: &[u8], level: u32) -> Vec<u8> {
@@ -67,24 +68,8 @@ fn members_come_out_whole_in_one_read_or_byte_by_byte() {
                 .is_ok()
         );
     }
-    let wire = items.concat();
     let framer = GzipStream::new().max_frame_length(1 << 20);
-    let (frames, err) = decode_all(&mut framer.decoder(), &wire);
-    assert!(err.is_none(), "{err:?}");
-    assert_eq!(frames, items);
-
-    let mut decoder = framer.decoder();
-    let mut buf = BytesMut::new();
-    let mut frames = Vec::new();
-    for chunk in wire.chunks(1) {
-        buf.extend_from_slice(chunk);
-        while let Some(frame) = decoder.decode(&mut buf).unwrap() {
-            frames.push(frame);
-        }
-    }
-    assert_eq!(frames, items);
-    assert_eq!(decoder.decode_eof(&mut buf).unwrap(), None);
-    assert_eq!(decoder.bytes_examined(), wire.len() as u64);
+    checks::whole_in_one_read_or_byte_by_byte(&framer, &items);
 }
 
 #[test]
@@ -119,33 +104,8 @@ fn bad_headers_and_trailers_are_fatal() {
 #[test]
 fn an_oversized_member_is_reported_once_then_skipped() {
     let long = gzip(&(0..5000u32).map(|i| i as u8).collect::<Vec<_>>(), 9);
-    let short = gzip(b"ok", 9);
     let framer = GzipStream::new().max_frame_length(100);
-    for read in [1, 7, 100_000] {
-        let wire = [&long[..], &short[..]].concat();
-        let mut decoder = framer.decoder();
-        let mut buf = BytesMut::new();
-        let mut events = Vec::new();
-        for chunk in wire.chunks(read) {
-            buf.extend_from_slice(chunk);
-            loop {
-                match decoder.decode(&mut buf) {
-                    Ok(Some(frame)) => events.push(Ok(frame)),
-                    Ok(None) => break,
-                    Err(err) => {
-                        assert!(err.recoverable);
-                        events.push(Err(()));
-                    }
-                }
-            }
-            assert!(buf.len() <= 101 + read);
-        }
-        assert_eq!(
-            events,
-            vec![Err(()), Ok(Bytes::from(short.clone()))],
-            "{read}"
-        );
-    }
+    checks::oversized_reported_once_then_skipped(&framer, 100, &long, &gzip(b"ok", 9));
 }
 
 #[test]

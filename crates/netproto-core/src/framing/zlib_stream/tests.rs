@@ -5,9 +5,8 @@ use flate2::write::ZlibEncoder;
 
 use super::*;
 use crate::error::FramingError;
-use crate::framing::FrameDecoder;
+use crate::framing::compressed_stream::checks;
 use crate::framing::decode_all;
-use bytes::Bytes;
 
 fn zlib(data: &[u8], level: u32) -> Vec<u8> {
     let mut encoder = ZlibEncoder::new(Vec::new(), Compression::new(level));
@@ -29,25 +28,8 @@ fn streams() -> Vec<Vec<u8>> {
 
 #[test]
 fn streams_come_out_whole_in_one_read_or_byte_by_byte() {
-    let items = streams();
-    let wire = items.concat();
     let framer = ZlibStream::new().max_frame_length(1 << 20);
-    let (frames, err) = decode_all(&mut framer.decoder(), &wire);
-    assert!(err.is_none(), "{err:?}");
-    assert_eq!(frames, items);
-
-    let mut decoder = framer.decoder();
-    let mut buf = BytesMut::new();
-    let mut frames = Vec::new();
-    for chunk in wire.chunks(1) {
-        buf.extend_from_slice(chunk);
-        while let Some(frame) = decoder.decode(&mut buf).unwrap() {
-            frames.push(frame);
-        }
-    }
-    assert_eq!(frames, items);
-    assert_eq!(decoder.decode_eof(&mut buf).unwrap(), None);
-    assert_eq!(decoder.bytes_examined(), wire.len() as u64);
+    checks::whole_in_one_read_or_byte_by_byte(&framer, &streams());
 }
 
 #[test]
@@ -71,33 +53,8 @@ fn corrupt_data_is_fatal() {
 #[test]
 fn an_oversized_stream_is_reported_once_then_skipped() {
     let long = zlib(&(0..5000u32).map(|i| i as u8).collect::<Vec<_>>(), 9);
-    let short = zlib(b"ok", 9);
     let framer = ZlibStream::new().max_frame_length(100);
-    for read in [1, 7, 100_000] {
-        let wire = [&long[..], &short[..]].concat();
-        let mut decoder = framer.decoder();
-        let mut buf = BytesMut::new();
-        let mut events = Vec::new();
-        for chunk in wire.chunks(read) {
-            buf.extend_from_slice(chunk);
-            loop {
-                match decoder.decode(&mut buf) {
-                    Ok(Some(frame)) => events.push(Ok(frame)),
-                    Ok(None) => break,
-                    Err(err) => {
-                        assert!(err.recoverable);
-                        events.push(Err(()));
-                    }
-                }
-            }
-            assert!(buf.len() <= 101 + read);
-        }
-        assert_eq!(
-            events,
-            vec![Err(()), Ok(Bytes::from(short.clone()))],
-            "{read}"
-        );
-    }
+    checks::oversized_reported_once_then_skipped(&framer, 100, &long, &zlib(b"ok", 9));
 }
 
 #[test]
