@@ -97,6 +97,10 @@ impl<P: Protocol> Connection<P> {
                 Flushed::Blocked if op.deadline.is_some_and(|at| now >= at) => {}
                 Flushed::Blocked => return Step::Writable(op.deadline),
                 Flushed::Failed(err) => {
+                    // A write that fails after the peer's side of the
+                    // handshake ended (its alert, plain text, its hang-up)
+                    // fails because of it: report what the peer did.
+                    let err = recv.handshake_error().unwrap_or(err);
                     return Step::Ready(Err(self.setup_failed(&mut send, io, err)));
                 }
             }

@@ -563,4 +563,70 @@ mod tls {
         assert_eq!(sent.first(), Some(&21), "{sent:?}");
         assert!(server.is_closed());
     }
+
+    /// A socket whose writes fail with a reset once `reset` is set.
+    struct ResetOnWrite {
+        inner: MemorySocket,
+        reset: std::sync::atomic::AtomicBool,
+    }
+
+    impl Transport for ResetOnWrite {
+        fn read(&self, buf: &mut [u8], wait: Option<Duration>) -> std::io::Result<usize> {
+            self.inner.read(buf, wait)
+        }
+
+        fn write(&self, buf: &[u8], wait: Option<Duration>) -> std::io::Result<usize> {
+            if self.reset.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(std::io::ErrorKind::ConnectionReset.into());
+            }
+            self.inner.write(buf, wait)
+        }
+
+        fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
+            self.inner.shutdown(how)
+        }
+    }
+
+    #[test]
+    fn a_write_failing_after_the_peer_answered_in_plain_text_reports_the_plain_text() {
+        let (client_tls, _) = configs();
+        let (client_addr, server_addr) = addrs();
+        let client = ConnectionSetup::client(&ClientOptions::default().tls(client_tls), None)
+            .connection(lines(), server_addr, client_addr)
+            .unwrap();
+        let (ours, peer) = memory::pair(64 * 1024);
+        let io = ResetOnWrite {
+            inner: ours,
+            reset: false.into(),
+        };
+        let t0 = Instant::now();
+        let mut hs = client.handshake(t0);
+        // The ClientHello is written; the client waits for an answer.
+        assert!(matches!(
+            client.poll_handshake(&mut hs, &io, t0),
+            Step::Readable(_)
+        ));
+        assert!(peer.readable() > 0);
+        // A plain server greets and hangs up: the client's alert for it
+        // meets a reset.
+        peer.write(b"hello\n", None).unwrap();
+        io.reset.store(true, std::sync::atomic::Ordering::Relaxed);
+        let outcome = loop {
+            match client.poll_handshake(&mut hs, &io, t0) {
+                Step::Again => {}
+                step => break step.ready().expect("the handshake ends"),
+            }
+        };
+        let err = outcome.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Tls {
+                    source: crate::error::TlsError::NotTls { received: 6 },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
 }
