@@ -12,7 +12,9 @@ mod on_async_std {
     type AsyncStd = AsyncIoDriver<AsyncStdExecutor>;
     netproto_testkit::conformance_suite!(AsyncStd);
     #[cfg(unix)]
-    netproto_testkit::unix_suite!(AsyncStd);
+    type AsyncStdUnix = AsyncIoDriver<AsyncStdExecutor, netproto_async_std::Unix>;
+    #[cfg(unix)]
+    netproto_testkit::unix_suite!(AsyncStdUnix);
 }
 
 mod on_smol {
@@ -20,5 +22,7 @@ mod on_smol {
     type Smol = AsyncIoDriver<SmolExecutor>;
     netproto_testkit::conformance_suite!(Smol);
     #[cfg(unix)]
-    netproto_testkit::unix_suite!(Smol);
+    type SmolUnix = AsyncIoDriver<SmolExecutor, netproto_async_std::Unix>;
+    #[cfg(unix)]
+    netproto_testkit::unix_suite!(SmolUnix);
 }

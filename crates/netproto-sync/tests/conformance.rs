@@ -11,4 +11,6 @@ use driver::*;
 netproto_testkit::conformance_suite!(Sync);
 
 #[cfg(unix)]
-netproto_testkit::unix_suite!(Sync);
+type SyncUnix = Sync<netproto_sync::Unix>;
+#[cfg(unix)]
+netproto_testkit::unix_suite!(SyncUnix);

@@ -1,7 +1,7 @@
 //! A recording `RequestHandler` for the handler-model case: each driver's
 //! adapter implements its `RequestHandler` by calling these.
 
-use std::net::SocketAddr;
+use netproto_core::addr::PeerAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -13,11 +13,11 @@ pub enum Hook {
     /// `service_init`.
     Init,
     /// `on_connection` for this peer.
-    Connected(SocketAddr),
+    Connected(PeerAddr),
     /// `handle` for this peer.
-    Handled(SocketAddr),
+    Handled(PeerAddr),
     /// `on_disconnection` for this peer, with the reason.
-    Disconnected(SocketAddr, Option<String>),
+    Disconnected(PeerAddr, Option<String>),
     /// `service_quit`.
     Quit,
 }
@@ -49,8 +49,8 @@ impl Hooks {
     }
 
     /// `on_connection`: refuses the second connection.
-    pub fn on_connection(&self, peer: SocketAddr) -> Result<(), Error> {
-        self.push(Hook::Connected(peer));
+    pub fn on_connection(&self, peer: impl Into<PeerAddr>) -> Result<(), Error> {
+        self.push(Hook::Connected(peer.into()));
         if self.connections.fetch_add(1, Ordering::SeqCst) == 1 {
             return Err(Error::Config(Self::REFUSED.to_owned()));
         }
@@ -58,12 +58,12 @@ impl Hooks {
     }
 
     /// `handle` started (it then echoes lines).
-    pub fn handled(&self, peer: SocketAddr) {
-        self.push(Hook::Handled(peer));
+    pub fn handled(&self, peer: impl Into<PeerAddr>) {
+        self.push(Hook::Handled(peer.into()));
     }
 
     /// `on_disconnection`.
-    pub fn disconnected(&self, peer: SocketAddr, reason: Option<&str>) {
+    pub fn disconnected(&self, peer: PeerAddr, reason: Option<&str>) {
         self.push(Hook::Disconnected(peer, reason.map(str::to_owned)));
     }
 

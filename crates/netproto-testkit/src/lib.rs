@@ -22,9 +22,11 @@
 //! `std::net` threads ([`peers`]). TLS uses certificates generated with
 //! rcgen at test time ([`certs`]).
 //!
-//! The Unix stream suite is separate too: a driver implements
-//! [`UnixDriver`] on the same adapter and expands `unix_suite!` (Unix
-//! only; cases in `cases::unix`, named `unix_*`).
+//! The same cases run over Unix stream sockets: an adapter generic over
+//! its [`Family`] is a [`Driver`] over [`Unix`](netproto_core::addr::Unix)
+//! too, implements [`UnixDriver`] there, and expands `unix_suite!` (Unix
+//! only): every stream case that is not about TCP itself, unchanged, and
+//! the Unix cases of `cases::unix` (named `unix_*`).
 //!
 //! The datagram suite (UDP) is separate: a driver implements
 //! [`DatagramDriver`] on the same adapter and expands
@@ -46,7 +48,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,7 @@ pub mod blocking;
 pub mod cases;
 pub mod certs;
 pub mod datagram;
+pub mod family;
 pub mod hooks;
 pub mod peers;
 mod transport;
@@ -67,6 +69,7 @@ pub mod unix;
 
 pub use blocking::block_on;
 pub use datagram::{DatagramDriver, DatagramServerDriver, TestDatagramProtocol};
+pub use family::Family;
 pub use transport::Transport;
 #[cfg(unix)]
 pub use unix::UnixDriver;
@@ -96,16 +99,27 @@ where
     Arc::new(move |connection| Box::pin(f(connection)) as BoxFuture)
 }
 
-/// A driver under test: its client and server API as async functions, and
-/// its runtime.
+/// The address type of `D`'s transport (`SocketAddr`, `UnixAddr`).
+pub type Addr<D> = <<D as Driver>::Family as netproto_core::addr::StreamFamily>::Addr;
+
+/// What `D`'s clients connect to and its servers bind ([`Address`],
+/// `UnixAddr`).
+pub type Target<D> = <<D as Driver>::Family as Family>::Target;
+
+/// A driver under test over one stream transport: its client and server
+/// API as async functions, and its runtime.
 ///
 /// Every method mirrors the driver method of the same name in
 /// `docs/driver-api.md`. Blocking drivers implement the async methods with
-/// `async move { blocking_call() }`.
+/// `async move { blocking_call() }`. An adapter is usually generic over the
+/// [`Family`], so that the same cases run over TCP and Unix sockets.
 pub trait Driver: Sized + Send + Sync + 'static {
-    /// The driver's client (`TcpClient<P>`); servers hand out the same type.
+    /// The transport: `netproto_core::addr::Tcp` or `Unix`.
+    type Family: Family;
+    /// The driver's client (`StreamClient<P, Self::Family>`); servers hand
+    /// out the same type.
     type Client<P: Protocol>: Send + Sync + 'static;
-    /// The driver's server (`TcpServer<P>`).
+    /// The driver's server (`StreamServer<P, Self::Family>`).
     type Server<P: Protocol>: Send + Sync + 'static;
     /// The driver's `ShutdownHandle`.
     type ShutdownHandle: Clone + Send + Sync + 'static;
@@ -123,16 +137,16 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// Wait for `duration` without blocking other tasks.
     fn sleep(duration: Duration) -> impl Future<Output = ()> + Send;
 
-    /// `TcpClient::connect_with`.
+    /// `connect_with`.
     fn connect<P: TestProtocol>(
-        address: Address,
+        address: Target<Self>,
         protocol: P,
         options: ClientOptions,
     ) -> impl Future<Output = Result<Self::Client<P>, Error>> + Send;
 
-    /// `TcpClient::from_stream` with a std stream.
+    /// `from_stream` with a std stream.
     fn from_stream<P: TestProtocol>(
-        stream: std::net::TcpStream,
+        stream: <Self::Family as Family>::Stream,
         protocol: P,
         options: ClientOptions,
     ) -> impl Future<Output = Result<Self::Client<P>, Error>> + Send;
@@ -181,10 +195,10 @@ pub trait Driver: Sized + Send + Sync + 'static {
     fn is_closed<P: TestProtocol>(client: &Self::Client<P>) -> bool;
 
     /// `local_addr`.
-    fn local_addr<P: TestProtocol>(client: &Self::Client<P>) -> SocketAddr;
+    fn local_addr<P: TestProtocol>(client: &Self::Client<P>) -> Addr<Self>;
 
     /// `peer_addr`.
-    fn peer_addr<P: TestProtocol>(client: &Self::Client<P>) -> SocketAddr;
+    fn peer_addr<P: TestProtocol>(client: &Self::Client<P>) -> Addr<Self>;
 
     /// `socket`.
     fn socket<P: TestProtocol>(client: &Self::Client<P>) -> SocketOptions<'_>;
@@ -192,15 +206,15 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// `max_recv_size`.
     fn max_recv_size<P: TestProtocol>(client: &Self::Client<P>) -> usize;
 
-    /// `TcpServer::bind_all`.
+    /// `bind_all` (a Unix server binds one address: exactly one is given).
     fn bind_all<P: TestProtocol>(
-        addresses: Vec<Address>,
+        addresses: Vec<Target<Self>>,
         protocol: P,
         options: ServerOptions,
     ) -> impl Future<Output = Result<Self::Server<P>, Error>> + Send;
 
     /// `local_addrs`.
-    fn local_addrs<P: TestProtocol>(server: &Self::Server<P>) -> Vec<SocketAddr>;
+    fn local_addrs<P: TestProtocol>(server: &Self::Server<P>) -> Vec<Addr<Self>>;
 
     /// `accept`.
     fn accept<P: TestProtocol>(
@@ -218,7 +232,7 @@ pub trait Driver: Sized + Send + Sync + 'static {
     fn listener_sockets<P: TestProtocol>(
         server: &Self::Server<P>,
         size: usize,
-    ) -> Vec<(SocketAddr, usize)>;
+    ) -> Vec<(Addr<Self>, usize)>;
 
     /// `TcpServer::is_serving`.
     fn is_serving<P: TestProtocol>(server: &Self::Server<P>) -> bool;
@@ -227,26 +241,26 @@ pub trait Driver: Sized + Send + Sync + 'static {
     fn max_connections<P: TestProtocol>(server: &Self::Server<P>) -> usize;
 
     /// `TcpServer::connections`, as the handles' peer addresses.
-    fn connection_peers<P: TestProtocol>(server: &Self::Server<P>) -> Vec<SocketAddr>;
+    fn connection_peers<P: TestProtocol>(server: &Self::Server<P>) -> Vec<Addr<Self>>;
 
     /// `TcpServer::broadcast(packet, timeout)`.
     fn broadcast<P: TestProtocol>(
         server: &Self::Server<P>,
         packet: &P::Sent,
         timeout: Option<Duration>,
-    ) -> impl Future<Output = Vec<(SocketAddr, Error)>> + Send;
+    ) -> impl Future<Output = Vec<(Addr<Self>, Error)>> + Send;
 
     /// `ConnectionHandle::close` on the handle of `TcpServer::connections`
     /// whose peer is `peer`; `false` when there is none.
     fn close_connection<P: TestProtocol>(
         server: &Self::Server<P>,
-        peer: SocketAddr,
+        peer: Addr<Self>,
     ) -> impl Future<Output = Result<bool, Error>> + Send;
 
     /// `ConnectionHandle::send_packet` on the handle whose peer is `peer`.
     fn send_to_connection<P: TestProtocol>(
         server: &Self::Server<P>,
-        peer: SocketAddr,
+        peer: Addr<Self>,
         packet: &P::Sent,
     ) -> impl Future<Output = Result<(), Error>> + Send;
 
@@ -296,7 +310,8 @@ where
     }
 }
 
-/// Expand the conformance suite into `#[test]` functions for a [`Driver`].
+/// Expand the conformance suite into `#[test]` functions for a [`Driver`]
+/// over TCP.
 ///
 /// ```ignore
 /// netproto_testkit::conformance_suite!(MyDriver);
@@ -304,68 +319,27 @@ where
 ///
 /// Writes the modules `conformance_plain` (always) and `conformance_tls`
 /// (under the invoking crate's `#[cfg(feature = "tls")]`), with one test per
-/// case listed in [`cases`]. The driver type is looked up from the invoking
+/// case listed in [`cases`]: the stream cases every transport runs, and
+/// those about TCP itself. The driver type is looked up from the invoking
 /// module.
 #[macro_export]
 macro_rules! conformance_suite {
     ($driver:ty) => {
-        $crate::__conformance_cases!($driver);
-    };
-}
-
-/// The list of cases, shared by the expansion. Not public API.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __conformance_cases {
-    ($driver:ty) => {
-        $crate::__conformance_expand!(
+        $crate::__stream_cases!(
             $driver;
-            // Cases run over plain TCP and over TLS.
+            conformance_plain, conformance_tls;
+            // About TCP: resets, socket options, several addresses, clients
+            // told apart by their address.
             both: [
-                three_packets_in_one_read,
-                timeout_loses_nothing,
-                dripped_bytes_make_one_packet,
-                bad_packet_is_per_packet,
-                garbage_line_is_skipped,
-                huge_length_header_is_refused,
-                clean_eof_between_packets,
-                eof_inside_a_frame_counts_bytes,
                 reset_mid_frame,
-                peer_half_close_keeps_sending,
-                send_eof_keeps_receiving,
-                never_reading_peer_blocks_sends,
-                close_wakes_blocked_recv,
-                close_wakes_recv_while_it_flushes,
-                close_finishes_a_send_in_progress,
-                concurrent_send_and_recv,
-                iter_received_packets_batches,
                 addresses_and_socket_options,
-                from_stream_adopts_connected_socket,
-                events_connected_and_disconnected,
-                large_packets_with_small_reads,
-                server_echo,
                 server_binds_several_addresses,
-                server_accept_low_level,
-                server_max_connections_wait,
                 server_one_client_rejects_extras,
-                server_idle_timeout_drops_slowloris,
-                server_idle_timeout_ends_packet_iteration,
-                server_idle_timeout_wins_a_tie,
-                server_survives_a_panicking_handler,
-                server_graceful_shutdown,
-                server_shutdown_force_closes_after_grace,
-                peer_hang_up_is_reported_disconnected,
                 peer_reset_is_reported_disconnected,
-                close_reports_undelivered_bytes,
-                handlers_run_apart_from_serve,
-                send_timeout_keeps_frames_whole,
-                iter_received_packets_timeout_is_for_the_whole_iteration,
-                server_handler_stop_wait_is_configurable,
                 server_connection_handles_and_broadcast,
-                server_is_serving_and_reports_its_limit,
-                server_at_capacity_is_reported,
                 server_request_handler_hooks,
             ],
+            // Host names, ports, interfaces, `SO_REUSEPORT`.
             plain: [
                 connect_refused_names_address,
                 dns_failure_names_host,
@@ -379,14 +353,77 @@ macro_rules! __conformance_cases {
                 server_binds_every_interface_without_a_host,
                 server_reuse_port_shares_the_port,
                 server_listener_sockets_are_reachable,
-                // TLS options are honoured in every build of the driver,
-                // with or without its own `tls` feature.
+            ],
+            tls: [],
+        );
+    };
+}
+
+/// The stream cases every transport runs, then the transport's own. Not
+/// public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __stream_cases {
+    (
+        $driver:ty; $plain_mod:ident, $tls_mod:ident;
+        both: [$($both:ident),* $(,)?],
+        plain: [$($plain:ident),* $(,)?],
+        tls: [$($tls:ident),* $(,)?] $(,)?
+    ) => {
+        $crate::__conformance_expand!(
+            $driver;
+            $plain_mod, $tls_mod;
+            // Over plain and TLS.
+            both: [
+                three_packets_in_one_read,
+                timeout_loses_nothing,
+                dripped_bytes_make_one_packet,
+                bad_packet_is_per_packet,
+                garbage_line_is_skipped,
+                huge_length_header_is_refused,
+                clean_eof_between_packets,
+                eof_inside_a_frame_counts_bytes,
+                peer_half_close_keeps_sending,
+                send_eof_keeps_receiving,
+                never_reading_peer_blocks_sends,
+                close_wakes_blocked_recv,
+                close_wakes_recv_while_it_flushes,
+                close_finishes_a_send_in_progress,
+                concurrent_send_and_recv,
+                iter_received_packets_batches,
+                from_stream_adopts_connected_socket,
+                events_connected_and_disconnected,
+                large_packets_with_small_reads,
+                server_echo,
+                server_accept_low_level,
+                server_max_connections_wait,
+                server_idle_timeout_drops_slowloris,
+                server_idle_timeout_ends_packet_iteration,
+                server_idle_timeout_wins_a_tie,
+                server_survives_a_panicking_handler,
+                server_graceful_shutdown,
+                server_shutdown_force_closes_after_grace,
+                peer_hang_up_is_reported_disconnected,
+                close_reports_undelivered_bytes,
+                handlers_run_apart_from_serve,
+                send_timeout_keeps_frames_whole,
+                iter_received_packets_timeout_is_for_the_whole_iteration,
+                server_handler_stop_wait_is_configurable,
+                server_is_serving_and_reports_its_limit,
+                server_at_capacity_is_reported,
+                $($both,)*
+            ],
+            // Plain only. TLS options are honoured in every build of the
+            // driver, with or without its own `tls` feature.
+            plain: [
                 tls_client_options_are_honoured,
                 tls_server_options_are_honoured,
                 plain_client_to_tls_server_is_diagnosed,
                 plain_server_receiving_tls_is_diagnosed,
                 tls_client_to_plain_server_is_diagnosed,
+                $($plain,)*
             ],
+            // TLS only.
             tls: [
                 tls_truncation_is_reported,
                 tls_unknown_ca_fails_handshake,
@@ -396,6 +433,7 @@ macro_rules! __conformance_cases {
                 tls_truncation_inside_a_frame_is_reported,
                 tls_hostname_verification_can_be_skipped,
                 tls_missing_close_notify_can_be_accepted,
+                $($tls,)*
             ],
         );
     };
@@ -405,8 +443,13 @@ macro_rules! __conformance_cases {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_expand {
-    ($driver:ty; both: [$($both:ident),* $(,)?], plain: [$($plain:ident),* $(,)?], tls: [$($tls:ident),* $(,)?] $(,)?) => {
-        mod conformance_plain {
+    (
+        $driver:ty; $plain_mod:ident, $tls_mod:ident;
+        both: [$($both:ident),* $(,)?],
+        plain: [$($plain:ident),* $(,)?],
+        tls: [$($tls:ident),* $(,)?] $(,)?
+    ) => {
+        mod $plain_mod {
             #[allow(unused_imports)]
             use super::*;
             $(
@@ -423,7 +466,7 @@ macro_rules! __conformance_expand {
             )*
         }
         #[cfg(feature = "tls")]
-        mod conformance_tls {
+        mod $tls_mod {
             #[allow(unused_imports)]
             use super::*;
             $(

@@ -2,40 +2,50 @@
 //! they drip bytes, reset mid-frame, send garbage, half-close, never read.
 //!
 //! A peer is a script (a closure) run on its own thread over a
-//! [`PeerStream`] — plain TCP, or TLS through rustls' own blocking stream —
-//! so it does not depend on the driver under test.
+//! [`PeerStream`] — plain, or TLS through rustls' own blocking stream, over
+//! TCP or (with [`PeerOn`]) any [`Family`]'s std socket — so it does not
+//! depend on the driver under test.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use netproto_core::options::{Address, IntoAddress};
+use netproto_core::addr::Tcp;
 use netproto_core::tls::rustls::pki_types::ServerName;
 use netproto_core::tls::rustls::{self, ClientConnection, ServerConnection, StreamOwned};
 use netproto_socket::SocketOptions;
 
 use crate::Transport;
 use crate::certs::test_certs;
+use crate::family::{Family, StdStream};
 
-/// One end of a connection, plain or TLS.
+/// One end of a connection over the std stream `S` (TCP unless said
+/// otherwise), plain or TLS.
 #[derive(Debug)]
-pub enum PeerStream {
-    /// Plain TCP.
-    Plain(TcpStream),
+pub enum PeerStream<S: StdStream = TcpStream> {
+    /// Plain.
+    Plain(S),
     /// The server side of a TLS connection.
-    TlsServer(Box<StreamOwned<ServerConnection, TcpStream>>),
+    TlsServer(Box<StreamOwned<ServerConnection, S>>),
     /// The client side of a TLS connection.
-    TlsClient(Box<StreamOwned<ClientConnection, TcpStream>>),
+    TlsClient(Box<StreamOwned<ClientConnection, S>>),
 }
 
-fn handshake<S: rustls::SideData>(
-    conn: &mut rustls::ConnectionCommon<S>,
-    sock: &mut TcpStream,
+fn handshake<D: rustls::SideData>(
+    conn: &mut rustls::ConnectionCommon<D>,
+    sock: &mut impl StdStream,
 ) -> io::Result<()> {
     while conn.is_handshaking() {
-        conn.complete_io(sock)?;
+        if let Err(err) = conn.complete_io(sock) {
+            // The handshake is done and what failed is writing what it
+            // left (TLS 1.3 session tickets) to a client that already
+            // left (a Unix socket says so at once): not a peer failure.
+            if conn.is_handshaking() {
+                return Err(err);
+            }
+        }
     }
     // Flush what the handshake left (TLS 1.3 session tickets). A client
     // that already left is the case's business, not a peer failure.
@@ -47,10 +57,29 @@ fn handshake<S: rustls::SideData>(
     Ok(())
 }
 
-impl PeerStream {
+impl PeerStream<TcpStream> {
+    /// Connect to `addr` (a server under test), with TLS when `transport`
+    /// says so (server name `localhost`, trusting the test CA).
+    pub fn connect(addr: SocketAddr, transport: Transport) -> io::Result<Self> {
+        Self::dial::<Tcp>(&addr, transport)
+    }
+
+    /// The TCP socket underneath.
+    pub fn tcp(&self) -> &TcpStream {
+        self.sock()
+    }
+
+    /// Drop the connection with a TCP reset (SO_LINGER 0).
+    pub fn reset(self) {
+        let _ = SocketOptions::new(self.tcp()).set_linger(Some(Duration::ZERO));
+        drop(self);
+    }
+}
+
+impl<S: StdStream> PeerStream<S> {
     /// Accept-side setup: wrap `tcp` in TLS (and finish the handshake) when
     /// `transport` says so.
-    pub fn server(tcp: TcpStream, transport: Transport) -> io::Result<Self> {
+    pub fn server(tcp: S, transport: Transport) -> io::Result<Self> {
         match transport {
             Transport::Plain => Ok(PeerStream::Plain(tcp)),
             Transport::Tls => Self::tls_server(tcp, test_certs().rustls_server_config()),
@@ -58,23 +87,22 @@ impl PeerStream {
     }
 
     /// Accept-side TLS with `config`, handshake included.
-    pub fn tls_server(mut tcp: TcpStream, config: Arc<rustls::ServerConfig>) -> io::Result<Self> {
+    pub fn tls_server(mut tcp: S, config: Arc<rustls::ServerConfig>) -> io::Result<Self> {
         let mut conn = ServerConnection::new(config).map_err(io::Error::other)?;
         handshake(&mut conn, &mut tcp)?;
         Ok(PeerStream::TlsServer(Box::new(StreamOwned::new(conn, tcp))))
     }
 
-    /// Connect to `addr` (a server under test), with TLS when `transport`
-    /// says so (server name `localhost`, trusting the test CA).
-    pub fn connect(addr: SocketAddr, transport: Transport) -> io::Result<Self> {
-        let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
-        tcp.set_nodelay(true)?;
-        Self::connect_over(tcp, transport)
+    /// Connect to `addr` of family `F` (a server under test), with TLS
+    /// when `transport` says so (server name `localhost`, trusting the
+    /// test CA).
+    pub fn dial<F: Family<Stream = S>>(addr: &F::Addr, transport: Transport) -> io::Result<Self> {
+        Self::connect_over(F::connect(addr)?, transport)
     }
 
     /// The client side over a connected `tcp`, with TLS when `transport`
     /// says so (as [`connect`](PeerStream::connect)).
-    pub fn connect_over(mut tcp: TcpStream, transport: Transport) -> io::Result<Self> {
+    pub fn connect_over(mut tcp: S, transport: Transport) -> io::Result<Self> {
         match transport {
             Transport::Plain => Ok(PeerStream::Plain(tcp)),
             Transport::Tls => {
@@ -87,8 +115,8 @@ impl PeerStream {
         }
     }
 
-    /// The TCP socket underneath.
-    pub fn tcp(&self) -> &TcpStream {
+    /// The socket underneath.
+    pub fn sock(&self) -> &S {
         match self {
             PeerStream::Plain(tcp) => tcp,
             PeerStream::TlsServer(s) => &s.sock,
@@ -125,19 +153,13 @@ impl PeerStream {
                 s.flush()?;
             }
         }
-        self.tcp().shutdown(Shutdown::Write)
+        self.sock().shutdown(Shutdown::Write)
     }
 
-    /// Close the TCP write half without TLS close_notify (a truncation
+    /// Close the write half without TLS close_notify (a truncation
     /// attack, or a crashed peer).
     pub fn shutdown_write_without_close_notify(&mut self) -> io::Result<()> {
-        self.tcp().shutdown(Shutdown::Write)
-    }
-
-    /// Drop the connection with a TCP reset (SO_LINGER 0).
-    pub fn reset(self) {
-        let _ = SocketOptions::new(self.tcp()).set_linger(Some(Duration::ZERO));
-        drop(self);
+        self.sock().shutdown(Shutdown::Write)
     }
 
     /// Read until EOF (TLS: close_notify or TCP FIN) or an error; returns
@@ -199,7 +221,7 @@ impl PeerStream {
     }
 }
 
-impl Read for PeerStream {
+impl<S: StdStream> Read for PeerStream<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             PeerStream::Plain(s) => s.read(buf),
@@ -209,7 +231,7 @@ impl Read for PeerStream {
     }
 }
 
-impl Write for PeerStream {
+impl<S: StdStream> Write for PeerStream<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             PeerStream::Plain(s) => s.write(buf),
@@ -227,47 +249,48 @@ impl Write for PeerStream {
     }
 }
 
-/// A one-connection server on `127.0.0.1` running a script on its own
-/// thread.
+/// A one-connection server of family `F` (at a fresh loopback port or
+/// socket path) running a script on its own thread.
 #[derive(Debug)]
-pub struct Peer<T> {
-    addr: SocketAddr,
+pub struct PeerOn<F: Family, T> {
+    addr: F::Addr,
     thread: JoinHandle<io::Result<T>>,
 }
 
-impl<T: Send + 'static> Peer<T> {
-    /// Listen on a free loopback port; accept one connection, set it up for
+/// [`PeerOn`] over TCP on `127.0.0.1`.
+pub type Peer<T> = PeerOn<Tcp, T>;
+
+impl<F: Family, T: Send + 'static> PeerOn<F, T> {
+    /// Listen at a fresh address; accept one connection, set it up for
     /// `transport` (TLS handshake included) and run `script` on it.
     pub fn spawn(
         transport: Transport,
-        script: impl FnOnce(PeerStream) -> io::Result<T> + Send + 'static,
+        script: impl FnOnce(PeerStream<F::Stream>) -> io::Result<T> + Send + 'static,
     ) -> Self {
         Self::spawn_raw(move |listener| {
-            let (tcp, _) = listener.accept()?;
-            tcp.set_nodelay(true)?;
-            script(PeerStream::server(tcp, transport)?)
+            let stream = F::accept(&listener)?;
+            script(PeerStream::server(stream, transport)?)
         })
     }
 
-    /// Listen on a free loopback port and run `script` with the listener.
-    pub fn spawn_raw(script: impl FnOnce(TcpListener) -> io::Result<T> + Send + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        let addr = listener.local_addr().expect("local address");
+    /// Listen at a fresh address and run `script` with the listener.
+    pub fn spawn_raw(script: impl FnOnce(F::Listener) -> io::Result<T> + Send + 'static) -> Self {
+        let (listener, addr) = F::listen().expect("listen at a fresh address");
         let thread = std::thread::Builder::new()
             .name("misbehaving-peer".into())
             .spawn(move || script(listener))
             .expect("spawn the peer thread");
-        Peer { addr, thread }
+        PeerOn { addr, thread }
     }
 
     /// The address clients connect to.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    pub fn addr(&self) -> F::Addr {
+        self.addr.clone()
     }
 
-    /// [`addr`](Peer::addr) as an [`Address`].
-    pub fn address(&self) -> Address {
-        self.addr.into_address().expect("a socket address converts")
+    /// [`addr`](PeerOn::addr) as what a driver's client connects to.
+    pub fn address(&self) -> F::Target {
+        F::target(&self.addr)
     }
 
     /// Wait for the script to end and return its result (panics if it

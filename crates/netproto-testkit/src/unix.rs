@@ -1,128 +1,42 @@
 //! The Unix stream suite: a driver's `UnixStreamClient` and
-//! `UnixStreamServer` through [`UnixDriver`], an extension of the
-//! [`Driver`] adapter (same runtime hooks), with cases in
-//! [`cases::unix`](crate::cases::unix) expanded by [`unix_suite!`](crate::unix_suite).
+//! `UnixStreamServer` through its [`Driver`] adapter over
+//! [`Unix`](netproto_core::addr::Unix) plus [`UnixDriver`]. [`unix_suite!`](crate::unix_suite)
+//! runs the stream cases that are not about TCP itself unchanged over Unix
+//! sockets, and the Unix cases of [`cases::unix`](crate::cases::unix).
 
-use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
-
-use netproto_core::addr::UnixAddr;
-use netproto_core::options::{ClientOptions, ServerOptions};
-use netproto_core::{Error, Protocol};
+use netproto_core::addr::Unix;
 use netproto_socket::unix::PeerCredentials;
 
-use crate::{Driver, Handler, TestProtocol};
+use crate::{Driver, TestProtocol};
 
-/// A driver's Unix stream client and server, as async functions. Each
-/// method maps to the driver method of the same name on
-/// `UnixStreamClient` / `UnixStreamServer` (see `docs/driver-api.md`).
-pub trait UnixDriver: Driver {
-    /// `UnixStreamClient<P>`; a `UnixStreamServer` hands out the same type.
-    type UnixClient<P: Protocol>: Send + Sync + 'static;
-    /// `UnixStreamServer<P>`.
-    type UnixServer<P: Protocol>: Send + Sync + 'static;
-
-    /// `UnixStreamClient::connect_with`.
-    fn unix_connect<P: TestProtocol>(
-        address: UnixAddr,
-        protocol: P,
-        options: ClientOptions,
-    ) -> impl Future<Output = Result<Self::UnixClient<P>, Error>> + Send;
-
-    /// `UnixStreamClient::from_stream` with a std stream.
-    fn unix_from_stream<P: TestProtocol>(
-        stream: std::os::unix::net::UnixStream,
-        protocol: P,
-        options: ClientOptions,
-    ) -> impl Future<Output = Result<Self::UnixClient<P>, Error>> + Send;
-
-    /// `send_packet`.
-    fn unix_send<P: TestProtocol>(
-        client: &Self::UnixClient<P>,
-        packet: &P::Sent,
-    ) -> impl Future<Output = Result<(), Error>> + Send;
-
-    /// `recv_packet_timeout`.
-    fn unix_recv_timeout<P: TestProtocol>(
-        client: &Self::UnixClient<P>,
-        timeout: Duration,
-    ) -> impl Future<Output = Result<P::Received, Error>> + Send;
-
-    /// `recv_packet`.
-    fn unix_recv<P: TestProtocol>(
-        client: &Self::UnixClient<P>,
-    ) -> impl Future<Output = Result<P::Received, Error>> + Send;
-
-    /// `iter_received_packets(timeout)`, collected.
-    fn unix_iter_received_packets<P: TestProtocol>(
-        client: &Self::UnixClient<P>,
-        timeout: Duration,
-    ) -> impl Future<Output = Vec<Result<P::Received, Error>>> + Send;
-
-    /// `send_eof`.
-    fn unix_send_eof<P: TestProtocol>(
-        client: &Self::UnixClient<P>,
-    ) -> impl Future<Output = Result<(), Error>> + Send;
-
-    /// `close`.
-    fn unix_close<P: TestProtocol>(
-        client: &Self::UnixClient<P>,
-    ) -> impl Future<Output = Result<(), Error>> + Send;
-
-    /// `local_addr`.
-    fn unix_local_addr<P: TestProtocol>(client: &Self::UnixClient<P>) -> UnixAddr;
-
-    /// `peer_addr`.
-    fn unix_peer_addr<P: TestProtocol>(client: &Self::UnixClient<P>) -> UnixAddr;
-
+/// A [`Driver`] over Unix stream sockets (`UnixStreamClient`,
+/// `UnixStreamServer`), with what only Unix sockets have.
+pub trait UnixDriver: Driver<Family = Unix> {
     /// `peer_credentials`.
-    fn unix_peer_credentials<P: TestProtocol>(
-        client: &Self::UnixClient<P>,
+    fn peer_credentials<P: TestProtocol>(
+        client: &Self::Client<P>,
     ) -> std::io::Result<PeerCredentials>;
-
-    /// `UnixStreamServer::bind`.
-    fn unix_bind<P: TestProtocol>(
-        address: UnixAddr,
-        protocol: P,
-        options: ServerOptions,
-    ) -> impl Future<Output = Result<Self::UnixServer<P>, Error>> + Send;
-
-    /// `local_addrs`.
-    fn unix_local_addrs<P: TestProtocol>(server: &Self::UnixServer<P>) -> Vec<UnixAddr>;
-
-    /// `serve(handler)`, resolving when `serve` returns (after shutdown).
-    fn unix_serve<P: TestProtocol>(
-        server: Arc<Self::UnixServer<P>>,
-        handler: Handler<Self::UnixClient<P>>,
-    ) -> impl Future<Output = Result<(), Error>> + Send + 'static;
-
-    /// `connections()`, as the handles' peer addresses.
-    fn unix_connection_peers<P: TestProtocol>(server: &Self::UnixServer<P>) -> Vec<UnixAddr>;
-
-    /// `shutdown_handle`.
-    fn unix_shutdown_handle<P: TestProtocol>(server: &Self::UnixServer<P>) -> Self::ShutdownHandle;
 }
 
 /// Expand the Unix stream suite into `#[test]` functions for a
-/// [`UnixDriver`], in the module `unix_conformance` (plain and, under the
-/// invoking crate's `tls` feature, TLS).
+/// [`UnixDriver`], in the modules `unix_conformance_plain` and, under the
+/// invoking crate's `tls` feature, `unix_conformance_tls`: every stream
+/// case of [`conformance_suite!`](crate::conformance_suite) that is not
+/// about TCP itself, unchanged, and the cases of
+/// [`cases::unix`](crate::cases::unix).
 ///
 /// ```ignore
 /// #[cfg(unix)]
-/// netproto_testkit::unix_suite!(MyDriver);
+/// netproto_testkit::unix_suite!(MyDriver<Unix>);
 /// ```
 #[macro_export]
 macro_rules! unix_suite {
     ($driver:ty) => {
-        $crate::__unix_expand!(
+        $crate::__stream_cases!(
             $driver;
+            unix_conformance_plain, unix_conformance_tls;
             both: [
                 unix_round_trip_and_addresses,
-                unix_packets_split_and_joined,
-                unix_timeout_loses_nothing,
-                unix_send_eof_keeps_receiving,
-                unix_close_wakes_a_pending_receive,
                 unix_from_stream_adopts_a_connected_socket,
                 unix_peer_credentials,
                 unix_server_limit_rejects_extras,
@@ -136,41 +50,7 @@ macro_rules! unix_suite {
                 unix_abstract_names,
                 unix_tls_needs_a_server_name,
             ],
+            tls: [],
         );
-    };
-}
-
-/// Writes the Unix test modules. Not public API.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __unix_expand {
-    ($driver:ty; both: [$($both:ident),* $(,)?], plain: [$($plain:ident),* $(,)?] $(,)?) => {
-        mod unix_conformance_plain {
-            #[allow(unused_imports)]
-            use super::*;
-            $(
-                #[test]
-                fn $both() {
-                    $crate::run::<$driver, _>($crate::cases::unix::$both::<$driver>($crate::Transport::Plain));
-                }
-            )*
-            $(
-                #[test]
-                fn $plain() {
-                    $crate::run::<$driver, _>($crate::cases::unix::$plain::<$driver>($crate::Transport::Plain));
-                }
-            )*
-        }
-        #[cfg(feature = "tls")]
-        mod unix_conformance_tls {
-            #[allow(unused_imports)]
-            use super::*;
-            $(
-                #[test]
-                fn $both() {
-                    $crate::run::<$driver, _>($crate::cases::unix::$both::<$driver>($crate::Transport::Tls));
-                }
-            )*
-        }
     };
 }

@@ -9,4 +9,6 @@ use driver::*;
 netproto_testkit::conformance_suite!(Tokio);
 
 #[cfg(unix)]
-netproto_testkit::unix_suite!(Tokio);
+type TokioUnix = Tokio<netproto_tokio::Unix>;
+#[cfg(unix)]
+netproto_testkit::unix_suite!(TokioUnix);

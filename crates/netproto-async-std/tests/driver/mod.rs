@@ -13,13 +13,14 @@ use netproto_async_std::RequestHandler;
 use netproto_async_std::datagram::ForDatagrams;
 use netproto_async_std::{DatagramOptions, DatagramSocketOptions, UdpClient, UdpEndpoint};
 use netproto_async_std::{DatagramServerOptions, UdpPeer, UdpServer};
+use netproto_async_std::{PeerAddr, StreamClient, StreamServer, Tcp};
 use netproto_async_std::{ShutdownHandle, SocketOptions, TcpClient, TcpServer};
 use netproto_testkit::cases::Lines;
 use netproto_testkit::cases::echo_lines;
 use netproto_testkit::hooks::Hooks;
 use netproto_testkit::{
-    Address, ClientOptions, Driver, Error, Handler, Protocol, ServerOptions, TestDatagramProtocol,
-    TestProtocol,
+    Address, ClientOptions, Driver, Error, Family, Handler, Protocol, ServerOptions,
+    TestDatagramProtocol, TestProtocol,
 };
 
 /// What differs between the executors.
@@ -87,21 +88,70 @@ impl Executor for SmolExecutor {
 }
 
 /// The driver under test, on executor `E`.
-pub struct AsyncIoDriver<E>(PhantomData<E>);
+pub struct AsyncIoDriver<E, T = Tcp>(PhantomData<(E, T)>);
 
-impl<E: Executor> Driver for AsyncIoDriver<E> {
-    type Client<P: Protocol> = TcpClient<P>;
-    type Server<P: Protocol> = TcpServer<P>;
+/// What differs between the transports: how a client or a server is
+/// made (the addresses).
+pub trait Open: Family {
+    fn dial<P: TestProtocol>(
+        address: Self::Target,
+        protocol: P,
+        options: ClientOptions,
+    ) -> impl Future<Output = Result<StreamClient<P, Self>, Error>> + Send;
+
+    fn adopt<P: TestProtocol>(
+        stream: Self::Stream,
+        protocol: P,
+        options: ClientOptions,
+    ) -> impl Future<Output = Result<StreamClient<P, Self>, Error>> + Send;
+
+    fn bind<P: TestProtocol>(
+        addresses: Vec<Self::Target>,
+        protocol: P,
+        options: ServerOptions,
+    ) -> impl Future<Output = Result<StreamServer<P, Self>, Error>> + Send;
+}
+
+impl Open for Tcp {
+    fn dial<P: TestProtocol>(
+        address: Address,
+        protocol: P,
+        options: ClientOptions,
+    ) -> impl Future<Output = Result<TcpClient<P>, Error>> + Send {
+        TcpClient::connect_with(address, protocol, options)
+    }
+
+    fn adopt<P: TestProtocol>(
+        stream: std::net::TcpStream,
+        protocol: P,
+        options: ClientOptions,
+    ) -> impl Future<Output = Result<TcpClient<P>, Error>> + Send {
+        TcpClient::from_stream(stream, protocol, options)
+    }
+
+    fn bind<P: TestProtocol>(
+        addresses: Vec<Address>,
+        protocol: P,
+        options: ServerOptions,
+    ) -> impl Future<Output = Result<TcpServer<P>, Error>> + Send {
+        TcpServer::bind_all(addresses, protocol, options)
+    }
+}
+
+impl<E: Executor, T: Open> Driver for AsyncIoDriver<E, T> {
+    type Family = T;
+    type Client<P: Protocol> = StreamClient<P, T>;
+    type Server<P: Protocol> = StreamServer<P, T>;
     type ShutdownHandle = ShutdownHandle;
 
     fn block_on<F: Future>(future: F) -> F::Output {
         E::block_on(future)
     }
 
-    fn spawn<T, F>(future: F) -> impl Future<Output = T> + Send + 'static
+    fn spawn<O, F>(future: F) -> impl Future<Output = O> + Send + 'static
     where
-        T: Send + 'static,
-        F: Future<Output = T> + Send + 'static,
+        O: Send + 'static,
+        F: Future<Output = O> + Send + 'static,
     {
         E::spawn(future)
     }
@@ -111,144 +161,148 @@ impl<E: Executor> Driver for AsyncIoDriver<E> {
     }
 
     async fn connect<P: TestProtocol>(
-        address: Address,
+        address: T::Target,
         protocol: P,
         options: ClientOptions,
-    ) -> Result<TcpClient<P>, Error> {
-        TcpClient::connect_with(address, protocol, options).await
+    ) -> Result<StreamClient<P, T>, Error> {
+        T::dial(address, protocol, options).await
     }
 
     async fn from_stream<P: TestProtocol>(
-        stream: std::net::TcpStream,
+        stream: T::Stream,
         protocol: P,
         options: ClientOptions,
-    ) -> Result<TcpClient<P>, Error> {
-        TcpClient::from_stream(stream, protocol, options).await
+    ) -> Result<StreamClient<P, T>, Error> {
+        T::adopt(stream, protocol, options).await
     }
 
     async fn send_packet<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
         packet: &P::Sent,
     ) -> Result<(), Error> {
         client.send_packet(packet).await
     }
 
     async fn send_packet_timeout<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
         packet: &P::Sent,
         timeout: Duration,
     ) -> Result<(), Error> {
         client.send_packet_timeout(packet, timeout).await
     }
 
-    async fn recv_packet<P: TestProtocol>(client: &TcpClient<P>) -> Result<P::Received, Error> {
+    async fn recv_packet<P: TestProtocol>(
+        client: &StreamClient<P, T>,
+    ) -> Result<P::Received, Error> {
         client.recv_packet().await
     }
 
     async fn recv_packet_timeout<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
         timeout: Duration,
     ) -> Result<P::Received, Error> {
         client.recv_packet_timeout(timeout).await
     }
 
     async fn iter_received_packets<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
         timeout: Duration,
     ) -> Vec<Result<P::Received, Error>> {
         client.iter_received_packets(timeout).collect().await
     }
 
-    async fn send_eof<P: TestProtocol>(client: &TcpClient<P>) -> Result<(), Error> {
+    async fn send_eof<P: TestProtocol>(client: &StreamClient<P, T>) -> Result<(), Error> {
         client.send_eof().await
     }
 
-    async fn close<P: TestProtocol>(client: &TcpClient<P>) -> Result<(), Error> {
+    async fn close<P: TestProtocol>(client: &StreamClient<P, T>) -> Result<(), Error> {
         client.close().await
     }
 
-    fn is_closed<P: TestProtocol>(client: &TcpClient<P>) -> bool {
+    fn is_closed<P: TestProtocol>(client: &StreamClient<P, T>) -> bool {
         client.is_closed()
     }
 
-    fn local_addr<P: TestProtocol>(client: &TcpClient<P>) -> SocketAddr {
+    fn local_addr<P: TestProtocol>(client: &StreamClient<P, T>) -> T::Addr {
         client.local_addr()
     }
 
-    fn peer_addr<P: TestProtocol>(client: &TcpClient<P>) -> SocketAddr {
+    fn peer_addr<P: TestProtocol>(client: &StreamClient<P, T>) -> T::Addr {
         client.peer_addr()
     }
 
-    fn socket<P: TestProtocol>(client: &TcpClient<P>) -> SocketOptions<'_> {
+    fn socket<P: TestProtocol>(client: &StreamClient<P, T>) -> SocketOptions<'_> {
         client.socket()
     }
 
-    fn max_recv_size<P: TestProtocol>(client: &TcpClient<P>) -> usize {
+    fn max_recv_size<P: TestProtocol>(client: &StreamClient<P, T>) -> usize {
         client.max_recv_size()
     }
 
     async fn bind_all<P: TestProtocol>(
-        addresses: Vec<Address>,
+        addresses: Vec<T::Target>,
         protocol: P,
         options: ServerOptions,
-    ) -> Result<TcpServer<P>, Error> {
-        TcpServer::bind_all(addresses, protocol, options).await
+    ) -> Result<StreamServer<P, T>, Error> {
+        T::bind(addresses, protocol, options).await
     }
 
-    fn local_addrs<P: TestProtocol>(server: &TcpServer<P>) -> Vec<SocketAddr> {
+    fn local_addrs<P: TestProtocol>(server: &StreamServer<P, T>) -> Vec<T::Addr> {
         server.local_addrs()
     }
 
-    async fn accept<P: TestProtocol>(server: &TcpServer<P>) -> Result<TcpClient<P>, Error> {
+    async fn accept<P: TestProtocol>(
+        server: &StreamServer<P, T>,
+    ) -> Result<StreamClient<P, T>, Error> {
         server.accept().await
     }
 
     async fn serve<P: TestProtocol>(
-        server: Arc<TcpServer<P>>,
-        handler: Handler<TcpClient<P>>,
+        server: Arc<StreamServer<P, T>>,
+        handler: Handler<StreamClient<P, T>>,
     ) -> Result<(), Error> {
         server.serve(move |connection| handler(connection)).await
     }
 
     fn listener_sockets<P: TestProtocol>(
-        server: &TcpServer<P>,
+        server: &StreamServer<P, T>,
         size: usize,
-    ) -> Vec<(SocketAddr, usize)> {
+    ) -> Vec<(T::Addr, usize)> {
         server.with_listener_sockets(|sockets| {
             sockets
                 .iter()
                 .map(|s| {
                     s.set_recv_buffer_size(size).unwrap();
-                    let addr = s.local_addr().unwrap().as_socket().unwrap();
+                    let addr = T::from_sock_addr(&s.local_addr().unwrap());
                     (addr, s.recv_buffer_size().unwrap())
                 })
                 .collect()
         })
     }
 
-    fn is_serving<P: TestProtocol>(server: &TcpServer<P>) -> bool {
+    fn is_serving<P: TestProtocol>(server: &StreamServer<P, T>) -> bool {
         server.is_serving()
     }
 
-    fn max_connections<P: TestProtocol>(server: &TcpServer<P>) -> usize {
+    fn max_connections<P: TestProtocol>(server: &StreamServer<P, T>) -> usize {
         server.max_connections()
     }
 
-    fn connection_peers<P: TestProtocol>(server: &TcpServer<P>) -> Vec<SocketAddr> {
+    fn connection_peers<P: TestProtocol>(server: &StreamServer<P, T>) -> Vec<T::Addr> {
         server.connections().iter().map(|c| c.peer_addr()).collect()
     }
 
     async fn broadcast<P: TestProtocol>(
-        server: &TcpServer<P>,
+        server: &StreamServer<P, T>,
         packet: &P::Sent,
         timeout: Option<Duration>,
-    ) -> Vec<(SocketAddr, Error)> {
+    ) -> Vec<(T::Addr, Error)> {
         server.broadcast(packet, timeout).await
     }
 
     async fn close_connection<P: TestProtocol>(
-        server: &TcpServer<P>,
-        peer: SocketAddr,
+        server: &StreamServer<P, T>,
+        peer: T::Addr,
     ) -> Result<bool, Error> {
         let handle = server
             .connections()
@@ -261,8 +315,8 @@ impl<E: Executor> Driver for AsyncIoDriver<E> {
     }
 
     async fn send_to_connection<P: TestProtocol>(
-        server: &TcpServer<P>,
-        peer: SocketAddr,
+        server: &StreamServer<P, T>,
+        peer: T::Addr,
         packet: &P::Sent,
     ) -> Result<(), Error> {
         let handle = server
@@ -272,11 +326,16 @@ impl<E: Executor> Driver for AsyncIoDriver<E> {
         handle.ok_or(Error::Closed)?.send_packet(packet).await
     }
 
-    async fn serve_with_hooks(server: Arc<TcpServer<Lines>>, hooks: Hooks) -> Result<(), Error> {
-        server.serve_with(Recorder::<E>(hooks, PhantomData)).await
+    async fn serve_with_hooks(
+        server: Arc<StreamServer<Lines, T>>,
+        hooks: Hooks,
+    ) -> Result<(), Error> {
+        server
+            .serve_with(Recorder::<E, T>(hooks, PhantomData))
+            .await
     }
 
-    fn shutdown_handle<P: TestProtocol>(server: &TcpServer<P>) -> ShutdownHandle {
+    fn shutdown_handle<P: TestProtocol>(server: &StreamServer<P, T>) -> ShutdownHandle {
         server.shutdown_handle()
     }
 
@@ -449,136 +508,71 @@ impl<E: Executor> netproto_testkit::DatagramServerDriver for AsyncIoDriver<E> {
 }
 
 /// The handler-model case's `RequestHandler`: every hook records.
-struct Recorder<E>(Hooks, PhantomData<fn() -> E>);
+struct Recorder<E, T>(Hooks, PhantomData<fn() -> (E, T)>);
 
-impl<E: Executor> RequestHandler<TcpClient<Lines>> for Recorder<E> {
+impl<E: Executor, T: Open> RequestHandler<StreamClient<Lines, T>> for Recorder<E, T> {
     async fn service_init(&self) -> Result<(), Error> {
         self.0.init()
     }
     async fn service_quit(&self) {
         self.0.quit();
     }
-    async fn on_connection(&self, conn: &TcpClient<Lines>) -> Result<(), Error> {
+    async fn on_connection(&self, conn: &StreamClient<Lines, T>) -> Result<(), Error> {
         self.0.on_connection(conn.peer_addr())
     }
-    async fn handle(&self, conn: &TcpClient<Lines>) {
+    async fn handle(&self, conn: &StreamClient<Lines, T>) {
         self.0.handled(conn.peer_addr());
-        echo_lines::<AsyncIoDriver<E>>(conn).await;
+        echo_lines::<AsyncIoDriver<E, T>>(conn).await;
     }
-    fn on_disconnection(&self, peer: netproto_core::addr::PeerAddr, reason: Option<&str>) {
-        self.0
-            .disconnected(peer.inet().expect("a TCP peer"), reason);
+    fn on_disconnection(&self, peer: PeerAddr, reason: Option<&str>) {
+        self.0.disconnected(peer, reason);
     }
 }
 
 #[cfg(unix)]
 mod unix {
-    use std::sync::Arc;
-    use std::time::Duration;
+    use std::future::Future;
 
-    use futures_lite::StreamExt;
     use netproto_async_std::{
-        ClientOptions, Error, PeerCredentials, Protocol, ServerOptions, ShutdownHandle, UnixAddr,
+        ClientOptions, Error, PeerCredentials, ServerOptions, StreamClient, Unix, UnixAddr,
         UnixStreamClient, UnixStreamServer,
     };
-    use netproto_testkit::{Handler, TestProtocol, UnixDriver};
+    use netproto_testkit::{TestProtocol, UnixDriver};
 
     use super::*;
 
-    impl<E: Executor> UnixDriver for AsyncIoDriver<E> {
-        type UnixClient<P: Protocol> = UnixStreamClient<P>;
-        type UnixServer<P: Protocol> = UnixStreamServer<P>;
-
-        async fn unix_connect<P: TestProtocol>(
+    impl Open for Unix {
+        fn dial<P: TestProtocol>(
             address: UnixAddr,
             protocol: P,
             options: ClientOptions,
-        ) -> Result<UnixStreamClient<P>, Error> {
-            UnixStreamClient::connect_with(address, protocol, options).await
+        ) -> impl Future<Output = Result<UnixStreamClient<P>, Error>> + Send {
+            UnixStreamClient::connect_with(address, protocol, options)
         }
 
-        async fn unix_from_stream<P: TestProtocol>(
+        fn adopt<P: TestProtocol>(
             stream: std::os::unix::net::UnixStream,
             protocol: P,
             options: ClientOptions,
-        ) -> Result<UnixStreamClient<P>, Error> {
-            UnixStreamClient::from_stream(stream, protocol, options).await
+        ) -> impl Future<Output = Result<UnixStreamClient<P>, Error>> + Send {
+            UnixStreamClient::from_stream(stream, protocol, options)
         }
 
-        async fn unix_send<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-            packet: &P::Sent,
-        ) -> Result<(), Error> {
-            client.send_packet(packet).await
-        }
-
-        async fn unix_recv_timeout<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-            timeout: Duration,
-        ) -> Result<P::Received, Error> {
-            client.recv_packet_timeout(timeout).await
-        }
-
-        async fn unix_recv<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-        ) -> Result<P::Received, Error> {
-            client.recv_packet().await
-        }
-
-        async fn unix_iter_received_packets<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-            timeout: Duration,
-        ) -> Vec<Result<P::Received, Error>> {
-            client.iter_received_packets(timeout).collect().await
-        }
-
-        async fn unix_send_eof<P: TestProtocol>(client: &UnixStreamClient<P>) -> Result<(), Error> {
-            client.send_eof().await
-        }
-
-        async fn unix_close<P: TestProtocol>(client: &UnixStreamClient<P>) -> Result<(), Error> {
-            client.close().await
-        }
-
-        fn unix_local_addr<P: TestProtocol>(client: &UnixStreamClient<P>) -> UnixAddr {
-            client.local_addr()
-        }
-
-        fn unix_peer_addr<P: TestProtocol>(client: &UnixStreamClient<P>) -> UnixAddr {
-            client.peer_addr()
-        }
-
-        fn unix_peer_credentials<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-        ) -> std::io::Result<PeerCredentials> {
-            client.peer_credentials()
-        }
-
-        async fn unix_bind<P: TestProtocol>(
-            address: UnixAddr,
+        async fn bind<P: TestProtocol>(
+            addresses: Vec<UnixAddr>,
             protocol: P,
             options: ServerOptions,
         ) -> Result<UnixStreamServer<P>, Error> {
+            let [address] = <[UnixAddr; 1]>::try_from(addresses).expect("one Unix address");
             UnixStreamServer::bind(address, protocol, options).await
         }
+    }
 
-        fn unix_local_addrs<P: TestProtocol>(server: &UnixStreamServer<P>) -> Vec<UnixAddr> {
-            server.local_addrs()
-        }
-
-        async fn unix_serve<P: TestProtocol>(
-            server: Arc<UnixStreamServer<P>>,
-            handler: Handler<UnixStreamClient<P>>,
-        ) -> Result<(), Error> {
-            server.serve(move |connection| handler(connection)).await
-        }
-
-        fn unix_connection_peers<P: TestProtocol>(server: &UnixStreamServer<P>) -> Vec<UnixAddr> {
-            server.connections().iter().map(|c| c.peer_addr()).collect()
-        }
-
-        fn unix_shutdown_handle<P: TestProtocol>(server: &UnixStreamServer<P>) -> ShutdownHandle {
-            server.shutdown_handle()
+    impl<E: Executor> UnixDriver for AsyncIoDriver<E, Unix> {
+        fn peer_credentials<P: TestProtocol>(
+            client: &StreamClient<P, Unix>,
+        ) -> std::io::Result<PeerCredentials> {
+            client.peer_credentials()
         }
     }
 }

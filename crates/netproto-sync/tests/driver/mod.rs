@@ -3,36 +3,91 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use netproto_sync::RequestHandler;
+#[cfg(unix)]
+use netproto_sync::Unix;
 use netproto_sync::datagram::ForDatagrams;
 use netproto_sync::{Address, ClientOptions, Error, Protocol, ServerOptions, SocketOptions};
 use netproto_sync::{DatagramOptions, DatagramSocketOptions, UdpClient, UdpEndpoint};
 use netproto_sync::{DatagramServerOptions, UdpPeer, UdpServer};
-use netproto_sync::{ShutdownHandle, TcpClient, TcpServer};
+use netproto_sync::{
+    PeerAddr, ShutdownHandle, StreamClient, StreamServer, Tcp, TcpClient, TcpServer,
+};
 use netproto_testkit::cases::Lines;
 use netproto_testkit::cases::echo_lines;
 use netproto_testkit::hooks::Hooks;
-use netproto_testkit::{Driver, Handler, TestDatagramProtocol, TestProtocol, blocking};
+use netproto_testkit::{Driver, Family, Handler, TestDatagramProtocol, TestProtocol, blocking};
 
-pub struct Sync;
+/// The blocking driver over TCP (`Sync`) or Unix sockets (`Sync<Unix>`).
+pub struct Sync<T = Tcp>(PhantomData<T>);
 
-impl Driver for Sync {
-    type Client<P: Protocol> = TcpClient<P>;
-    type Server<P: Protocol> = TcpServer<P>;
+/// What differs between the transports: how a client or a server is
+/// made (the addresses).
+pub trait Open: Family {
+    fn dial<P: TestProtocol>(
+        address: Self::Target,
+        protocol: P,
+        options: ClientOptions,
+    ) -> Result<StreamClient<P, Self>, Error>;
+
+    fn adopt<P: TestProtocol>(
+        stream: Self::Stream,
+        protocol: P,
+        options: ClientOptions,
+    ) -> Result<StreamClient<P, Self>, Error>;
+
+    fn bind<P: TestProtocol>(
+        addresses: Vec<Self::Target>,
+        protocol: P,
+        options: ServerOptions,
+    ) -> Result<StreamServer<P, Self>, Error>;
+}
+
+impl Open for Tcp {
+    fn dial<P: TestProtocol>(
+        address: Address,
+        protocol: P,
+        options: ClientOptions,
+    ) -> Result<TcpClient<P>, Error> {
+        TcpClient::connect_with(address, protocol, options)
+    }
+
+    fn adopt<P: TestProtocol>(
+        stream: std::net::TcpStream,
+        protocol: P,
+        options: ClientOptions,
+    ) -> Result<TcpClient<P>, Error> {
+        TcpClient::from_stream(stream, protocol, options)
+    }
+
+    fn bind<P: TestProtocol>(
+        addresses: Vec<Address>,
+        protocol: P,
+        options: ServerOptions,
+    ) -> Result<TcpServer<P>, Error> {
+        TcpServer::bind_all(addresses, protocol, options)
+    }
+}
+
+impl<T: Open> Driver for Sync<T> {
+    type Family = T;
+    type Client<P: Protocol> = StreamClient<P, T>;
+    type Server<P: Protocol> = StreamServer<P, T>;
     type ShutdownHandle = ShutdownHandle;
 
     fn block_on<F: Future>(future: F) -> F::Output {
         blocking::block_on(future)
     }
 
-    fn spawn<T, F>(future: F) -> impl Future<Output = T> + Send + 'static
+    fn spawn<O, F>(future: F) -> impl Future<Output = O> + Send + 'static
     where
-        T: Send + 'static,
-        F: Future<Output = T> + Send + 'static,
+        O: Send + 'static,
+        F: Future<Output = O> + Send + 'static,
     {
         blocking::spawn_thread(future)
     }
@@ -42,144 +97,148 @@ impl Driver for Sync {
     }
 
     async fn connect<P: TestProtocol>(
-        address: Address,
+        address: T::Target,
         protocol: P,
         options: ClientOptions,
-    ) -> Result<TcpClient<P>, Error> {
-        TcpClient::connect_with(address, protocol, options)
+    ) -> Result<StreamClient<P, T>, Error> {
+        T::dial(address, protocol, options)
     }
 
     async fn from_stream<P: TestProtocol>(
-        stream: std::net::TcpStream,
+        stream: T::Stream,
         protocol: P,
         options: ClientOptions,
-    ) -> Result<TcpClient<P>, Error> {
-        TcpClient::from_stream(stream, protocol, options)
+    ) -> Result<StreamClient<P, T>, Error> {
+        T::adopt(stream, protocol, options)
     }
 
     async fn send_packet<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
         packet: &P::Sent,
     ) -> Result<(), Error> {
         client.send_packet(packet)
     }
 
     async fn send_packet_timeout<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
         packet: &P::Sent,
         timeout: Duration,
     ) -> Result<(), Error> {
         client.send_packet_timeout(packet, timeout)
     }
 
-    async fn recv_packet<P: TestProtocol>(client: &TcpClient<P>) -> Result<P::Received, Error> {
+    async fn recv_packet<P: TestProtocol>(
+        client: &StreamClient<P, T>,
+    ) -> Result<P::Received, Error> {
         client.recv_packet()
     }
 
     async fn recv_packet_timeout<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
         timeout: Duration,
     ) -> Result<P::Received, Error> {
         client.recv_packet_timeout(timeout)
     }
 
     async fn iter_received_packets<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
         timeout: Duration,
     ) -> Vec<Result<P::Received, Error>> {
         client.iter_received_packets(timeout).collect()
     }
 
-    async fn send_eof<P: TestProtocol>(client: &TcpClient<P>) -> Result<(), Error> {
+    async fn send_eof<P: TestProtocol>(client: &StreamClient<P, T>) -> Result<(), Error> {
         client.send_eof()
     }
 
-    async fn close<P: TestProtocol>(client: &TcpClient<P>) -> Result<(), Error> {
+    async fn close<P: TestProtocol>(client: &StreamClient<P, T>) -> Result<(), Error> {
         client.close()
     }
 
-    fn is_closed<P: TestProtocol>(client: &TcpClient<P>) -> bool {
+    fn is_closed<P: TestProtocol>(client: &StreamClient<P, T>) -> bool {
         client.is_closed()
     }
 
-    fn local_addr<P: TestProtocol>(client: &TcpClient<P>) -> SocketAddr {
+    fn local_addr<P: TestProtocol>(client: &StreamClient<P, T>) -> T::Addr {
         client.local_addr()
     }
 
-    fn peer_addr<P: TestProtocol>(client: &TcpClient<P>) -> SocketAddr {
+    fn peer_addr<P: TestProtocol>(client: &StreamClient<P, T>) -> T::Addr {
         client.peer_addr()
     }
 
-    fn socket<P: TestProtocol>(client: &TcpClient<P>) -> SocketOptions<'_> {
+    fn socket<P: TestProtocol>(client: &StreamClient<P, T>) -> SocketOptions<'_> {
         client.socket()
     }
 
-    fn max_recv_size<P: TestProtocol>(client: &TcpClient<P>) -> usize {
+    fn max_recv_size<P: TestProtocol>(client: &StreamClient<P, T>) -> usize {
         client.max_recv_size()
     }
 
     async fn bind_all<P: TestProtocol>(
-        addresses: Vec<Address>,
+        addresses: Vec<T::Target>,
         protocol: P,
         options: ServerOptions,
-    ) -> Result<TcpServer<P>, Error> {
-        TcpServer::bind_all(addresses, protocol, options)
+    ) -> Result<StreamServer<P, T>, Error> {
+        T::bind(addresses, protocol, options)
     }
 
-    fn local_addrs<P: TestProtocol>(server: &TcpServer<P>) -> Vec<SocketAddr> {
+    fn local_addrs<P: TestProtocol>(server: &StreamServer<P, T>) -> Vec<T::Addr> {
         server.local_addrs()
     }
 
-    async fn accept<P: TestProtocol>(server: &TcpServer<P>) -> Result<TcpClient<P>, Error> {
+    async fn accept<P: TestProtocol>(
+        server: &StreamServer<P, T>,
+    ) -> Result<StreamClient<P, T>, Error> {
         server.accept()
     }
 
     async fn serve<P: TestProtocol>(
-        server: Arc<TcpServer<P>>,
-        handler: Handler<TcpClient<P>>,
+        server: Arc<StreamServer<P, T>>,
+        handler: Handler<StreamClient<P, T>>,
     ) -> Result<(), Error> {
         server.serve(move |conn| blocking::block_on(handler(conn)))
     }
 
     fn listener_sockets<P: TestProtocol>(
-        server: &TcpServer<P>,
+        server: &StreamServer<P, T>,
         size: usize,
-    ) -> Vec<(SocketAddr, usize)> {
+    ) -> Vec<(T::Addr, usize)> {
         server.with_listener_sockets(|sockets| {
             sockets
                 .iter()
                 .map(|s| {
                     s.set_recv_buffer_size(size).unwrap();
-                    let addr = s.local_addr().unwrap().as_socket().unwrap();
+                    let addr = T::from_sock_addr(&s.local_addr().unwrap());
                     (addr, s.recv_buffer_size().unwrap())
                 })
                 .collect()
         })
     }
 
-    fn is_serving<P: TestProtocol>(server: &TcpServer<P>) -> bool {
+    fn is_serving<P: TestProtocol>(server: &StreamServer<P, T>) -> bool {
         server.is_serving()
     }
 
-    fn max_connections<P: TestProtocol>(server: &TcpServer<P>) -> usize {
+    fn max_connections<P: TestProtocol>(server: &StreamServer<P, T>) -> usize {
         server.max_connections()
     }
 
-    fn connection_peers<P: TestProtocol>(server: &TcpServer<P>) -> Vec<SocketAddr> {
+    fn connection_peers<P: TestProtocol>(server: &StreamServer<P, T>) -> Vec<T::Addr> {
         server.connections().iter().map(|c| c.peer_addr()).collect()
     }
 
     async fn broadcast<P: TestProtocol>(
-        server: &TcpServer<P>,
+        server: &StreamServer<P, T>,
         packet: &P::Sent,
         timeout: Option<Duration>,
-    ) -> Vec<(SocketAddr, Error)> {
+    ) -> Vec<(T::Addr, Error)> {
         server.broadcast(packet, timeout)
     }
 
     async fn close_connection<P: TestProtocol>(
-        server: &TcpServer<P>,
-        peer: SocketAddr,
+        server: &StreamServer<P, T>,
+        peer: T::Addr,
     ) -> Result<bool, Error> {
         let handle = server
             .connections()
@@ -192,8 +251,8 @@ impl Driver for Sync {
     }
 
     async fn send_to_connection<P: TestProtocol>(
-        server: &TcpServer<P>,
-        peer: SocketAddr,
+        server: &StreamServer<P, T>,
+        peer: T::Addr,
         packet: &P::Sent,
     ) -> Result<(), Error> {
         let handle = server
@@ -203,11 +262,14 @@ impl Driver for Sync {
         handle.ok_or(Error::Closed)?.send_packet(packet)
     }
 
-    async fn serve_with_hooks(server: Arc<TcpServer<Lines>>, hooks: Hooks) -> Result<(), Error> {
-        server.serve_with(Recorder(hooks))
+    async fn serve_with_hooks(
+        server: Arc<StreamServer<Lines, T>>,
+        hooks: Hooks,
+    ) -> Result<(), Error> {
+        server.serve_with(Recorder(hooks, PhantomData))
     }
 
-    fn shutdown_handle<P: TestProtocol>(server: &TcpServer<P>) -> ShutdownHandle {
+    fn shutdown_handle<P: TestProtocol>(server: &StreamServer<P, T>) -> ShutdownHandle {
         server.shutdown_handle()
     }
 
@@ -379,46 +441,39 @@ impl netproto_testkit::DatagramServerDriver for Sync {
 }
 
 /// The handler-model case's `RequestHandler`: every hook records.
-struct Recorder(Hooks);
+struct Recorder<T>(Hooks, PhantomData<T>);
 
-impl RequestHandler<TcpClient<Lines>> for Recorder {
+impl<T: Open> RequestHandler<StreamClient<Lines, T>> for Recorder<T> {
     fn service_init(&self) -> Result<(), Error> {
         self.0.init()
     }
     fn service_quit(&self) {
         self.0.quit();
     }
-    fn on_connection(&self, conn: &TcpClient<Lines>) -> Result<(), Error> {
+    fn on_connection(&self, conn: &StreamClient<Lines, T>) -> Result<(), Error> {
         self.0.on_connection(conn.peer_addr())
     }
-    fn handle(&self, conn: &TcpClient<Lines>) {
+    fn handle(&self, conn: &StreamClient<Lines, T>) {
         self.0.handled(conn.peer_addr());
-        blocking::block_on(echo_lines::<Sync>(conn));
+        blocking::block_on(echo_lines::<Sync<T>>(conn));
     }
-    fn on_disconnection(&self, peer: netproto_core::addr::PeerAddr, reason: Option<&str>) {
-        self.0
-            .disconnected(peer.inet().expect("a TCP peer"), reason);
+    fn on_disconnection(&self, peer: PeerAddr, reason: Option<&str>) {
+        self.0.disconnected(peer, reason);
     }
 }
 
 #[cfg(unix)]
 mod unix {
-    use std::sync::Arc;
-    use std::time::Duration;
-
     use netproto_sync::{
-        ClientOptions, Error, PeerCredentials, Protocol, ServerOptions, UnixAddr, UnixStreamClient,
+        ClientOptions, Error, PeerCredentials, StreamClient, UnixAddr, UnixStreamClient,
         UnixStreamServer,
     };
-    use netproto_testkit::{Handler, TestProtocol, UnixDriver, blocking};
+    use netproto_testkit::{TestProtocol, UnixDriver};
 
-    use super::Sync;
+    use super::{Open, ServerOptions, Sync, Unix};
 
-    impl UnixDriver for Sync {
-        type UnixClient<P: Protocol> = UnixStreamClient<P>;
-        type UnixServer<P: Protocol> = UnixStreamServer<P>;
-
-        async fn unix_connect<P: TestProtocol>(
+    impl Open for Unix {
+        fn dial<P: TestProtocol>(
             address: UnixAddr,
             protocol: P,
             options: ClientOptions,
@@ -426,7 +481,7 @@ mod unix {
             UnixStreamClient::connect_with(address, protocol, options)
         }
 
-        async fn unix_from_stream<P: TestProtocol>(
+        fn adopt<P: TestProtocol>(
             stream: std::os::unix::net::UnixStream,
             protocol: P,
             options: ClientOptions,
@@ -434,82 +489,21 @@ mod unix {
             UnixStreamClient::from_stream(stream, protocol, options)
         }
 
-        async fn unix_send<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-            packet: &P::Sent,
-        ) -> Result<(), Error> {
-            client.send_packet(packet)
-        }
-
-        async fn unix_recv_timeout<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-            timeout: Duration,
-        ) -> Result<P::Received, Error> {
-            client.recv_packet_timeout(timeout)
-        }
-
-        async fn unix_recv<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-        ) -> Result<P::Received, Error> {
-            client.recv_packet()
-        }
-
-        async fn unix_iter_received_packets<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-            timeout: Duration,
-        ) -> Vec<Result<P::Received, Error>> {
-            client.iter_received_packets(timeout).collect()
-        }
-
-        async fn unix_send_eof<P: TestProtocol>(client: &UnixStreamClient<P>) -> Result<(), Error> {
-            client.send_eof()
-        }
-
-        async fn unix_close<P: TestProtocol>(client: &UnixStreamClient<P>) -> Result<(), Error> {
-            client.close()
-        }
-
-        fn unix_local_addr<P: TestProtocol>(client: &UnixStreamClient<P>) -> UnixAddr {
-            client.local_addr()
-        }
-
-        fn unix_peer_addr<P: TestProtocol>(client: &UnixStreamClient<P>) -> UnixAddr {
-            client.peer_addr()
-        }
-
-        fn unix_peer_credentials<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-        ) -> std::io::Result<PeerCredentials> {
-            client.peer_credentials()
-        }
-
-        async fn unix_bind<P: TestProtocol>(
-            address: UnixAddr,
+        fn bind<P: TestProtocol>(
+            addresses: Vec<UnixAddr>,
             protocol: P,
             options: ServerOptions,
         ) -> Result<UnixStreamServer<P>, Error> {
+            let [address] = <[UnixAddr; 1]>::try_from(addresses).expect("one Unix address");
             UnixStreamServer::bind(address, protocol, options)
         }
+    }
 
-        fn unix_local_addrs<P: TestProtocol>(server: &UnixStreamServer<P>) -> Vec<UnixAddr> {
-            server.local_addrs()
-        }
-
-        async fn unix_serve<P: TestProtocol>(
-            server: Arc<UnixStreamServer<P>>,
-            handler: Handler<UnixStreamClient<P>>,
-        ) -> Result<(), Error> {
-            server.serve(move |conn| blocking::block_on(handler(conn)))
-        }
-
-        fn unix_connection_peers<P: TestProtocol>(server: &UnixStreamServer<P>) -> Vec<UnixAddr> {
-            server.connections().iter().map(|c| c.peer_addr()).collect()
-        }
-
-        fn unix_shutdown_handle<P: TestProtocol>(
-            server: &UnixStreamServer<P>,
-        ) -> netproto_sync::ShutdownHandle {
-            server.shutdown_handle()
+    impl UnixDriver for Sync<Unix> {
+        fn peer_credentials<P: TestProtocol>(
+            client: &StreamClient<P, Unix>,
+        ) -> std::io::Result<PeerCredentials> {
+            client.peer_credentials()
         }
     }
 }

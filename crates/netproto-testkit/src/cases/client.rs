@@ -8,12 +8,12 @@ use netproto_core::serializer::Utf8;
 use netproto_core::{Error, FramingError};
 
 use super::*;
-use crate::peers::Peer;
+use crate::peers::PeerOn;
 
 /// Rule 1: one read that delivers three packets satisfies three calls; the
 /// bytes after a packet stay buffered.
 pub async fn three_packets_in_one_read<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         s.send(b"one\ntwo\nthree\n")?;
         s.read_until_eof();
         Ok(())
@@ -33,7 +33,7 @@ pub async fn three_packets_in_one_read<D: Driver>(t: Transport) {
 /// Rule 2: a receive that times out leaves every buffered byte in place.
 pub async fn timeout_loses_nothing<D: Driver>(t: Transport) {
     let (go, wait) = gate();
-    let peer = Peer::spawn(t, move |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, move |mut s| {
         s.send(b"hel")?;
         wait_gate(&wait);
         s.send(b"lo\nnext\n")?;
@@ -57,7 +57,7 @@ pub async fn timeout_loses_nothing<D: Driver>(t: Transport) {
 /// A peer that writes one byte at a time (one TLS record per byte) still
 /// yields whole packets.
 pub async fn dripped_bytes_make_one_packet<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         s.drip(b"hello world\nsecond\n", Duration::from_millis(1))?;
         s.read_until_eof();
         Ok(())
@@ -72,7 +72,7 @@ pub async fn dripped_bytes_make_one_packet<D: Driver>(t: Transport) {
 /// Rule 3: a frame that fails to deserialize is an error for that packet
 /// only; it carries the frame, and the next packet follows.
 pub async fn bad_packet_is_per_packet<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         s.send(b"1\nnot a number\n3\n")?;
         s.read_until_eof();
         Ok(())
@@ -82,7 +82,7 @@ pub async fn bad_packet_is_per_packet<D: Driver>(t: Transport) {
     let err = recv_err::<D, _>(&client, "a deserialize error").await;
     match &err {
         Error::Deserialize { peer: from, source } => {
-            assert_eq!(*from, peer.addr());
+            assert_eq!(*from, peer_of(peer.addr()));
             assert_eq!(&source.frame[..], b"not a number");
         }
         other => panic!("expected a deserialize error, got {other:?}"),
@@ -98,7 +98,7 @@ pub async fn bad_packet_is_per_packet<D: Driver>(t: Transport) {
 /// framing error; the framer discards up to the next delimiter and carries
 /// on.
 pub async fn garbage_line_is_skipped<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         // Pseudo-random bytes without a newline.
         let mut x: u32 = 12345;
         let garbage: Vec<u8> = (0..4000)
@@ -143,7 +143,7 @@ pub async fn garbage_line_is_skipped<D: Driver>(t: Transport) {
 /// the receive side for good.
 pub async fn huge_length_header_is_refused<D: Driver>(t: Transport) {
     let (go, wait) = gate();
-    let peer = Peer::spawn(t, move |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, move |mut s| {
         s.send(b"\x00\x00\x00\x02hi\xff\xff\xff\xff")?;
         wait_gate(&wait);
         Ok(())
@@ -158,7 +158,7 @@ pub async fn huge_length_header_is_refused<D: Driver>(t: Transport) {
                 recoverable: false,
                 source: FramingError::FrameTooLong { length, limit },
             } => {
-                assert_eq!(*from, peer.addr());
+                assert_eq!(*from, peer_of(peer.addr()));
                 assert_eq!(*length, u64::from(u32::MAX));
                 assert_eq!(*limit, 8 * 1024 * 1024);
             }
@@ -174,7 +174,7 @@ pub async fn huge_length_header_is_refused<D: Driver>(t: Transport) {
 
 /// Rule 5: a clean EOF between packets is "connection closed", every time.
 pub async fn clean_eof_between_packets<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         s.send(b"last\n")?;
         s.shutdown_write()?;
         s.read_until_eof();
@@ -185,7 +185,7 @@ pub async fn clean_eof_between_packets<D: Driver>(t: Transport) {
     for _ in 0..2 {
         let err = recv_err::<D, _>(&client, "connection closed").await;
         assert!(
-            matches!(err, Error::ConnectionClosed { peer: ref p } if *p == peer.addr()),
+            matches!(err, Error::ConnectionClosed { peer: ref p } if *p == peer_of(peer.addr())),
             "expected connection closed by the peer, got {err:?}"
         );
         assert!(!err.is_recoverable());
@@ -196,7 +196,7 @@ pub async fn clean_eof_between_packets<D: Driver>(t: Transport) {
 
 /// Rule 5: EOF inside a frame is "unexpected EOF" with the pending bytes.
 pub async fn eof_inside_a_frame_counts_bytes<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         s.send(b"whole\npartial")?;
         s.shutdown_write()?;
         s.read_until_eof();
@@ -206,7 +206,7 @@ pub async fn eof_inside_a_frame_counts_bytes<D: Driver>(t: Transport) {
     assert_eq!(recv_ok::<D, _>(&client, "whole").await, "whole");
     let err = recv_err::<D, _>(&client, "unexpected EOF").await;
     assert!(
-        matches!(err, Error::UnexpectedEof { peer: ref p, pending: 7 } if *p == peer.addr()),
+        matches!(err, Error::UnexpectedEof { peer: ref p, pending: 7 } if *p == peer_of(peer.addr())),
         "expected unexpected EOF with 7 bytes pending, got {err:?}"
     );
     assert_eq!(err.io_kind(), std::io::ErrorKind::UnexpectedEof);
@@ -215,9 +215,9 @@ pub async fn eof_inside_a_frame_counts_bytes<D: Driver>(t: Transport) {
 }
 
 /// A peer that resets the connection mid-frame: "connection reset by".
-pub async fn reset_mid_frame<D: Driver>(t: Transport) {
+pub async fn reset_mid_frame<D: TcpDriver>(t: Transport) {
     let (go, wait) = gate();
-    let peer = Peer::spawn(t, move |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, move |mut s| {
         s.send(b"whole\npart")?;
         wait_gate(&wait);
         s.reset();
@@ -240,6 +240,6 @@ pub async fn reset_mid_frame<D: Driver>(t: Transport) {
     D::close(&client).await.unwrap();
 }
 
-fn peer_addr_of<D: Driver, P: TestProtocol>(client: &D::Client<P>) -> std::net::SocketAddr {
+fn peer_addr_of<D: Driver, P: TestProtocol>(client: &D::Client<P>) -> crate::Addr<D> {
     D::peer_addr(client)
 }

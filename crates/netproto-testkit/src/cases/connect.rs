@@ -11,7 +11,7 @@ use super::*;
 use crate::peers::{Peer, PeerStream};
 
 /// A refused connection names the address that refused it.
-pub async fn connect_refused_names_address<D: Driver>(t: Transport) {
+pub async fn connect_refused_names_address<D: TcpDriver>(t: Transport) {
     let address = free_port_address();
     let addr: SocketAddr = address.to_string().parse().unwrap();
     let err = D::connect(address, lines(), t.client_options())
@@ -31,7 +31,7 @@ pub async fn connect_refused_names_address<D: Driver>(t: Transport) {
 
 /// Port 0 is refused before any connection is tried, in every driver, with
 /// a message that says why.
-pub async fn connect_to_port_zero_is_refused<D: Driver>(t: Transport) {
+pub async fn connect_to_port_zero_is_refused<D: TcpDriver>(t: Transport) {
     let address = "127.0.0.1:0".into_address().unwrap();
     let err = D::connect(address, lines(), t.client_options())
         .await
@@ -45,7 +45,7 @@ pub async fn connect_to_port_zero_is_refused<D: Driver>(t: Transport) {
 }
 
 /// A name that does not resolve gives `Resolve` naming the host.
-pub async fn dns_failure_names_host<D: Driver>(t: Transport) {
+pub async fn dns_failure_names_host<D: TcpDriver>(t: Transport) {
     let address = "no-such-host.invalid:4000".into_address().unwrap();
     let err = D::connect(address, lines(), t.client_options())
         .await
@@ -62,7 +62,7 @@ pub async fn dns_failure_names_host<D: Driver>(t: Transport) {
 /// A listener whose accept queue is full drops new SYNs, so connecting to
 /// it hangs: the connect timeout must end the attempt, naming target and
 /// timeout. (Loopback only: no outside address is ever contacted.)
-pub async fn connect_timeout<D: Driver>(t: Transport) {
+pub async fn connect_timeout<D: TcpDriver>(t: Transport) {
     let (listener, fillers) = full_backlog_listener();
     let addr = listener.local_addr().unwrap();
     let timeout = Duration::from_millis(300);
@@ -104,7 +104,7 @@ fn full_backlog_listener() -> (TcpListener, Vec<TcpStream>) {
 /// second long before the connect timeout — which, for the whole race, is
 /// far beyond the bound the case waits. Trying the addresses in turn, each
 /// with the connect timeout, would hang on the first.
-pub async fn happy_eyeballs_skips_a_dead_address<D: Driver>(t: Transport) {
+pub async fn happy_eyeballs_skips_a_dead_address<D: TcpDriver>(t: Transport) {
     let (dead, fillers) = full_backlog_listener();
     let dead = dead.local_addr().unwrap();
     let peer = Peer::spawn(t, |s| s.echo());
@@ -128,7 +128,7 @@ pub async fn happy_eyeballs_skips_a_dead_address<D: Driver>(t: Transport) {
 }
 
 /// `local_address`: the client's socket is bound to it before connecting.
-pub async fn local_address_is_bound<D: Driver>(t: Transport) {
+pub async fn local_address_is_bound<D: TcpDriver>(t: Transport) {
     let local: SocketAddr = free_port_address().to_string().parse().unwrap();
     let peer = Peer::spawn_raw(move |listener| {
         let (tcp, from) = listener.accept()?;
@@ -156,7 +156,7 @@ pub async fn local_address_is_bound<D: Driver>(t: Transport) {
 
 /// With a retry policy, a client connects to a server that comes up later,
 /// reporting each failed attempt.
-pub async fn retry_connects_to_late_server<D: Driver>(t: Transport) {
+pub async fn retry_connects_to_late_server<D: TcpDriver>(t: Transport) {
     let address = free_port_address();
     let bind_to = address.to_string();
     let server = std::thread::spawn(move || -> io::Result<()> {
@@ -191,7 +191,7 @@ pub async fn retry_connects_to_late_server<D: Driver>(t: Transport) {
 
 /// A retry policy gives up after its attempts with `ConnectFailed`, keeping
 /// the last error.
-pub async fn retry_gives_up_after_attempts<D: Driver>(t: Transport) {
+pub async fn retry_gives_up_after_attempts<D: TcpDriver>(t: Transport) {
     let address = free_port_address();
     let events = Events::default();
     let policy = RetryPolicy::attempts(3)

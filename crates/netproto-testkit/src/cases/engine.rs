@@ -12,13 +12,11 @@ use std::thread::ThreadId;
 use std::time::Duration;
 
 use netproto_core::Error;
-use netproto_core::options::{
-    CLOSE_FLUSH_TIMEOUT, ConnectionEvent, HANDLER_STOP_WAIT, IntoAddress,
-};
+use netproto_core::options::{CLOSE_FLUSH_TIMEOUT, ConnectionEvent, HANDLER_STOP_WAIT};
 
 use super::*;
 use crate::handler;
-use crate::peers::Peer;
+use crate::peers::PeerOn;
 
 fn disconnect_reasons(events: &[ConnectionEvent]) -> Vec<Option<String>> {
     events
@@ -34,13 +32,13 @@ fn disconnect_reasons(events: &[ConnectionEvent]) -> Vec<Option<String>> {
 /// reason, as soon as the client sees it — not only when the client is
 /// closed or dropped.
 pub async fn peer_hang_up_is_reported_disconnected<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         s.send(b"last\n")?;
         s.shutdown_write()?;
         Ok(s.read_until_eof())
     });
     let events = Events::default();
-    let options = t.client_options().on_event(events.recorder());
+    let options = D::Family::client_options(t).on_event(events.recorder());
     let client = D::connect(peer.address(), lines(), options).await.unwrap();
     assert_eq!(recv_ok::<D, _>(&client, "last").await, "last");
     let err = recv_err::<D, _>(&client, "the end of the stream").await;
@@ -67,15 +65,15 @@ pub async fn peer_hang_up_is_reported_disconnected<D: Driver>(t: Transport) {
 
 /// A peer that resets the connection is reported `Disconnected` with the
 /// reset as the reason, while the client still holds the connection.
-pub async fn peer_reset_is_reported_disconnected<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+pub async fn peer_reset_is_reported_disconnected<D: TcpDriver>(t: Transport) {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         s.send(b"par")?;
         std::thread::sleep(Duration::from_millis(100));
         s.reset();
         Ok(())
     });
     let events = Events::default();
-    let options = t.client_options().on_event(events.recorder());
+    let options = D::Family::client_options(t).on_event(events.recorder());
     let client = D::connect(peer.address(), lines(), options).await.unwrap();
     let err = recv_err::<D, _>(&client, "a reset").await;
     assert!(!err.is_recoverable(), "{err:?}");
@@ -97,14 +95,14 @@ pub async fn peer_reset_is_reported_disconnected<D: Driver>(t: Transport) {
 /// blocked meanwhile returns `Closed`.
 pub async fn close_reports_undelivered_bytes<D: Driver>(t: Transport) {
     let (go, wait) = gate();
-    let peer = Peer::spawn(t, move |_s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, move |_s| {
         wait_gate(&wait);
         Ok(())
     });
     // A close timeout well below the default, which the case must see
     // honoured.
     let close_timeout = Duration::from_millis(400);
-    let options = t.client_options().close_timeout(close_timeout);
+    let options = D::Family::client_options(t).close_timeout(close_timeout);
     let client = Arc::new(D::connect(peer.address(), frames(), options).await.unwrap());
     D::socket(&*client).set_send_buffer_size(16 * 1024).unwrap();
     let sender = {
@@ -140,7 +138,7 @@ pub async fn close_reports_undelivered_bytes<D: Driver>(t: Transport) {
     match closed {
         Err(Error::Undelivered { bytes, peer: p }) => {
             assert!(bytes > 0);
-            assert_eq!(p, D::peer_addr(&*client));
+            assert_eq!(p, peer_of(D::peer_addr(&*client)));
         }
         other => panic!("close must say what it gave up, got {other:?}"),
     }
@@ -165,7 +163,7 @@ pub async fn tls_handshake_timeout_sends_an_alert<D: Driver>(t: Transport) {
     let addr = running.addr();
     // A client that connects and says nothing, on a thread of its own.
     let received = std::thread::spawn(move || {
-        let mut tcp = TcpStream::connect(addr)?;
+        let mut tcp = D::Family::connect(&addr)?;
         tcp.set_read_timeout(Some(PROMPTLY))?;
         let mut received = Vec::new();
         tcp.read_to_end(&mut received)?;
@@ -195,13 +193,13 @@ pub async fn tls_handshake_timeout_sends_an_alert<D: Driver>(t: Transport) {
 pub async fn handlers_run_apart_from_serve<D: Driver>(t: Transport) {
     const CLIENTS: usize = 4;
     let threads = Arc::new(Mutex::new(Vec::<ThreadId>::new()));
-    let address = "127.0.0.1:0".into_address().unwrap();
+    let address = D::Family::bindable();
     let server = Arc::new(
         D::bind_all(vec![address], lines(), t.server_options())
             .await
             .expect("bind a loopback port"),
     );
-    let addr = D::local_addrs(&*server)[0];
+    let addr = D::local_addrs(&*server)[0].clone();
     let handle = D::shutdown_handle(&*server);
     let record = {
         let threads = threads.clone();
@@ -226,8 +224,8 @@ pub async fn handlers_run_apart_from_serve<D: Driver>(t: Transport) {
     let mut clients = Vec::new();
     for i in 0..CLIENTS {
         let served = served.clone();
+        let address = target::<D>(&addr);
         clients.push(spawn::<D, _>(async move {
-            let address = addr.into_address().unwrap();
             let client = connect_to::<D, _>(address, lines(), t).await;
             let line = format!("client {i}");
             send_ok::<D, _>(&client, line.as_str()).await;
@@ -270,7 +268,7 @@ pub async fn server_handler_stop_wait_is_configurable<D: Driver>(t: Transport) {
         }),
     )
     .await;
-    let client = connect_to::<D, _>(running.addr().into_address().unwrap(), lines(), t).await;
+    let client = connect_to::<D, _>(running.target(), lines(), t).await;
     send_ok::<D, _>(&client, "hello").await;
     D::sleep(Duration::from_millis(100)).await;
     running.shutdown(Duration::ZERO);
@@ -307,7 +305,7 @@ fn set_open_files_limit(soft: u64) -> u64 {
 /// soon as descriptors are free. Changes the process's open-file limit: run
 /// it alone in its own test binary.
 #[cfg(target_os = "linux")]
-pub async fn server_reports_fd_exhaustion_and_recovers<D: Driver>() {
+pub async fn server_reports_fd_exhaustion_and_recovers<D: TcpDriver>() {
     use std::io::Write;
 
     let t = Transport::Plain;
@@ -372,7 +370,7 @@ pub async fn server_reports_fd_exhaustion_and_recovers<D: Driver>() {
 pub async fn send_timeout_keeps_frames_whole<D: Driver>(t: Transport) {
     const SIZE: usize = 256 * 1024;
     let (go, wait) = gate();
-    let peer = Peer::spawn(t, move |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, move |mut s| {
         wait_gate(&wait);
         // Every frame is a whole packet of the client's, up to the marker.
         let mut frames = 0usize;
@@ -417,7 +415,7 @@ pub async fn send_timeout_keeps_frames_whole<D: Driver>(t: Transport) {
 /// iteration, as in EasyNetwork — a peer that keeps sending does not keep
 /// it going.
 pub async fn iter_received_packets_timeout_is_for_the_whole_iteration<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         for i in 0..40 {
             if s.send(format!("{i}\n").as_bytes()).is_err() {
                 break;

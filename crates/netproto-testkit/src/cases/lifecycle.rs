@@ -11,11 +11,11 @@ use netproto_core::Error;
 use netproto_core::options::{CLOSE_FLUSH_TIMEOUT, ConnectionEvent};
 
 use super::*;
-use crate::peers::{Peer, PeerStream};
+use crate::peers::{PeerOn, PeerStream};
 
 /// The peer closes its write half; receiving reports it, sending goes on.
 pub async fn peer_half_close_keeps_sending<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         s.send(b"bye\n")?;
         s.shutdown_write()?;
         s.read_lines(3)
@@ -34,7 +34,7 @@ pub async fn peer_half_close_keeps_sending<D: Driver>(t: Transport) {
 /// Rule 6: `send_eof` flushes and shuts the write half; receiving keeps
 /// working; later sends fail with `SendAfterEof`.
 pub async fn send_eof_keeps_receiving<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         let all = s.read_until_eof();
         s.send(&all)?;
         s.shutdown_write()?;
@@ -81,7 +81,7 @@ fn send_until_error<D: Driver>(
 /// (memory stays bounded), and `close` from elsewhere wakes the blocked send.
 pub async fn never_reading_peer_blocks_sends<D: Driver>(t: Transport) {
     let (go, wait) = gate();
-    let peer = Peer::spawn(t, move |_s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, move |_s| {
         wait_gate(&wait);
         Ok(())
     });
@@ -129,7 +129,7 @@ pub async fn never_reading_peer_blocks_sends<D: Driver>(t: Transport) {
 pub async fn close_finishes_a_send_in_progress<D: Driver>(t: Transport) {
     const FRAME: usize = 1024 * 1024;
     let (go, wait) = gate();
-    let peer = Peer::spawn(t, move |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, move |mut s| {
         wait_gate(&wait);
         let mut frames = 0u64;
         loop {
@@ -188,7 +188,7 @@ pub async fn close_finishes_a_send_in_progress<D: Driver>(t: Transport) {
 /// on a peer that does not read (up to `CLOSE_FLUSH_TIMEOUT`).
 pub async fn close_wakes_recv_while_it_flushes<D: Driver>(t: Transport) {
     let (go, wait) = gate();
-    let peer = Peer::spawn(t, move |_s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, move |_s| {
         wait_gate(&wait);
         Ok(())
     });
@@ -247,7 +247,7 @@ pub async fn close_wakes_recv_while_it_flushes<D: Driver>(t: Transport) {
 /// `Closed`; `close` is idempotent and later calls fail with `Closed`.
 pub async fn close_wakes_blocked_recv<D: Driver>(t: Transport) {
     let (go, wait) = gate();
-    let peer = Peer::spawn(t, move |_s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, move |_s| {
         wait_gate(&wait);
         Ok(())
     });
@@ -285,7 +285,7 @@ pub const CONCURRENT_PACKETS: u32 = 100_000;
 /// Rule 7: one task sends while another receives on the same client —
 /// 100k packets each way through an echo peer, none lost or reordered.
 pub async fn concurrent_send_and_recv<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |s| s.echo());
+    let peer = PeerOn::<D::Family, _>::spawn(t, |s| s.echo());
     let client = Arc::new(connect_to::<D, _>(peer.address(), lines(), t).await);
     let sender = spawn::<D, _>({
         let client = client.clone();
@@ -321,7 +321,7 @@ pub async fn concurrent_send_and_recv<D: Driver>(t: Transport) {
 /// per packet; it ends on a timeout, and after an unrecoverable error.
 pub async fn iter_received_packets_batches<D: Driver>(t: Transport) {
     let (go, wait) = gate();
-    let peer = Peer::spawn(t, move |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, move |mut s| {
         s.send(b"a\nb\nc\n")?;
         wait_gate(&wait);
         s.send(b"d\n")?;
@@ -352,8 +352,8 @@ pub async fn iter_received_packets_batches<D: Driver>(t: Transport) {
 }
 
 /// Addresses on both sides agree; socket options go through `socket()`.
-pub async fn addresses_and_socket_options<D: Driver>(t: Transport) {
-    let peer = Peer::spawn_raw(move |listener| {
+pub async fn addresses_and_socket_options<D: TcpDriver>(t: Transport) {
+    let peer = PeerOn::<D::Family, _>::spawn_raw(move |listener| {
         let (tcp, remote) = listener.accept()?;
         let seen = (tcp.local_addr()?, remote);
         if let Ok(mut s) = PeerStream::server(tcp, t) {
@@ -381,7 +381,7 @@ pub async fn addresses_and_socket_options<D: Driver>(t: Transport) {
     assert_eq!(local, peer_remote);
 
     // Options given at connect time.
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         s.read_until_eof();
         Ok(())
     });
@@ -413,10 +413,10 @@ fn assert_keepalive(socket: &crate::SocketOptions<'_>, idle: Duration) {
 /// `from_stream` adopts a connected std stream (TLS: the server name is the
 /// peer's IP).
 pub async fn from_stream_adopts_connected_socket<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |s| s.echo());
-    let stream = std::net::TcpStream::connect(peer.addr()).unwrap();
-    let local = stream.local_addr().unwrap();
-    let client = D::from_stream(stream, lines(), t.client_options())
+    let peer = PeerOn::<D::Family, _>::spawn(t, |s| s.echo());
+    let stream = D::Family::connect(&peer.addr()).unwrap();
+    let local = D::Family::local_addr(&stream);
+    let client = D::from_stream(stream, lines(), D::Family::client_options(t))
         .await
         .expect("adopt a connected stream");
     assert_eq!(D::peer_addr(&client), peer.addr());
@@ -428,11 +428,11 @@ pub async fn from_stream_adopts_connected_socket<D: Driver>(t: Transport) {
 }
 
 /// `from_stream` refuses a socket that is not connected (NotConnected).
-pub async fn from_stream_refuses_unconnected_socket<D: Driver>(t: Transport) {
+pub async fn from_stream_refuses_unconnected_socket<D: TcpDriver>(t: Transport) {
     use netproto_socket::socket2::{Domain, Socket, Type};
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
     let stream: std::net::TcpStream = socket.into();
-    let err = D::from_stream(stream, lines(), t.client_options())
+    let err = D::from_stream(stream, lines(), D::Family::client_options(t))
         .await
         .err()
         .expect("an unconnected socket must be refused");
@@ -442,17 +442,17 @@ pub async fn from_stream_refuses_unconnected_socket<D: Driver>(t: Transport) {
 /// The connection-state callback: `Connected` with both addresses, then one
 /// `Disconnected` on close.
 pub async fn events_connected_and_disconnected<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         s.read_until_eof();
         Ok(())
     });
     let events = Events::default();
-    let options = t.client_options().on_event(events.recorder());
+    let options = D::Family::client_options(t).on_event(events.recorder());
     let client = D::connect(peer.address(), lines(), options).await.unwrap();
     let (local, remote) = (D::local_addr(&client), D::peer_addr(&client));
     let seen = events.snapshot();
     assert!(
-        matches!(seen.as_slice(), [ConnectionEvent::Connected { local: l, peer: p }] if *l == local && *p == remote),
+        matches!(seen.as_slice(), [ConnectionEvent::Connected { local: l, peer: p }] if *l == peer_of(local.clone()) && *p == peer_of(remote.clone())),
         "{seen:?}"
     );
     D::close(&client).await.unwrap();
@@ -464,7 +464,7 @@ pub async fn events_connected_and_disconnected<D: Driver>(t: Transport) {
         .filter(|e| matches!(e, ConnectionEvent::Disconnected { .. }))
         .collect();
     assert!(
-        matches!(disconnects.as_slice(), [ConnectionEvent::Disconnected { peer: p, reason: None }] if *p == remote),
+        matches!(disconnects.as_slice(), [ConnectionEvent::Disconnected { peer: p, reason: None }] if *p == peer_of(remote.clone())),
         "{seen:?}"
     );
     peer.join();
@@ -473,8 +473,8 @@ pub async fn events_connected_and_disconnected<D: Driver>(t: Transport) {
 /// Big packets through small reads (`max_recv_size` 1 KiB): a 1 MiB frame
 /// and a run of 100 KiB frames arrive intact.
 pub async fn large_packets_with_small_reads<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |s| s.echo());
-    let options = t.client_options().max_recv_size(1024);
+    let peer = PeerOn::<D::Family, _>::spawn(t, |s| s.echo());
+    let options = D::Family::client_options(t).max_recv_size(1024);
     let client = Arc::new(D::connect(peer.address(), frames(), options).await.unwrap());
     let big: Bytes = (0..1024 * 1024).map(|i| (i % 251) as u8).collect();
     let sender = spawn::<D, _>({
@@ -499,6 +499,9 @@ pub async fn large_packets_with_small_reads<D: Driver>(t: Transport) {
 }
 
 /// A client over `transport` made by hand, for server cases.
-pub fn raw_client(addr: std::net::SocketAddr, t: Transport) -> PeerStream {
-    PeerStream::connect(addr, t).expect("connect to the server under test")
+pub fn raw_client<D: Driver>(
+    addr: crate::Addr<D>,
+    t: Transport,
+) -> PeerStream<<D::Family as Family>::Stream> {
+    PeerStream::dial::<D::Family>(&addr, t).expect("connect to the server under test")
 }

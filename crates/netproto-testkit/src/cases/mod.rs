@@ -19,7 +19,8 @@ use netproto_core::protocol::{StreamProtocol, TryMapReceived};
 use netproto_core::serializer::{BytesSerializer, Utf8};
 use netproto_core::{Error, Protocol};
 
-use crate::{Driver, TestProtocol, Transport};
+use crate::family::{Family, StdStream};
+use crate::{Addr, Driver, Target, TestProtocol, Transport};
 
 mod client;
 mod connect;
@@ -38,6 +39,8 @@ pub use engine::*;
 pub use lifecycle::*;
 pub use server::*;
 pub use tls::*;
+#[cfg(unix)]
+pub use unix::*;
 
 /// Text lines ending in LF.
 pub type Lines = StreamProtocol<Delimiter, Utf8>;
@@ -68,17 +71,35 @@ pub fn numbers() -> Numbers {
     lines().try_map_received(parse_number as fn(String) -> Result<u32, ParseIntError>)
 }
 
+/// A [`Driver`] over TCP: the cases about TCP itself (host names and
+/// ports, interfaces, `SO_REUSEPORT`, resets, identifying clients by their
+/// address) take one.
+pub trait TcpDriver: Driver<Family = netproto_core::addr::Tcp> {}
+
+impl<D: Driver<Family = netproto_core::addr::Tcp>> TcpDriver for D {}
+
+/// The target that reaches a server of `D` bound at `addr`.
+pub fn target<D: Driver>(addr: &Addr<D>) -> Target<D> {
+    D::Family::target(addr)
+}
+
+/// `addr` as the [`PeerAddr`](netproto_core::addr::PeerAddr) that errors
+/// and events carry.
+pub fn peer_of(addr: impl Into<netproto_core::addr::PeerAddr>) -> netproto_core::addr::PeerAddr {
+    addr.into()
+}
+
 /// A generous bound for things that must happen "promptly".
 pub const PROMPTLY: Duration = Duration::from_secs(10);
 
 /// Connect with `transport`'s default options, panicking on failure.
 pub async fn connect_to<D: Driver, P: TestProtocol>(
-    address: Address,
+    address: Target<D>,
     protocol: P,
     transport: Transport,
 ) -> D::Client<P> {
     let target = address.to_string();
-    D::connect(address, protocol, transport.client_options())
+    D::connect(address, protocol, D::Family::client_options(transport))
         .await
         .unwrap_or_else(|err| panic!("connecting to {target} failed: {err}"))
 }

@@ -10,7 +10,7 @@ use netproto_core::Error;
 use netproto_core::options::{ConnectionEvent, IntoAddress, ServerOptions, WhenFull};
 
 use super::*;
-use crate::{Handler, handler};
+use crate::{Addr, Handler, Target, handler};
 
 /// A server being served by a spawned task.
 pub struct Running<D: Driver, P: TestProtocol> {
@@ -22,8 +22,13 @@ pub struct Running<D: Driver, P: TestProtocol> {
 
 impl<D: Driver, P: TestProtocol> Running<D, P> {
     /// The first bound address.
-    pub fn addr(&self) -> SocketAddr {
-        D::local_addrs(&*self.server)[0]
+    pub fn addr(&self) -> Addr<D> {
+        D::local_addrs(&*self.server)[0].clone()
+    }
+
+    /// What a client connects to to reach the server.
+    pub fn target(&self) -> Target<D> {
+        target::<D>(&self.addr())
     }
 
     /// Ask for shutdown with `grace` (returns at once).
@@ -47,15 +52,15 @@ impl<D: Driver, P: TestProtocol> Running<D, P> {
     }
 }
 
-/// Bind `127.0.0.1:0` and serve with `handler` in a spawned task.
+/// Bind a fresh address (`127.0.0.1:0`, a new socket path) and serve with
+/// `handler` in a spawned task.
 pub async fn start<D: Driver, P: TestProtocol>(
     protocol: P,
     options: ServerOptions,
     handler: Handler<D::Client<P>>,
 ) -> Running<D, P> {
-    let address = "127.0.0.1:0".into_address().unwrap();
     let server = Arc::new(
-        D::bind_all(vec![address], protocol, options)
+        D::bind_all(vec![D::Family::bindable()], protocol, options)
             .await
             .expect("bind a loopback port"),
     );
@@ -103,13 +108,15 @@ pub async fn server_echo<D: Driver>(t: Transport) {
         }
     });
     let running = start::<D, _>(lines(), t.server_options(), greet).await;
-    assert_ne!(running.addr().port(), 0);
-    let client = connect_to::<D, _>(running.addr().into_address().unwrap(), lines(), t).await;
+    if let Some(inet) = peer_of(running.addr()).inet() {
+        assert_ne!(inet.port(), 0);
+    }
+    let client = connect_to::<D, _>(running.target(), lines(), t).await;
     let expected = format!("{} {}", D::local_addr(&client), D::peer_addr(&client));
     assert_eq!(recv_ok::<D, _>(&client, "the greeting").await, expected);
     exchange::<D>(&client, "over the driver").await;
 
-    let mut raw = super::raw_client(running.addr(), t);
+    let mut raw = super::raw_client::<D>(running.addr(), t);
     raw.read_lines(1).unwrap();
     raw.send(b"by hand\n").unwrap();
     assert_eq!(raw.read_lines(1).unwrap(), b"by hand\n");
@@ -121,11 +128,8 @@ pub async fn server_echo<D: Driver>(t: Transport) {
 /// `bind_all` binds every address (each once); `local_addrs` reports the
 /// real ports; a host name binds what it resolves to; an address that
 /// cannot be bound is named in the error.
-pub async fn server_binds_several_addresses<D: Driver>(t: Transport) {
-    let addresses = vec![
-        "127.0.0.1:0".into_address().unwrap(),
-        "127.0.0.1:0".into_address().unwrap(),
-    ];
+pub async fn server_binds_several_addresses<D: TcpDriver>(t: Transport) {
+    let addresses = vec![D::Family::bindable(), D::Family::bindable()];
     let server = Arc::new(
         D::bind_all(addresses, lines(), t.server_options())
             .await
@@ -184,18 +188,18 @@ pub async fn server_binds_several_addresses<D: Driver>(t: Transport) {
 /// `accept` hands out one connection (TLS handshake done) for users who
 /// run their own loop.
 pub async fn server_accept_low_level<D: Driver>(t: Transport) {
-    let address = "127.0.0.1:0".into_address().unwrap();
+    let address = D::Family::bindable();
     let server = Arc::new(
         D::bind_all(vec![address], lines(), t.server_options())
             .await
             .unwrap(),
     );
-    let addr = D::local_addrs(&*server)[0];
+    let addr = D::local_addrs(&*server)[0].clone();
     let accepting = spawn::<D, _>({
         let server = server.clone();
         async move { D::accept(&*server).await }
     });
-    let client = connect_to::<D, _>(addr.into_address().unwrap(), lines(), t).await;
+    let client = connect_to::<D, _>(target::<D>(&addr), lines(), t).await;
     let conn = accepting.await.expect("accept a connection");
     assert_eq!(D::peer_addr(&conn), D::local_addr(&client));
     assert_eq!(D::local_addr(&conn), D::peer_addr(&client));
@@ -214,7 +218,7 @@ pub async fn server_accept_low_level<D: Driver>(t: Transport) {
 pub async fn server_max_connections_wait<D: Driver>(t: Transport) {
     let options = t.server_options().max_connections(1, WhenFull::Wait);
     let running = start::<D, _>(lines(), options, echo_handler::<D>()).await;
-    let address = running.addr().into_address().unwrap();
+    let address = running.target();
     let first = connect_to::<D, _>(address.clone(), lines(), t).await;
     exchange::<D>(&first, "first").await;
     let mut second = spawn::<D, _>(async move {
@@ -241,11 +245,11 @@ pub async fn server_max_connections_wait<D: Driver>(t: Transport) {
 /// One-client mode: extra clients are accepted and closed at once
 /// (`Rejected`), with connect/disconnect callbacks; the next client is
 /// served once the first leaves.
-pub async fn server_one_client_rejects_extras<D: Driver>(t: Transport) {
+pub async fn server_one_client_rejects_extras<D: TcpDriver>(t: Transport) {
     let events = Events::default();
     let options = t.server_options().one_client().on_event(events.recorder());
     let running = start::<D, _>(lines(), options, echo_handler::<D>()).await;
-    let address = running.addr().into_address().unwrap();
+    let address = running.target();
     let first = connect_to::<D, _>(address.clone(), lines(), t).await;
     exchange::<D>(&first, "first").await;
     let first_local = D::local_addr(&first);
@@ -343,7 +347,7 @@ pub async fn server_idle_timeout_drops_slowloris<D: Driver>(t: Transport) {
     let running = start::<D, _>(lines(), options, recording_handler::<D>(errors.clone())).await;
     let addr = running.addr();
     let slowloris = std::thread::spawn(move || {
-        let mut s = super::raw_client(addr, t);
+        let mut s = super::raw_client::<D>(addr, t);
         s.read_lines(1).expect("ready");
         let start = Instant::now();
         while start.elapsed() < PROMPTLY {
@@ -401,7 +405,7 @@ pub async fn server_idle_timeout_ends_packet_iteration<D: Driver>(t: Transport) 
         }
     });
     let running = start::<D, _>(lines(), options, iterate).await;
-    let client = connect_to::<D, _>(running.addr().into_address().unwrap(), lines(), t).await;
+    let client = connect_to::<D, _>(running.target(), lines(), t).await;
     send_ok::<D, _>(&client, "only").await;
     let start = Instant::now();
     let received = loop {
@@ -458,7 +462,7 @@ pub async fn server_idle_timeout_wins_a_tie<D: Driver>(t: Transport) {
         }
     });
     let running = start::<D, _>(lines(), options, waits).await;
-    let client = connect_to::<D, _>(running.addr().into_address().unwrap(), lines(), t).await;
+    let client = connect_to::<D, _>(running.target(), lines(), t).await;
     assert_eq!(recv_ok::<D, _>(&client, "ready").await, "ready");
     let err = recv_err::<D, _>(&client, "the server closing the idle connection").await;
     assert!(!err.is_recoverable(), "{err:?}");
@@ -496,7 +500,7 @@ pub async fn server_survives_a_panicking_handler<D: Driver>(t: Transport) {
         }
     });
     let running = start::<D, _>(lines(), t.server_options(), panicky).await;
-    let address = running.addr().into_address().unwrap();
+    let address = running.target();
     let doomed = connect_to::<D, _>(address.clone(), lines(), t).await;
     let err = recv_err::<D, _>(&doomed, "the panicking handler's connection to end").await;
     assert!(!err.is_recoverable(), "{err:?}");
@@ -519,7 +523,7 @@ pub async fn server_graceful_shutdown<D: Driver>(t: Transport) {
     });
     let running = start::<D, _>(lines(), t.server_options(), bye).await;
     let addr = running.addr();
-    let client = connect_to::<D, _>(addr.into_address().unwrap(), lines(), t).await;
+    let client = connect_to::<D, _>(target::<D>(&addr), lines(), t).await;
     exchange::<D>(&client, "before").await;
     let grace = Duration::from_secs(30);
     running.shutdown(grace);
@@ -529,7 +533,7 @@ pub async fn server_graceful_shutdown<D: Driver>(t: Transport) {
         .wait(PROMPTLY)
         .await
         .expect("serve returns once the handlers are done, before the grace ends");
-    let refused = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2));
+    let refused = D::Family::connect(&addr);
     assert!(
         refused.is_err(),
         "the listener must be closed after shutdown"
@@ -548,7 +552,7 @@ pub async fn server_shutdown_force_closes_after_grace<D: Driver>(t: Transport) {
         recording_handler::<D>(errors.clone()),
     )
     .await;
-    let client = connect_to::<D, _>(running.addr().into_address().unwrap(), lines(), t).await;
+    let client = connect_to::<D, _>(running.target(), lines(), t).await;
     assert_eq!(recv_ok::<D, _>(&client, "ready").await, "ready");
     running.shutdown(Duration::from_millis(300));
     running
@@ -590,10 +594,10 @@ async fn eventually<D: Driver>(what: &str, mut ready: impl FnMut() -> bool) {
 /// `connections` lists the clients, `broadcast` reaches every one, a
 /// handle sends to one and closes another; a client that left is no longer
 /// listed.
-pub async fn server_connection_handles_and_broadcast<D: Driver>(t: Transport) {
+pub async fn server_connection_handles_and_broadcast<D: TcpDriver>(t: Transport) {
     let running = start::<D, _>(lines(), t.server_options(), echo_handler::<D>()).await;
     let server = running.server.clone();
-    let address = running.addr().into_address().unwrap();
+    let address = running.target();
     let mut clients = Vec::new();
     for i in 0..3 {
         let client = connect_to::<D, _>(address.clone(), lines(), t).await;
@@ -651,7 +655,7 @@ pub async fn server_connection_handles_and_broadcast<D: Driver>(t: Transport) {
 /// asked for; the connection limit defaults to one derived from the
 /// process's file-descriptor limit, and an explicit one is kept.
 pub async fn server_is_serving_and_reports_its_limit<D: Driver>(t: Transport) {
-    let address = "127.0.0.1:0".into_address().unwrap();
+    let address = D::Family::bindable();
     let idle = Arc::new(
         D::bind_all(vec![address.clone()], lines(), t.server_options())
             .await
@@ -691,7 +695,7 @@ pub async fn server_at_capacity_is_reported<D: Driver>(t: Transport) {
         .max_connections(1, WhenFull::Wait)
         .on_event(events.recorder());
     let running = start::<D, _>(lines(), options, echo_handler::<D>()).await;
-    let address = running.addr().into_address().unwrap();
+    let address = running.target();
     let first = connect_to::<D, _>(address, lines(), t).await;
     exchange::<D>(&first, "first").await;
     events
@@ -707,7 +711,7 @@ pub async fn server_at_capacity_is_reported<D: Driver>(t: Transport) {
 /// An address without a host binds every interface, IPv4 and IPv6 (where
 /// the host has IPv6) on one port, and serves on both; a client refuses
 /// such an address before connecting.
-pub async fn server_binds_every_interface_without_a_host<D: Driver>(t: Transport) {
+pub async fn server_binds_every_interface_without_a_host<D: TcpDriver>(t: Transport) {
     let server = Arc::new(
         D::bind_all(
             vec![netproto_core::options::Address::all_interfaces(0)],
@@ -740,7 +744,7 @@ pub async fn server_binds_every_interface_without_a_host<D: Driver>(t: Transport
     let err = D::connect(
         format!(":{port}").as_str().into_address().unwrap(),
         lines(),
-        t.client_options(),
+        D::Family::client_options(t),
     )
     .await
     .err()
@@ -760,10 +764,10 @@ pub async fn server_binds_every_interface_without_a_host<D: Driver>(t: Transport
 /// connections); without it the second bind fails and names the address.
 /// Where the platform has no `SO_REUSEPORT` (Windows), asking for it is a
 /// clear `Unsupported` error.
-pub async fn server_reuse_port_shares_the_port<D: Driver>(t: Transport) {
+pub async fn server_reuse_port_shares_the_port<D: TcpDriver>(t: Transport) {
     let options = || t.server_options().reuse_port(true);
     if cfg!(not(unix)) {
-        let address = "127.0.0.1:0".into_address().unwrap();
+        let address = D::Family::bindable();
         let err = D::bind_all(vec![address], lines(), options()).await.err();
         assert!(
             matches!(&err, Some(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::Unsupported),
@@ -798,11 +802,11 @@ pub async fn server_reuse_port_shares_the_port<D: Driver>(t: Transport) {
 /// tear-down runs however the connection ended, refused by
 /// `on_connection`, left by the peer, or closed by the shutdown, with the
 /// reason — and `service_quit` last.
-pub async fn server_request_handler_hooks<D: Driver>(t: Transport) {
+pub async fn server_request_handler_hooks<D: TcpDriver>(t: Transport) {
     use crate::hooks::{Hook, Hooks};
 
     let hooks = Hooks::default();
-    let address = "127.0.0.1:0".into_address().unwrap();
+    let address = D::Family::bindable();
     let server = Arc::new(
         D::bind_all(vec![address], lines(), t.server_options())
             .await
@@ -869,8 +873,8 @@ pub async fn server_request_handler_hooks<D: Driver>(t: Transport) {
     assert_eq!(
         of(second_peer),
         vec![
-            Hook::Connected(second_peer),
-            Hook::Disconnected(second_peer, None)
+            Hook::Connected(second_peer.into()),
+            Hook::Disconnected(second_peer.into(), None)
         ],
         "refused before handle; a local close is not an error"
     );
@@ -891,11 +895,8 @@ pub async fn server_request_handler_hooks<D: Driver>(t: Transport) {
 
 /// The listening sockets' options can be read and changed through the
 /// server (one socket per bound address); after shutdown there are none.
-pub async fn server_listener_sockets_are_reachable<D: Driver>(t: Transport) {
-    let addresses = vec![
-        "127.0.0.1:0".into_address().unwrap(),
-        "127.0.0.1:0".into_address().unwrap(),
-    ];
+pub async fn server_listener_sockets_are_reachable<D: TcpDriver>(t: Transport) {
+    let addresses = vec![D::Family::bindable(), D::Family::bindable()];
     let server = D::bind_all(addresses, lines(), t.server_options())
         .await
         .unwrap();

@@ -10,13 +10,14 @@ use netproto_core::error::TlsError;
 use netproto_core::options::{ClientOptions, ServerOptions};
 
 use super::*;
+use crate::Addr;
 use crate::certs::{other_certs, test_certs};
-use crate::peers::{Peer, PeerStream};
+use crate::peers::{PeerOn, PeerStream};
 
 /// Rule 5: a TLS peer that drops TCP without close_notify is reported as
 /// truncation, not as a clean close.
 pub async fn tls_truncation_is_reported<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         s.send(b"whole\n")?;
         s.shutdown_write_without_close_notify()?;
         s.read_until_eof();
@@ -43,13 +44,14 @@ pub async fn tls_truncation_is_reported<D: Driver>(t: Transport) {
 /// A server whose certificate does not chain to the client's roots fails
 /// the handshake with a TLS error.
 pub async fn tls_unknown_ca_fails_handshake<D: Driver>(t: Transport) {
-    let peer = Peer::spawn_raw(|listener| {
-        let (tcp, _) = listener.accept()?;
+    let peer = PeerOn::<D::Family, _>::spawn_raw(|listener| {
+        let tcp = D::Family::accept(&listener)?;
         // The handshake fails on the client's alert; that is the point.
         let _ = PeerStream::tls_server(tcp, test_certs().rustls_server_config());
         Ok(())
     });
-    let options = t.client_options().tls(other_certs().client_config());
+    let options =
+        D::Family::client_options(t).tls(other_certs().client_config().server_name("localhost"));
     let err = D::connect(peer.address(), lines(), options)
         .await
         .err()
@@ -61,7 +63,7 @@ pub async fn tls_unknown_ca_fails_handshake<D: Driver>(t: Transport) {
 /// The server name override: connect to 127.0.0.1 but check the
 /// certificate against another name.
 pub async fn tls_server_name_override<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |s| s.echo());
+    let peer = PeerOn::<D::Family, _>::spawn(t, |s| s.echo());
     let options = t
         .client_options()
         .tls(test_certs().client_config().server_name("localhost"));
@@ -71,8 +73,8 @@ pub async fn tls_server_name_override<D: Driver>(t: Transport) {
     D::close(&client).await.unwrap();
     peer.join();
 
-    let peer = Peer::spawn_raw(|listener| {
-        let (tcp, _) = listener.accept()?;
+    let peer = PeerOn::<D::Family, _>::spawn_raw(|listener| {
+        let tcp = D::Family::accept(&listener)?;
         let _ = PeerStream::tls_server(tcp, test_certs().rustls_server_config());
         Ok(())
     });
@@ -91,8 +93,8 @@ pub async fn tls_server_name_override<D: Driver>(t: Transport) {
 /// one and refuses one that has not.
 pub async fn tls_client_certificate<D: Driver>(t: Transport) {
     let requiring = || {
-        Peer::spawn_raw(|listener| {
-            let (tcp, _) = listener.accept()?;
+        PeerOn::<D::Family, _>::spawn_raw(|listener| {
+            let tcp = D::Family::accept(&listener)?;
             let config = test_certs()
                 .server_config_requiring_client_cert()
                 .config()
@@ -104,9 +106,11 @@ pub async fn tls_client_certificate<D: Driver>(t: Transport) {
         })
     };
     let peer = requiring();
-    let options = t
-        .client_options()
-        .tls(test_certs().client_config_with_cert());
+    let options = D::Family::client_options(t).tls(
+        test_certs()
+            .client_config_with_cert()
+            .server_name("localhost"),
+    );
     let client = D::connect(peer.address(), lines(), options).await.unwrap();
     send_ok::<D, _>(&client, "certified").await;
     assert_eq!(recv_ok::<D, _>(&client, "the echo").await, "certified");
@@ -117,7 +121,7 @@ pub async fn tls_client_certificate<D: Driver>(t: Transport) {
     );
 
     let peer = requiring();
-    match D::connect(peer.address(), lines(), t.client_options()).await {
+    match D::connect(peer.address(), lines(), D::Family::client_options(t)).await {
         // TLS 1.3: the client finishes its side first and learns of the
         // refusal from the server's alert.
         Ok(client) => {
@@ -138,8 +142,8 @@ pub async fn tls_client_certificate<D: Driver>(t: Transport) {
 /// that answers in plain text the handshake fails, and the first bytes the
 /// peer got were a TLS record, never the client's plaintext.
 pub async fn tls_client_options_are_honoured<D: Driver>(_t: Transport) {
-    let peer = Peer::spawn_raw(|listener| {
-        let (mut tcp, _) = listener.accept()?;
+    let peer = PeerOn::<D::Family, _>::spawn_raw(|listener| {
+        let mut tcp = D::Family::accept(&listener)?;
         tcp.set_read_timeout(Some(PROMPTLY))?;
         tcp.write_all(b"hello\n")?;
         let mut received = Vec::new();
@@ -148,7 +152,7 @@ pub async fn tls_client_options_are_honoured<D: Driver>(_t: Transport) {
     });
     let events = Events::default();
     let options = ClientOptions::default()
-        .tls(test_certs().client_config())
+        .tls(test_certs().client_config().server_name("localhost"))
         .on_event(events.recorder());
     let outcome = D::connect(peer.address(), lines(), options).await;
     let err = outcome
@@ -175,18 +179,18 @@ pub async fn tls_server_options_are_honoured<D: Driver>(_t: Transport) {
     let options = ServerOptions::default()
         .tls(test_certs().server_config())
         .on_event(events.recorder());
-    let address = "127.0.0.1:0".into_address().unwrap();
+    let address = D::Family::bindable();
     let server = Arc::new(
         D::bind_all(vec![address], lines(), options.clone())
             .await
             .unwrap(),
     );
-    let addr = D::local_addrs(&*server)[0];
+    let addr = D::local_addrs(&*server)[0].clone();
     let accepting = spawn::<D, _>({
         let server = server.clone();
         async move { D::accept(&*server).await.map(|_| ()) }
     });
-    let (local, answer) = plain_text_client(addr);
+    let (local, answer) = plain_text_client::<D>(addr);
     let err = accepting
         .await
         .expect_err("a plain-text client must not pass a TLS server's handshake");
@@ -207,7 +211,7 @@ pub async fn tls_server_options_are_honoured<D: Driver>(_t: Transport) {
         }),
     )
     .await;
-    let (local, answer) = plain_text_client(running.addr());
+    let (local, answer) = plain_text_client::<D>(running.addr());
     check_no_plaintext_answer(&answer.join().unwrap());
     wait_rejected::<D>(&events, local).await;
     assert!(
@@ -224,11 +228,9 @@ const TLS_ALERT_RECORD: u8 = 0x15;
 
 /// A std client that sends a plain-text line to `addr` and collects the
 /// answer until EOF (on its own thread); returns its local address.
-fn plain_text_client(
-    addr: std::net::SocketAddr,
-) -> (std::net::SocketAddr, std::thread::JoinHandle<Vec<u8>>) {
-    let mut tcp = std::net::TcpStream::connect(addr).expect("connect to the server");
-    let local = tcp.local_addr().expect("local address");
+fn plain_text_client<D: Driver>(addr: Addr<D>) -> (Addr<D>, std::thread::JoinHandle<Vec<u8>>) {
+    let mut tcp = D::Family::connect(&addr).expect("connect to the server");
+    let local = D::Family::local_addr(&tcp);
     let thread = std::thread::spawn(move || {
         let _ = tcp.set_read_timeout(Some(PROMPTLY));
         let _ = tcp.write_all(b"hello\n");
@@ -247,11 +249,11 @@ fn check_no_plaintext_answer(answer: &[u8]) {
     );
 }
 
-async fn wait_rejected<D: Driver>(events: &Events, client: std::net::SocketAddr) {
+async fn wait_rejected<D: Driver>(events: &Events, client: Addr<D>) {
     events
         .wait_for::<D>("Rejected", |e| {
             e.iter()
-                .any(|e| matches!(e, ConnectionEvent::Rejected { peer, .. } if *peer == client))
+                .any(|e| matches!(e, ConnectionEvent::Rejected { peer, .. } if *peer == peer_of(client.clone())))
         })
         .await;
 }
@@ -259,8 +261,8 @@ async fn wait_rejected<D: Driver>(events: &Events, client: std::net::SocketAddr)
 /// A plain client talking to a TLS server: the server's alert is not
 /// reported as an incomplete frame but as a peer that speaks TLS.
 pub async fn plain_client_to_tls_server_is_diagnosed<D: Driver>(_t: Transport) {
-    let peer = Peer::spawn_raw(|listener| {
-        let (tcp, _) = listener.accept()?;
+    let peer = PeerOn::<D::Family, _>::spawn_raw(|listener| {
+        let tcp = D::Family::accept(&listener)?;
         tcp.set_read_timeout(Some(PROMPTLY))?;
         // The client's plain line fails the handshake; rustls answers it
         // with an alert.
@@ -273,7 +275,7 @@ pub async fn plain_client_to_tls_server_is_diagnosed<D: Driver>(_t: Transport) {
     send_ok::<D, _>(&client, "hello").await;
     let err = recv_err::<D, _>(&client, "the TLS server's alert").await;
     assert!(
-        matches!(err, Error::PeerSpeaksTls { peer: ref p, .. } if *p == peer.addr()),
+        matches!(err, Error::PeerSpeaksTls { peer: ref p, .. } if *p == peer_of(peer.addr())),
         "{err:?}"
     );
     assert!(err.to_string().contains("seems to speak TLS"), "{err}");
@@ -285,13 +287,13 @@ pub async fn plain_client_to_tls_server_is_diagnosed<D: Driver>(_t: Transport) {
 /// A plain server receiving a ClientHello: not "a frame of 369295618
 /// bytes", but a peer that speaks TLS.
 pub async fn plain_server_receiving_tls_is_diagnosed<D: Driver>(_t: Transport) {
-    let address = "127.0.0.1:0".into_address().unwrap();
+    let address = D::Family::bindable();
     let server = Arc::new(
         D::bind_all(vec![address], frames(), ServerOptions::default())
             .await
             .unwrap(),
     );
-    let addr = D::local_addrs(&*server)[0];
+    let addr = D::local_addrs(&*server)[0].clone();
     let accepting = spawn::<D, _>({
         let server = server.clone();
         async move {
@@ -303,7 +305,7 @@ pub async fn plain_server_receiving_tls_is_diagnosed<D: Driver>(_t: Transport) {
     });
     // A TLS client: its handshake fails when the server hangs up.
     let client = std::thread::spawn(move || {
-        let tcp = std::net::TcpStream::connect(addr).expect("connect to the server");
+        let tcp = D::Family::connect(&addr).expect("connect to the server");
         let _ = tcp.set_read_timeout(Some(PROMPTLY));
         PeerStream::connect_over(tcp, crate::Transport::Tls).is_err()
     });
@@ -320,8 +322,8 @@ pub async fn plain_server_receiving_tls_is_diagnosed<D: Driver>(_t: Transport) {
 /// not speak TLS, not "possible truncation".
 pub async fn tls_client_to_plain_server_is_diagnosed<D: Driver>(_t: Transport) {
     for greeting in [&b""[..], b"hello\n"] {
-        let peer = Peer::spawn_raw(move |listener| {
-            let (mut tcp, _) = listener.accept()?;
+        let peer = PeerOn::<D::Family, _>::spawn_raw(move |listener| {
+            let mut tcp = D::Family::accept(&listener)?;
             tcp.set_read_timeout(Some(PROMPTLY))?;
             tcp.write_all(greeting)?;
             // Read the ClientHello, then hang up as a plain server whose
@@ -332,7 +334,8 @@ pub async fn tls_client_to_plain_server_is_diagnosed<D: Driver>(_t: Transport) {
             tcp.read_exact(&mut body)?;
             Ok(())
         });
-        let options = ClientOptions::default().tls(test_certs().client_config());
+        let options =
+            ClientOptions::default().tls(test_certs().client_config().server_name("localhost"));
         let err = D::connect(peer.address(), lines(), options)
             .await
             .err()
@@ -359,7 +362,7 @@ pub async fn tls_client_to_plain_server_is_diagnosed<D: Driver>(_t: Transport) {
 /// A TLS peer that drops TCP without close_notify inside a frame: TLS
 /// truncation with the pending bytes, as between frames.
 pub async fn tls_truncation_inside_a_frame_is_reported<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         s.send(b"whole\npartial")?;
         s.shutdown_write_without_close_notify()?;
         s.read_until_eof();
@@ -387,8 +390,8 @@ pub async fn tls_truncation_inside_a_frame_is_reported<D: Driver>(t: Transport) 
 /// is accepted only with the opt-in, and the chain is still checked.
 pub async fn tls_hostname_verification_can_be_skipped<D: Driver>(t: Transport) {
     let tls_peer = |echo: bool| {
-        Peer::spawn_raw(move |listener| {
-            let (tcp, _) = listener.accept()?;
+        PeerOn::<D::Family, _>::spawn_raw(move |listener| {
+            let tcp = D::Family::accept(&listener)?;
             match PeerStream::tls_server(tcp, test_certs().rustls_server_config()) {
                 Ok(s) if echo => s.echo(),
                 _ => Ok(()),
@@ -401,7 +404,7 @@ pub async fn tls_hostname_verification_can_be_skipped<D: Driver>(t: Transport) {
         .server_name("wrong.example")
         .dangerous_skip_hostname_verification()
         .unwrap();
-    let options = t.client_options().tls(config);
+    let options = D::Family::client_options(t).tls(config);
     let client = D::connect(peer.address(), lines(), options).await.unwrap();
     send_ok::<D, _>(&client, "any name").await;
     assert_eq!(recv_ok::<D, _>(&client, "the echo").await, "any name");
@@ -412,12 +415,17 @@ pub async fn tls_hostname_verification_can_be_skipped<D: Driver>(t: Transport) {
     let peer = tls_peer(false);
     let config = other_certs()
         .client_config()
+        .server_name("localhost")
         .dangerous_skip_hostname_verification()
         .unwrap();
-    let err = D::connect(peer.address(), lines(), t.client_options().tls(config))
-        .await
-        .err()
-        .expect("the chain is still verified");
+    let err = D::connect(
+        peer.address(),
+        lines(),
+        D::Family::client_options(t).tls(config),
+    )
+    .await
+    .err()
+    .expect("the chain is still verified");
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
     peer.join();
 }
@@ -425,7 +433,7 @@ pub async fn tls_hostname_verification_can_be_skipped<D: Driver>(t: Transport) {
 /// `accept_missing_close_notify(true)`: a peer that drops TCP without
 /// close_notify between packets has closed the connection cleanly.
 pub async fn tls_missing_close_notify_can_be_accepted<D: Driver>(t: Transport) {
-    let peer = Peer::spawn(t, |mut s| {
+    let peer = PeerOn::<D::Family, _>::spawn(t, |mut s| {
         s.send(b"whole\n")?;
         s.shutdown_write_without_close_notify()?;
         s.read_until_eof();
@@ -433,13 +441,14 @@ pub async fn tls_missing_close_notify_can_be_accepted<D: Driver>(t: Transport) {
     });
     let config = test_certs()
         .client_config()
+        .server_name("localhost")
         .accept_missing_close_notify(true);
-    let options = t.client_options().tls(config);
+    let options = D::Family::client_options(t).tls(config);
     let client = D::connect(peer.address(), lines(), options).await.unwrap();
     assert_eq!(recv_ok::<D, _>(&client, "whole").await, "whole");
     let err = recv_err::<D, _>(&client, "a clean close").await;
     assert!(
-        matches!(err, Error::ConnectionClosed { peer: ref p } if *p == peer.addr()),
+        matches!(err, Error::ConnectionClosed { peer: ref p } if *p == peer_of(peer.addr())),
         "{err:?}"
     );
     D::close(&client).await.unwrap();

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -12,17 +13,19 @@ use netproto_testkit::cases::Lines;
 use netproto_testkit::cases::echo_lines;
 use netproto_testkit::hooks::Hooks;
 use netproto_testkit::{
-    Address, ClientOptions, Driver, Error, Handler, Protocol, ServerOptions, SocketOptions,
+    Address, ClientOptions, Driver, Error, Family, Handler, Protocol, ServerOptions, SocketOptions,
     TestDatagramProtocol, TestProtocol,
 };
 use netproto_tokio::RequestHandler;
 use netproto_tokio::datagram::ForDatagrams;
 use netproto_tokio::{DatagramOptions, DatagramSocketOptions, UdpClient, UdpEndpoint};
 use netproto_tokio::{DatagramServerOptions, UdpPeer, UdpServer};
+use netproto_tokio::{PeerAddr, StreamClient, StreamServer, Tcp};
 use netproto_tokio::{ShutdownHandle, TcpClient, TcpServer};
 
 /// The tokio driver, on one multi-threaded runtime shared by every case.
-pub struct Tokio;
+/// The tokio driver over TCP (`Tokio`) or Unix sockets (`Tokio<Unix>`).
+pub struct Tokio<T = Tcp>(PhantomData<T>);
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -34,19 +37,68 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-impl Driver for Tokio {
-    type Client<P: Protocol> = TcpClient<P>;
-    type Server<P: Protocol> = TcpServer<P>;
+/// What differs between the transports: how a client or a server is
+/// made (the addresses).
+pub trait Open: Family {
+    fn dial<P: TestProtocol>(
+        address: Self::Target,
+        protocol: P,
+        options: ClientOptions,
+    ) -> impl Future<Output = Result<StreamClient<P, Self>, Error>> + Send;
+
+    fn adopt<P: TestProtocol>(
+        stream: Self::Stream,
+        protocol: P,
+        options: ClientOptions,
+    ) -> impl Future<Output = Result<StreamClient<P, Self>, Error>> + Send;
+
+    fn bind<P: TestProtocol>(
+        addresses: Vec<Self::Target>,
+        protocol: P,
+        options: ServerOptions,
+    ) -> impl Future<Output = Result<StreamServer<P, Self>, Error>> + Send;
+}
+
+impl Open for Tcp {
+    fn dial<P: TestProtocol>(
+        address: Address,
+        protocol: P,
+        options: ClientOptions,
+    ) -> impl Future<Output = Result<TcpClient<P>, Error>> + Send {
+        TcpClient::connect_with(address, protocol, options)
+    }
+
+    fn adopt<P: TestProtocol>(
+        stream: std::net::TcpStream,
+        protocol: P,
+        options: ClientOptions,
+    ) -> impl Future<Output = Result<TcpClient<P>, Error>> + Send {
+        TcpClient::from_stream(stream, protocol, options)
+    }
+
+    fn bind<P: TestProtocol>(
+        addresses: Vec<Address>,
+        protocol: P,
+        options: ServerOptions,
+    ) -> impl Future<Output = Result<TcpServer<P>, Error>> + Send {
+        TcpServer::bind_all(addresses, protocol, options)
+    }
+}
+
+impl<T: Open> Driver for Tokio<T> {
+    type Family = T;
+    type Client<P: Protocol> = StreamClient<P, T>;
+    type Server<P: Protocol> = StreamServer<P, T>;
     type ShutdownHandle = ShutdownHandle;
 
     fn block_on<F: Future>(future: F) -> F::Output {
         runtime().block_on(future)
     }
 
-    fn spawn<T, F>(future: F) -> impl Future<Output = T> + Send + 'static
+    fn spawn<O, F>(future: F) -> impl Future<Output = O> + Send + 'static
     where
-        T: Send + 'static,
-        F: Future<Output = T> + Send + 'static,
+        O: Send + 'static,
+        F: Future<Output = O> + Send + 'static,
     {
         let task = runtime().spawn(future);
         async move {
@@ -62,30 +114,30 @@ impl Driver for Tokio {
     }
 
     fn connect<P: TestProtocol>(
-        address: Address,
+        address: T::Target,
         protocol: P,
         options: ClientOptions,
-    ) -> impl Future<Output = Result<TcpClient<P>, Error>> + Send {
-        TcpClient::connect_with(address, protocol, options)
+    ) -> impl Future<Output = Result<StreamClient<P, T>, Error>> + Send {
+        T::dial(address, protocol, options)
     }
 
     fn from_stream<P: TestProtocol>(
-        stream: std::net::TcpStream,
+        stream: T::Stream,
         protocol: P,
         options: ClientOptions,
-    ) -> impl Future<Output = Result<TcpClient<P>, Error>> + Send {
-        TcpClient::from_stream(stream, protocol, options)
+    ) -> impl Future<Output = Result<StreamClient<P, T>, Error>> + Send {
+        T::adopt(stream, protocol, options)
     }
 
     fn send_packet<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
         packet: &P::Sent,
     ) -> impl Future<Output = Result<(), Error>> + Send {
         client.send_packet(packet)
     }
 
     fn send_packet_timeout<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
         packet: &P::Sent,
         timeout: Duration,
     ) -> impl Future<Output = Result<(), Error>> + Send {
@@ -93,121 +145,121 @@ impl Driver for Tokio {
     }
 
     fn recv_packet<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
     ) -> impl Future<Output = Result<P::Received, Error>> + Send {
         client.recv_packet()
     }
 
     fn recv_packet_timeout<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
         timeout: Duration,
     ) -> impl Future<Output = Result<P::Received, Error>> + Send {
         client.recv_packet_timeout(timeout)
     }
 
     fn iter_received_packets<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
         timeout: Duration,
     ) -> impl Future<Output = Vec<Result<P::Received, Error>>> + Send {
         client.iter_received_packets(timeout).collect()
     }
 
     fn send_eof<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
     ) -> impl Future<Output = Result<(), Error>> + Send {
         client.send_eof()
     }
 
     fn close<P: TestProtocol>(
-        client: &TcpClient<P>,
+        client: &StreamClient<P, T>,
     ) -> impl Future<Output = Result<(), Error>> + Send {
         client.close()
     }
 
-    fn is_closed<P: TestProtocol>(client: &TcpClient<P>) -> bool {
+    fn is_closed<P: TestProtocol>(client: &StreamClient<P, T>) -> bool {
         client.is_closed()
     }
 
-    fn local_addr<P: TestProtocol>(client: &TcpClient<P>) -> SocketAddr {
+    fn local_addr<P: TestProtocol>(client: &StreamClient<P, T>) -> T::Addr {
         client.local_addr()
     }
 
-    fn peer_addr<P: TestProtocol>(client: &TcpClient<P>) -> SocketAddr {
+    fn peer_addr<P: TestProtocol>(client: &StreamClient<P, T>) -> T::Addr {
         client.peer_addr()
     }
 
-    fn socket<P: TestProtocol>(client: &TcpClient<P>) -> SocketOptions<'_> {
+    fn socket<P: TestProtocol>(client: &StreamClient<P, T>) -> SocketOptions<'_> {
         client.socket()
     }
 
-    fn max_recv_size<P: TestProtocol>(client: &TcpClient<P>) -> usize {
+    fn max_recv_size<P: TestProtocol>(client: &StreamClient<P, T>) -> usize {
         client.max_recv_size()
     }
 
     fn bind_all<P: TestProtocol>(
-        addresses: Vec<Address>,
+        addresses: Vec<T::Target>,
         protocol: P,
         options: ServerOptions,
-    ) -> impl Future<Output = Result<TcpServer<P>, Error>> + Send {
-        TcpServer::bind_all(addresses, protocol, options)
+    ) -> impl Future<Output = Result<StreamServer<P, T>, Error>> + Send {
+        T::bind(addresses, protocol, options)
     }
 
-    fn local_addrs<P: TestProtocol>(server: &TcpServer<P>) -> Vec<SocketAddr> {
+    fn local_addrs<P: TestProtocol>(server: &StreamServer<P, T>) -> Vec<T::Addr> {
         server.local_addrs()
     }
 
     fn accept<P: TestProtocol>(
-        server: &TcpServer<P>,
-    ) -> impl Future<Output = Result<TcpClient<P>, Error>> + Send {
+        server: &StreamServer<P, T>,
+    ) -> impl Future<Output = Result<StreamClient<P, T>, Error>> + Send {
         server.accept()
     }
 
     async fn serve<P: TestProtocol>(
-        server: Arc<TcpServer<P>>,
-        handler: Handler<TcpClient<P>>,
+        server: Arc<StreamServer<P, T>>,
+        handler: Handler<StreamClient<P, T>>,
     ) -> Result<(), Error> {
         server.serve(move |connection| handler(connection)).await
     }
 
     fn listener_sockets<P: TestProtocol>(
-        server: &TcpServer<P>,
+        server: &StreamServer<P, T>,
         size: usize,
-    ) -> Vec<(SocketAddr, usize)> {
+    ) -> Vec<(T::Addr, usize)> {
         server.with_listener_sockets(|sockets| {
             sockets
                 .iter()
                 .map(|s| {
                     s.set_recv_buffer_size(size).unwrap();
-                    let addr = s.local_addr().unwrap().as_socket().unwrap();
+                    let addr = T::from_sock_addr(&s.local_addr().unwrap());
                     (addr, s.recv_buffer_size().unwrap())
                 })
                 .collect()
         })
     }
 
-    fn is_serving<P: TestProtocol>(server: &TcpServer<P>) -> bool {
+    fn is_serving<P: TestProtocol>(server: &StreamServer<P, T>) -> bool {
         server.is_serving()
     }
 
-    fn max_connections<P: TestProtocol>(server: &TcpServer<P>) -> usize {
+    fn max_connections<P: TestProtocol>(server: &StreamServer<P, T>) -> usize {
         server.max_connections()
     }
 
-    fn connection_peers<P: TestProtocol>(server: &TcpServer<P>) -> Vec<SocketAddr> {
+    fn connection_peers<P: TestProtocol>(server: &StreamServer<P, T>) -> Vec<T::Addr> {
         server.connections().iter().map(|c| c.peer_addr()).collect()
     }
 
     async fn broadcast<P: TestProtocol>(
-        server: &TcpServer<P>,
+        server: &StreamServer<P, T>,
         packet: &P::Sent,
         timeout: Option<Duration>,
-    ) -> Vec<(SocketAddr, Error)> {
+    ) -> Vec<(T::Addr, Error)> {
         server.broadcast(packet, timeout).await
     }
 
     async fn close_connection<P: TestProtocol>(
-        server: &TcpServer<P>,
-        peer: SocketAddr,
+        server: &StreamServer<P, T>,
+        peer: T::Addr,
     ) -> Result<bool, Error> {
         let handle = server
             .connections()
@@ -220,8 +272,8 @@ impl Driver for Tokio {
     }
 
     async fn send_to_connection<P: TestProtocol>(
-        server: &TcpServer<P>,
-        peer: SocketAddr,
+        server: &StreamServer<P, T>,
+        peer: T::Addr,
         packet: &P::Sent,
     ) -> Result<(), Error> {
         let handle = server
@@ -231,11 +283,14 @@ impl Driver for Tokio {
         handle.ok_or(Error::Closed)?.send_packet(packet).await
     }
 
-    async fn serve_with_hooks(server: Arc<TcpServer<Lines>>, hooks: Hooks) -> Result<(), Error> {
-        server.serve_with(Recorder(hooks)).await
+    async fn serve_with_hooks(
+        server: Arc<StreamServer<Lines, T>>,
+        hooks: Hooks,
+    ) -> Result<(), Error> {
+        server.serve_with(Recorder(hooks, PhantomData)).await
     }
 
-    fn shutdown_handle<P: TestProtocol>(server: &TcpServer<P>) -> ShutdownHandle {
+    fn shutdown_handle<P: TestProtocol>(server: &StreamServer<P, T>) -> ShutdownHandle {
         server.shutdown_handle()
     }
 
@@ -408,136 +463,71 @@ impl netproto_testkit::DatagramServerDriver for Tokio {
 }
 
 /// The handler-model case's `RequestHandler`: every hook records.
-struct Recorder(Hooks);
+struct Recorder<T>(Hooks, PhantomData<T>);
 
-impl RequestHandler<TcpClient<Lines>> for Recorder {
+impl<T: Open> RequestHandler<StreamClient<Lines, T>> for Recorder<T> {
     async fn service_init(&self) -> Result<(), Error> {
         self.0.init()
     }
     async fn service_quit(&self) {
         self.0.quit();
     }
-    async fn on_connection(&self, conn: &TcpClient<Lines>) -> Result<(), Error> {
+    async fn on_connection(&self, conn: &StreamClient<Lines, T>) -> Result<(), Error> {
         self.0.on_connection(conn.peer_addr())
     }
-    async fn handle(&self, conn: &TcpClient<Lines>) {
+    async fn handle(&self, conn: &StreamClient<Lines, T>) {
         self.0.handled(conn.peer_addr());
-        echo_lines::<Tokio>(conn).await;
+        echo_lines::<Tokio<T>>(conn).await;
     }
-    fn on_disconnection(&self, peer: netproto_core::addr::PeerAddr, reason: Option<&str>) {
-        self.0
-            .disconnected(peer.inet().expect("a TCP peer"), reason);
+    fn on_disconnection(&self, peer: PeerAddr, reason: Option<&str>) {
+        self.0.disconnected(peer, reason);
     }
 }
 
 #[cfg(unix)]
 mod unix {
-    use std::sync::Arc;
-    use std::time::Duration;
+    use std::future::Future;
 
-    use futures_util::StreamExt;
-    use netproto_testkit::{Handler, TestProtocol, UnixDriver};
+    use netproto_testkit::{TestProtocol, UnixDriver};
     use netproto_tokio::{
-        ClientOptions, Error, PeerCredentials, Protocol, ServerOptions, ShutdownHandle, UnixAddr,
+        ClientOptions, Error, PeerCredentials, ServerOptions, StreamClient, Unix, UnixAddr,
         UnixStreamClient, UnixStreamServer,
     };
 
     use super::*;
 
-    impl UnixDriver for Tokio {
-        type UnixClient<P: Protocol> = UnixStreamClient<P>;
-        type UnixServer<P: Protocol> = UnixStreamServer<P>;
-
-        async fn unix_connect<P: TestProtocol>(
+    impl Open for Unix {
+        fn dial<P: TestProtocol>(
             address: UnixAddr,
             protocol: P,
             options: ClientOptions,
-        ) -> Result<UnixStreamClient<P>, Error> {
-            UnixStreamClient::connect_with(address, protocol, options).await
+        ) -> impl Future<Output = Result<UnixStreamClient<P>, Error>> + Send {
+            UnixStreamClient::connect_with(address, protocol, options)
         }
 
-        async fn unix_from_stream<P: TestProtocol>(
+        fn adopt<P: TestProtocol>(
             stream: std::os::unix::net::UnixStream,
             protocol: P,
             options: ClientOptions,
-        ) -> Result<UnixStreamClient<P>, Error> {
-            UnixStreamClient::from_stream(stream, protocol, options).await
+        ) -> impl Future<Output = Result<UnixStreamClient<P>, Error>> + Send {
+            UnixStreamClient::from_stream(stream, protocol, options)
         }
 
-        async fn unix_send<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-            packet: &P::Sent,
-        ) -> Result<(), Error> {
-            client.send_packet(packet).await
-        }
-
-        async fn unix_recv_timeout<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-            timeout: Duration,
-        ) -> Result<P::Received, Error> {
-            client.recv_packet_timeout(timeout).await
-        }
-
-        async fn unix_recv<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-        ) -> Result<P::Received, Error> {
-            client.recv_packet().await
-        }
-
-        async fn unix_iter_received_packets<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-            timeout: Duration,
-        ) -> Vec<Result<P::Received, Error>> {
-            client.iter_received_packets(timeout).collect().await
-        }
-
-        async fn unix_send_eof<P: TestProtocol>(client: &UnixStreamClient<P>) -> Result<(), Error> {
-            client.send_eof().await
-        }
-
-        async fn unix_close<P: TestProtocol>(client: &UnixStreamClient<P>) -> Result<(), Error> {
-            client.close().await
-        }
-
-        fn unix_local_addr<P: TestProtocol>(client: &UnixStreamClient<P>) -> UnixAddr {
-            client.local_addr()
-        }
-
-        fn unix_peer_addr<P: TestProtocol>(client: &UnixStreamClient<P>) -> UnixAddr {
-            client.peer_addr()
-        }
-
-        fn unix_peer_credentials<P: TestProtocol>(
-            client: &UnixStreamClient<P>,
-        ) -> std::io::Result<PeerCredentials> {
-            client.peer_credentials()
-        }
-
-        async fn unix_bind<P: TestProtocol>(
-            address: UnixAddr,
+        async fn bind<P: TestProtocol>(
+            addresses: Vec<UnixAddr>,
             protocol: P,
             options: ServerOptions,
         ) -> Result<UnixStreamServer<P>, Error> {
+            let [address] = <[UnixAddr; 1]>::try_from(addresses).expect("one Unix address");
             UnixStreamServer::bind(address, protocol, options).await
         }
+    }
 
-        fn unix_local_addrs<P: TestProtocol>(server: &UnixStreamServer<P>) -> Vec<UnixAddr> {
-            server.local_addrs()
-        }
-
-        async fn unix_serve<P: TestProtocol>(
-            server: Arc<UnixStreamServer<P>>,
-            handler: Handler<UnixStreamClient<P>>,
-        ) -> Result<(), Error> {
-            server.serve(move |connection| handler(connection)).await
-        }
-
-        fn unix_connection_peers<P: TestProtocol>(server: &UnixStreamServer<P>) -> Vec<UnixAddr> {
-            server.connections().iter().map(|c| c.peer_addr()).collect()
-        }
-
-        fn unix_shutdown_handle<P: TestProtocol>(server: &UnixStreamServer<P>) -> ShutdownHandle {
-            server.shutdown_handle()
+    impl UnixDriver for Tokio<Unix> {
+        fn peer_credentials<P: TestProtocol>(
+            client: &StreamClient<P, Unix>,
+        ) -> std::io::Result<PeerCredentials> {
+            client.peer_credentials()
         }
     }
 }
