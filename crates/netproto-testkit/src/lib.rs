@@ -337,7 +337,6 @@ macro_rules! conformance_suite {
                 server_one_client_rejects_extras,
                 peer_reset_is_reported_disconnected,
                 server_connection_handles_and_broadcast,
-                server_request_handler_hooks,
             ],
             // Host names, ports, interfaces, `SO_REUSEPORT`.
             plain: [
@@ -411,6 +410,7 @@ macro_rules! __stream_cases {
                 server_handler_stop_wait_is_configurable,
                 server_is_serving_and_reports_its_limit,
                 server_at_capacity_is_reported,
+                server_request_handler_hooks,
                 $($both,)*
             ],
             // Plain only. TLS options are honoured in every build of the
