@@ -151,14 +151,20 @@ impl<P: Protocol> Connection<P> {
 
     /// Close at once without writing what is queued (a server shutting
     /// down, an idle timeout), with `reason` for the `Disconnected` event
-    /// unless a reason is known already. A `close` still flushing is cut
-    /// short (and returns [`Error::Undelivered`] with what it gave up); a
-    /// receive or send waiting elsewhere returns [`Error::Closed`].
+    /// unless a reason is known already; the queued bytes given up are
+    /// counted in it. A `close` still flushing is cut short (and returns
+    /// [`Error::Undelivered`] with what it gave up); a receive or send
+    /// waiting elsewhere returns [`Error::Closed`].
     pub fn force_close<T: Transport + ?Sized>(&self, io: &T, reason: Option<&str>) {
         self.mark_closed();
-        if let Some(reason) = reason {
-            self.events.note_reason(reason);
+        let undelivered = self.queued();
+        match (reason, undelivered) {
+            (Some(reason), 0) => self.events.note_reason(reason),
+            (Some(reason), bytes) => self.events.note_reason(format_args!(
+                "{reason}, with {bytes} queued bytes not delivered"
+            )),
+            (None, _) => {}
         }
-        let _ = self.finish_close(io, 0);
+        let _ = self.finish_close(io, undelivered);
     }
 }

@@ -262,11 +262,12 @@ fn a_close_cut_short_by_a_forced_close_still_says_what_it_gave_up() {
         Step::Ready(Err(Error::Undelivered { bytes, .. })) => assert_eq!(bytes, 201 - 64),
         other => panic!("expected Undelivered, got {other:?}"),
     }
+    // The operator is told what the shutdown threw away, too.
     let reasons = seen.disconnects();
     assert_eq!(reasons.len(), 1, "one Disconnected");
     assert_eq!(
         reasons[0].as_deref(),
-        Some(ConnectionEvents::SERVER_SHUT_DOWN)
+        Some("server shut down, with 137 queued bytes not delivered")
     );
 }
 
