@@ -8,6 +8,7 @@
 //!     [--idle-timeout-ms N]       the server's idle timeout
 //!     [--nofile N]                lower this process's file-descriptor limit to N first
 //!     [--close-timeout-ms N]      how long closing a connection may take to flush
+//!     [--max-connections N]       the connection limit (default: derived from the fd limit)
 //! ```
 //!
 //! It binds `127.0.0.1:0` and prints, one per line on stdout: `listening
@@ -43,6 +44,7 @@ struct Args {
     idle_timeout: Option<Duration>,
     nofile: Option<u64>,
     close_timeout: Option<Duration>,
+    max_connections: Option<usize>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -53,6 +55,7 @@ fn parse() -> Result<Args, String> {
         idle_timeout: None,
         nofile: None,
         close_timeout: None,
+        max_connections: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -68,6 +71,10 @@ fn parse() -> Result<Args, String> {
             "--tls" => args.tls_ca = Some(value()?),
             "--idle-timeout-ms" => args.idle_timeout = Some(millis(value()?)?),
             "--close-timeout-ms" => args.close_timeout = Some(millis(value()?)?),
+            "--max-connections" => {
+                let v = value()?;
+                args.max_connections = Some(v.parse().map_err(|e| format!("{v}: {e}"))?);
+            }
             "--nofile" => {
                 let v = value()?;
                 args.nofile = Some(v.parse().map_err(|e| format!("{v}: {e}"))?);
@@ -91,6 +98,9 @@ fn options(args: &Args) -> Result<ServerOptions, String> {
     let mut options = ServerOptions::default()
         .idle_timeout(args.idle_timeout)
         .on_event(|event: &ConnectionEvent| say(&format!("event {event:?}")));
+    if let Some(max) = args.max_connections {
+        options = options.max_connections(max, netproto_core::options::WhenFull::Wait);
+    }
     if let Some(timeout) = args.close_timeout {
         options = options.close_timeout(timeout);
     }

@@ -401,6 +401,23 @@ fn fd_exhaustion(driver: &str) {
     server.stop();
 }
 
+/// Past the descriptor limit (64, with a connection limit set above it):
+/// accepting fails with the system's error, reported with the back-off and
+/// retried; once the flood goes away the server accepts and serves again.
+fn fd_exhaustion_past_the_limit(driver: &str) {
+    let server = Server::start(driver, &["--nofile", "64", "--max-connections", "1000"]);
+    server.serves_a_line_client();
+    let flood: Vec<TcpStream> = (0..100).map(|_| connect(server.addr)).collect();
+    let failed = server.wait_for("AcceptFailed", 1, |e| e.starts_with("AcceptFailed"));
+    assert!(
+        failed[0].contains("open files") && failed[0].contains("retry_in: Some("),
+        "{failed:#?}"
+    );
+    drop(flood);
+    server.serves_a_line_client();
+    server.stop();
+}
+
 /// A reset and a half-close in the middle of a frame are each reported
 /// with what happened (the reset; the bytes of the incomplete frame); the
 /// server goes on serving.
@@ -532,6 +549,10 @@ macro_rules! driver_suite {
             #[test]
             fn fd_exhaustion() {
                 super::fd_exhaustion($driver);
+            }
+            #[test]
+            fn fd_exhaustion_past_the_limit() {
+                super::fd_exhaustion_past_the_limit($driver);
             }
             #[test]
             fn reset_and_half_close_mid_frame() {
