@@ -13,6 +13,11 @@
 //!   finds less) if that build fails. The summary says which mode ran.
 //! * Builds are optimised with debug assertions and overflow checks on
 //!   (`-O -a`), so arithmetic overflow is a crash, not a silent wrap.
+//! * Every run of a target is appended to the campaign log
+//!   `fuzz/campaign.tsv` (kept in the repository: date, target, sanitizer,
+//!   seconds, executions, crashes), so that runs over several sessions add
+//!   up; the summary gives each target's executions so far against the
+//!   goal of [`GOAL`], and `cargo xtask fuzz --report` prints it alone.
 //! * Seeds committed under `fuzz/seeds/<target>/` are copied into the
 //!   working corpus `fuzz/corpus/<target>/` (ignored by git) before a run;
 //!   crash inputs land in `fuzz/artifacts/<target>/`, logs in
@@ -26,13 +31,19 @@ use std::time::Instant;
 
 use crate::{cargo, workspace_root};
 
-const USAGE: &str =
-    "usage: cargo xtask fuzz [--seconds N] [--stable] [--sanitizer address|none] [TARGET...]";
+const USAGE: &str = "usage: cargo xtask fuzz [--seconds N] [--stable] [--sanitizer address|none] [--report] [TARGET...]";
+
+/// Executions per target the campaign aims at, over all runs.
+pub const GOAL: u64 = 10_000_000;
+
+/// The campaign log, relative to the workspace root.
+const CAMPAIGN_LOG: &str = "fuzz/campaign.tsv";
 
 struct Options {
     seconds: u64,
     force_stable: bool,
     sanitizer: Option<String>,
+    report: bool,
     targets: Vec<String>,
 }
 
@@ -41,6 +52,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         seconds: 30,
         force_stable: false,
         sanitizer: None,
+        report: false,
         targets: Vec::new(),
     };
     let mut args = args.iter();
@@ -55,6 +67,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     .ok_or_else(|| format!("--seconds: {value:?} is not a positive number"))?;
             }
             "--stable" => options.force_stable = true,
+            "--report" => options.report = true,
             "--sanitizer" => {
                 let value = args.next().ok_or("--sanitizer needs a value")?;
                 options.sanitizer = Some(value.clone());
@@ -173,6 +186,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         options.targets.clone()
     };
+    let campaign = root.join(CAMPAIGN_LOG);
+    if options.report {
+        let text = fs::read_to_string(&campaign).unwrap_or_default();
+        print!("{}", render_campaign(&all, &campaign_totals(&text)));
+        return Ok(());
+    }
 
     ensure_cargo_fuzz()?;
     let mut mode = choose_mode(&options);
@@ -198,10 +217,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
     fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
     let mut outcomes = Vec::new();
     for target in &targets {
-        outcomes.push(fuzz_one(&mode, &fuzz_dir, &logs, target, options.seconds)?);
+        let outcome = fuzz_one(&mode, &fuzz_dir, &logs, target, options.seconds)?;
+        // Logged as each target ends, so an interrupted campaign keeps
+        // what it did.
+        log_run(&campaign, &mode, options.seconds, &outcome)?;
+        outcomes.push(outcome);
     }
 
     print_summary(&mode, options.seconds, &outcomes);
+    let text = fs::read_to_string(&campaign).unwrap_or_default();
+    print!("\n{}", render_campaign(&all, &campaign_totals(&text)));
     let crashed: Vec<&str> = outcomes
         .iter()
         .filter(|o| o.crashed())
@@ -437,6 +462,85 @@ fn print_summary(mode: &Mode, seconds: u64, outcomes: &[Outcome]) {
     }
 }
 
+/// Append one run to the campaign log (its header first if it is new).
+fn log_run(path: &Path, mode: &Mode, seconds: u64, outcome: &Outcome) -> Result<(), String> {
+    use std::io::Write;
+    let new = !path.exists();
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut text = String::new();
+    if new {
+        text.push_str("# date\ttarget\tsanitizer\tseconds\texecutions\tcrashes\n");
+    }
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let crashes = outcome.new_artifacts.len() + usize::from(outcome.failure.is_some());
+    text.push_str(&format!(
+        "{}\t{}\t{}\t{}\t{}\t{}\n",
+        date.trim(),
+        outcome.target,
+        mode.sanitizer,
+        seconds,
+        outcome.executions.unwrap_or(0),
+        crashes
+    ));
+    file.write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Executions and crashes per target over every run in the campaign log.
+fn campaign_totals(log: &str) -> std::collections::BTreeMap<String, (u64, u64)> {
+    let mut totals = std::collections::BTreeMap::new();
+    for line in log
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if let [_, target, _, _, executions, crashes] = fields.as_slice() {
+            let entry = totals.entry((*target).to_owned()).or_insert((0, 0));
+            entry.0 += executions.parse::<u64>().unwrap_or(0);
+            entry.1 += crashes.parse::<u64>().unwrap_or(0);
+        }
+    }
+    totals
+}
+
+/// The campaign so far: every target, its executions against [`GOAL`].
+fn render_campaign(
+    targets: &[String],
+    totals: &std::collections::BTreeMap<String, (u64, u64)>,
+) -> String {
+    let mut out = format!(
+        "fuzz campaign so far ({CAMPAIGN_LOG}; goal {GOAL} executions per target)\n{:<28} {:>13} {:>8} {:>5}\n",
+        "target", "executions", "crashes", "goal"
+    );
+    let mut sum = 0;
+    for target in targets {
+        let (executions, crashes) = totals.get(target).copied().unwrap_or((0, 0));
+        sum += executions;
+        let met = if executions >= GOAL { "met" } else { "-" };
+        out.push_str(&format!(
+            "{target:<28} {executions:>13} {crashes:>8} {met:>5}\n"
+        ));
+    }
+    let met = targets
+        .iter()
+        .filter(|t| totals.get(*t).is_some_and(|(e, _)| *e >= GOAL))
+        .count();
+    out.push_str(&format!(
+        "{:<28} {sum:>13}          {met}/{} targets at the goal\n",
+        "total",
+        targets.len()
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,7 +554,8 @@ mod tests {
         let o = parse(&args(&["--seconds", "60", "endpoint", "framer_raw"])).unwrap();
         assert_eq!(o.seconds, 60);
         assert_eq!(o.targets, ["endpoint", "framer_raw"]);
-        assert!(!o.force_stable && o.sanitizer.is_none());
+        assert!(!o.force_stable && o.sanitizer.is_none() && !o.report);
+        assert!(parse(&args(&["--report"])).unwrap().report);
         let o = parse(&args(&["--stable", "--sanitizer", "none"])).unwrap();
         assert!(o.force_stable);
         assert_eq!(o.sanitizer.as_deref(), Some("none"));
@@ -458,6 +563,31 @@ mod tests {
         assert!(parse(&args(&["--seconds", "0"])).is_err());
         assert!(parse(&args(&["--seconds"])).is_err());
         assert!(parse(&args(&["--bogus"])).is_err());
+    }
+
+    #[test]
+    fn the_campaign_adds_runs_up() {
+        let log = "# date\ttarget\tsanitizer\tseconds\texecutions\tcrashes\n\
+                   2026-12-02T05:00:00Z\tframer_raw\tnone\t60\t6000000\t0\n\
+                   2026-12-02T06:00:00Z\tframer_raw\taddress\t60\t5000000\t1\n\
+                   2026-12-02T06:00:00Z\tendpoint\tnone\t60\t700\t0\n";
+        let totals = campaign_totals(log);
+        assert_eq!(totals["framer_raw"], (11_000_000, 1));
+        assert_eq!(totals["endpoint"], (700, 0));
+        let targets = [
+            "endpoint".to_owned(),
+            "framer_raw".to_owned(),
+            "new".to_owned(),
+        ];
+        let report = render_campaign(&targets, &totals);
+        assert!(report.contains("1/3 targets at the goal"), "{report}");
+        let raw = report
+            .lines()
+            .find(|l| l.starts_with("framer_raw"))
+            .unwrap();
+        assert!(raw.contains("11000000") && raw.ends_with("met"), "{raw}");
+        let new = report.lines().find(|l| l.starts_with("new")).unwrap();
+        assert!(new.split_whitespace().eq(["new", "0", "0", "-"]), "{new}");
     }
 
     #[test]
