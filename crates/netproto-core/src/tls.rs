@@ -425,8 +425,13 @@ impl TlsSession {
                     Err(err) => return Err(TlsError::Io(err.to_string())),
                 }
             }
-            let state = self.conn.process_new_packets()?;
-            let available = state.plaintext_bytes_to_read();
+            let processed = self.conn.process_new_packets();
+            // What records before a bad one decrypted to is the peer's
+            // data: it is delivered, then the error.
+            let available = match &processed {
+                Ok(state) => state.plaintext_bytes_to_read(),
+                Err(_) => 1,
+            };
             if available > 0 {
                 // Copy the plaintext chunk by chunk, without zero-filling
                 // a region for it first.
@@ -441,6 +446,7 @@ impl TlsSession {
                     reader.consume(n);
                 }
             }
+            let state = processed?;
             if data.is_empty() {
                 return Ok(state.peer_has_closed());
             }

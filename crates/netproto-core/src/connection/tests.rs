@@ -630,4 +630,43 @@ mod tls {
             "{err:?}"
         );
     }
+
+    #[test]
+    fn a_packet_before_a_bad_record_arrives_before_the_error() {
+        let (client_tls, server_tls) = configs();
+        let (client_addr, server_addr) = addrs();
+        let client = ConnectionSetup::client(&ClientOptions::default().tls(client_tls), None)
+            .connection(lines(), server_addr, client_addr)
+            .unwrap();
+        let server = ConnectionSetup::server(&ServerOptions::default().tls(server_tls))
+            .connection(lines(), client_addr, server_addr)
+            .unwrap();
+        let (c, s) = memory::pair(64 * 1024);
+        let now = Instant::now();
+        let (mut hc, mut hs) = (client.handshake(now), server.handshake(now));
+        let (a, b) = both(
+            || client.poll_handshake(&mut hc, &c, now),
+            || server.poll_handshake(&mut hs, &s, now),
+        );
+        a.unwrap();
+        b.unwrap();
+        let mut send = SendPacket::new("kept");
+        assert!(matches!(
+            client.poll_send(&mut send, &c, now),
+            Step::Ready(Ok(()))
+        ));
+        // A byte that cannot start a TLS record, right behind the packet's
+        // record, in the same read.
+        c.write(&[0], None).unwrap();
+        let mut recv = server.recv(now, None);
+        let first = server.poll_recv(&mut recv, &s, now).ready().unwrap();
+        assert_eq!(first.unwrap(), "kept");
+        let mut recv = server.recv(now, None);
+        let err = server
+            .poll_recv(&mut recv, &s, now)
+            .ready()
+            .unwrap()
+            .unwrap_err();
+        assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+    }
 }

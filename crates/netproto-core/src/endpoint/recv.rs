@@ -20,6 +20,9 @@ enum RecvState {
     Eof {
         truncated: bool,
     },
+    /// The TLS stream failed after records that decrypted: the packets
+    /// they completed are returned first, then the error (and `Failed`).
+    Ending(Terminal),
     /// Receiving is over for good: the error is reported on every call.
     Failed(Terminal),
 }
@@ -144,6 +147,7 @@ impl<P: Protocol> RecvHalf<P> {
         let at_eof = match &self.state {
             RecvState::Open => false,
             RecvState::Eof { .. } => true,
+            RecvState::Ending(_) => false,
             RecvState::Failed(terminal) => return Some(Err(self.terminal_error(terminal))),
         };
         // A plain connection whose first bytes are a TLS record: the framer
@@ -168,6 +172,15 @@ impl<P: Protocol> RecvHalf<P> {
                     peer: self.peer.clone(),
                     source,
                 }))
+            }
+            // Nothing whole is left of what arrived before the failure.
+            _ if matches!(self.state, RecvState::Ending(_)) => {
+                let state = std::mem::replace(&mut self.state, RecvState::Open);
+                let RecvState::Ending(terminal) = state else {
+                    self.state = state;
+                    return None;
+                };
+                Some(Err(self.fail(terminal)))
             }
             Ok(None) if at_eof => {
                 let terminal = match self.state {
@@ -274,7 +287,9 @@ impl<P: Protocol> RecvHalf<P> {
                     });
                 }
                 match outcome {
-                    Err(err) => self.state = RecvState::Failed(Terminal::Tls(err)),
+                    // The packets the records before the bad one complete
+                    // come first.
+                    Err(err) => self.state = RecvState::Ending(Terminal::Tls(err)),
                     Ok(true) => self.state = RecvState::Eof { truncated: false },
                     Ok(false) if n == 0 => {
                         let truncated = !tls.session.lock().accepts_missing_close_notify();
@@ -305,7 +320,7 @@ impl<P: Protocol> RecvHalf<P> {
     /// stays the one reported.
     pub fn fail_io(&mut self, err: io::Error) -> Error {
         self.discard_uncommitted();
-        if !matches!(self.state, RecvState::Failed(_)) {
+        if !matches!(self.state, RecvState::Failed(_) | RecvState::Ending(_)) {
             self.state = RecvState::Failed(Terminal::Io {
                 kind: err.kind(),
                 os_code: err.raw_os_error(),
