@@ -430,6 +430,34 @@ mod tls {
         panic!("the two engines did not finish");
     }
 
+    /// A TLS client and server over an in-memory pair, handshake done.
+    fn talking() -> (
+        Connection<Lines>,
+        Connection<Lines>,
+        MemorySocket,
+        MemorySocket,
+        Instant,
+    ) {
+        let (client_tls, server_tls) = configs();
+        let (client_addr, server_addr) = addrs();
+        let client = ConnectionSetup::client(&ClientOptions::default().tls(client_tls), None)
+            .connection(lines(), server_addr, client_addr)
+            .unwrap();
+        let server = ConnectionSetup::server(&ServerOptions::default().tls(server_tls))
+            .connection(lines(), client_addr, server_addr)
+            .unwrap();
+        let (c, s) = memory::pair(64 * 1024);
+        let now = Instant::now();
+        let (mut hc, mut hs) = (client.handshake(now), server.handshake(now));
+        let (a, b) = both(
+            || client.poll_handshake(&mut hc, &c, now),
+            || server.poll_handshake(&mut hs, &s, now),
+        );
+        a.unwrap();
+        b.unwrap();
+        (client, server, c, s, now)
+    }
+
     #[test]
     fn the_tls_shutdown_timeout_bounds_the_close_notify_and_says_so() {
         let (client_tls, server_tls) = configs();
@@ -490,23 +518,7 @@ mod tls {
 
     #[test]
     fn two_engines_talk_tls_in_memory() {
-        let (client_tls, server_tls) = configs();
-        let (client_addr, server_addr) = addrs();
-        let client = ConnectionSetup::client(&ClientOptions::default().tls(client_tls), None)
-            .connection(lines(), server_addr, client_addr)
-            .unwrap();
-        let server = ConnectionSetup::server(&ServerOptions::default().tls(server_tls))
-            .connection(lines(), client_addr, server_addr)
-            .unwrap();
-        let (c, s) = memory::pair(64 * 1024);
-        let now = Instant::now();
-        let (mut hc, mut hs) = (client.handshake(now), server.handshake(now));
-        let (a, b) = both(
-            || client.poll_handshake(&mut hc, &c, now),
-            || server.poll_handshake(&mut hs, &s, now),
-        );
-        a.unwrap();
-        b.unwrap();
+        let (client, server, c, s, now) = talking();
         let mut send = SendPacket::new("secret");
         assert!(matches!(
             client.poll_send(&mut send, &c, now),
@@ -633,23 +645,7 @@ mod tls {
 
     #[test]
     fn a_packet_before_a_bad_record_arrives_before_the_error() {
-        let (client_tls, server_tls) = configs();
-        let (client_addr, server_addr) = addrs();
-        let client = ConnectionSetup::client(&ClientOptions::default().tls(client_tls), None)
-            .connection(lines(), server_addr, client_addr)
-            .unwrap();
-        let server = ConnectionSetup::server(&ServerOptions::default().tls(server_tls))
-            .connection(lines(), client_addr, server_addr)
-            .unwrap();
-        let (c, s) = memory::pair(64 * 1024);
-        let now = Instant::now();
-        let (mut hc, mut hs) = (client.handshake(now), server.handshake(now));
-        let (a, b) = both(
-            || client.poll_handshake(&mut hc, &c, now),
-            || server.poll_handshake(&mut hs, &s, now),
-        );
-        a.unwrap();
-        b.unwrap();
+        let (client, server, c, s, now) = talking();
         let mut send = SendPacket::new("kept");
         assert!(matches!(
             client.poll_send(&mut send, &c, now),
