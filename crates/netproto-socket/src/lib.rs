@@ -60,7 +60,7 @@ use socket2::{SockRef, TcpKeepalive};
 
 use netproto_core::Error;
 use netproto_core::addr::PeerAddr;
-use netproto_core::endpoint::ConnectionSetup;
+use netproto_core::driver::endpoint::ConnectionSetup;
 use netproto_core::options::ClientOptions;
 
 pub mod connect;
