@@ -330,7 +330,7 @@ pub enum ConnectionEvent {
     /// A datagram server dropped datagrams since its last report: a peer's
     /// queue was full, or a datagram came from a new peer while the server
     /// was at its limit of peers. Reported with the counts, at most once per
-    /// report interval (see `datagram::PeerTable`).
+    /// report interval (see `driver::datagram::PeerTable`).
     DatagramsDropped {
         /// The server's local address.
         local: PeerAddr,

@@ -1,23 +1,35 @@
-//! The TLS pump: a rustls session between socket bytes and the endpoint.
-//!
-//! rustls is itself sans-IO, so netproto drives it here once for all three
-//! drivers. A [`TlsSession`] wraps a `rustls::ClientConnection` or
-//! `ServerConnection`; an [`Endpoint`](crate::endpoint::Endpoint) built with
-//! [`Endpoint::with_tls`](crate::endpoint::Endpoint::with_tls) shares it
-//! between its receive and send halves behind a short-lived lock
-//! ([`SharedTls`]) that is held only for in-memory work — never across a
-//! socket read or write — so one thread can wait for input while another
-//! sends.
+//! TLS over rustls: the client and server configurations.
 //!
 //! Configuration: [`TlsClientConfig`] (web roots, custom roots, a server
 //! name override, a client certificate, or your own `rustls::ClientConfig`)
 //! and [`TlsServerConfig`] (certificate and key, or your own
 //! `rustls::ServerConfig`). Both use the `ring` crypto provider.
+//!
+//! rustls is itself sans-IO, so netproto drives it in the core once for
+//! every driver; the session that does so is part of the driver interface
+//! ([`driver::tls`](crate::driver::tls)), shared between the receive and
+//! send halves of a connection behind a lock held only for in-memory work.
+//!
+//! # rustls, re-exported
+//!
+//! [`rustls`] is re-exported whole, and netproto's version is tied to
+//! rustls 0.23: a netproto release that moves to a rustls with a breaking
+//! version (0.24) is itself a breaking release. The configurations take and
+//! give rustls types ([`rustls::RootCertStore`], `Arc<rustls::ClientConfig>`,
+//! [`rustls::pki_types::CertificateDer`], ...), so the version is part of
+//! the API whether or not it is re-exported; re-exporting a handful of
+//! those types would not untie it, and would leave out what building your
+//! own `ClientConfig` needs (its builder, verifiers, crypto providers).
+//! Name it as `netproto_core::tls::rustls` (`netproto::tls::rustls`) to use
+//! exactly the rustls netproto was built with, or depend on rustls 0.23
+//! yourself: Cargo unifies the two.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// rustls, at the version netproto is tied to (0.23): see the module's
+/// documentation.
 pub use rustls;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
