@@ -981,10 +981,10 @@ mod tls_memory {
     use std::io::{Read, Write};
 
     use netproto_core::StreamProtocol;
-    use netproto_core::endpoint::{Endpoint, EndpointConfig, RecvHalf, SendHalf};
+    use netproto_core::driver::endpoint::{Endpoint, EndpointConfig, RecvHalf, SendHalf};
+    use netproto_core::driver::tls::TlsSession;
     use netproto_core::framing::LengthPrefix;
     use netproto_core::serializer::BytesSerializer;
-    use netproto_core::tls::TlsSession;
     use tokio_rustls::rustls::{ClientConnection, ServerConnection};
 
     use super::*;

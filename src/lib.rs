@@ -14,7 +14,7 @@
 //!
 //! Everything right of "socket bytes" is the sans-IO [`core`]: [`framing`],
 //! [`serializer`]s, [`protocol`]s with converters, the connection engine
-//! (`core::connection`, which decides everything a connection does) and
+//! (`core::driver::connection`, which decides everything a connection does) and
 //! the TLS pump. It never touches a socket, a
 //! clock or a runtime; the drivers only move bytes between a socket and the
 //! core, so every runtime behaves the same: a receive that times out (or an
@@ -166,13 +166,33 @@
 //!   events, and [`Error`] for what can go wrong and whose fault it is.
 //! * `docs/driver-api.md` in the repository: every method of the client
 //!   and the server, identical in the three drivers.
+//!
+//! ## What is public here
+//!
+//! Everything a user needs is at the top of this crate and of each
+//! runtime's module: clients, servers, options, protocols, [`addr`]esses,
+//! [`error`]s. [`core`] is the whole sans-IO crate, including
+//! `core::driver`, the interface netproto's drivers are built on (the
+//! connection and datagram engines, the server lifecycle): users do not
+//! need it, and it has its own stability note.
+//!
+//! ## TLS and rustls (`tls`)
+//!
+//! TLS is configured with `tls::TlsClientConfig` and `tls::TlsServerConfig`,
+//! also re-exported by every runtime's module. rustls is re-exported whole
+//! as `tls::rustls`, and netproto's version is tied to rustls 0.23: moving
+//! to a rustls with a breaking version is a breaking netproto release. The
+//! configurations take and give rustls types (root stores, certificates,
+//! `Arc<rustls::ClientConfig>`), so that version is part of the API anyway;
+//! the re-export lets you name exactly the rustls netproto was built with
+//! (or depend on rustls 0.23 yourself: Cargo unifies the two).
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use netproto_core as core;
 pub use netproto_core::{
-    DeserializeError, EncodeError, Error, FramingError, Protocol, StreamProtocol, datagram,
-    framing, options, protocol, serializer,
+    DeserializeError, EncodeError, Error, FramingError, Protocol, StreamProtocol, addr, datagram,
+    error, framing, options, protocol, serializer,
 };
 
 #[cfg(feature = "tls")]

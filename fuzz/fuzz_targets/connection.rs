@@ -1,4 +1,4 @@
-//! The connection engine (`netproto_core::connection`) against a peer that
+//! The connection engine (`netproto_core::driver::connection`) against a peer that
 //! does anything, with a clock that jumps: see `netproto_fuzz::connection`.
 #![no_main]
 

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use netproto_core::Error;
 use netproto_core::StreamProtocol;
-use netproto_core::connection::{Connection, SendPacket, Step, Transport, memory};
-use netproto_core::endpoint::{ConnectionSetup, EndpointConfig};
+use netproto_core::driver::connection::{Connection, SendPacket, Step, Transport, memory};
+use netproto_core::driver::endpoint::{ConnectionSetup, EndpointConfig};
 use netproto_core::framing::LengthPrefix;
 use netproto_core::options::ServerOptions;
 use netproto_core::serializer::BytesSerializer;

@@ -8,7 +8,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
-use netproto_core::endpoint::{Endpoint, EndpointConfig, RecvHalf};
+use netproto_core::driver::endpoint::{Endpoint, EndpointConfig, RecvHalf};
 use netproto_core::error::{EncodeError, Error};
 use netproto_core::framing::FrameDecoder;
 use netproto_core::protocol::Protocol;

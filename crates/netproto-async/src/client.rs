@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use netproto_core::addr::{StreamFamily, Tcp};
-use netproto_core::endpoint::ConnectionSetup;
+use netproto_core::driver::endpoint::ConnectionSetup;
 use netproto_core::options::{ClientOptions, IntoAddress};
 use netproto_core::{Error, Protocol};
 use netproto_socket::SocketOptions;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use event_listener::Event;
 use netproto_core::Protocol;
-use netproto_core::connection::{Connection, SendPacket, Step, Transport};
+use netproto_core::driver::connection::{Connection, SendPacket, Step, Transport};
 use netproto_socket::STOP_READING_WAKES_READERS;
 
 use crate::rt::{AsyncStream, Interest, Runtime};

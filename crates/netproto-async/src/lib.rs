@@ -10,7 +10,7 @@
 //!
 //! Every decision a connection makes (reads, writes, deadlines, the close
 //! sequence, events, TLS) is the core's
-//! [`Connection`](netproto_core::connection::Connection) engine; this crate
+//! [`Connection`](netproto_core::driver::connection::Connection) engine; this crate
 //! only pumps bytes between it and the runtime's sockets, waits for what
 //! the engine asks for, and runs the server's accept loop with a task per
 //! connection.
@@ -43,7 +43,7 @@ pub use client::UnixStreamClient;
 pub use client::{StreamClient, TcpClient};
 pub use handle::ConnectionHandle;
 pub use handler::RequestHandler;
-pub use netproto_core::server::ShutdownHandle;
+pub use netproto_core::driver::server::ShutdownHandle;
 pub use rt::{AsyncDatagram, AsyncListener, AsyncStream, Interest, IntoStream, Runtime};
 #[cfg(unix)]
 #[cfg_attr(docsrs, doc(cfg(unix)))]

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 use futures_util::future::{AbortHandle, Abortable};
 use netproto_core::addr::{PeerAddr, StreamFamily, Tcp};
-use netproto_core::endpoint::ConnectionSetup;
+use netproto_core::driver::endpoint::ConnectionSetup;
+use netproto_core::driver::server::{Lifecycle, Reserve, Served, ShutdownHandle, Slot};
 use netproto_core::options::{IntoAddress, ServerOptions};
-use netproto_core::server::{Lifecycle, Reserve, Served, ShutdownHandle, Slot};
 use netproto_core::{Error, Protocol};
 use netproto_socket::listener::{self, BindTarget};
 use netproto_socket::socket2::SockRef;
@@ -213,7 +213,7 @@ impl<R: Runtime, P: Protocol, T: StreamFamily> StreamServer<R, P, T> {
 
     /// The connection limit in force: `options.max_connections`, or the
     /// one derived from the file-descriptor limit
-    /// ([`auto_connection_limit`](netproto_core::server::auto_connection_limit)).
+    /// ([`auto_connection_limit`](netproto_core::options::auto_connection_limit)).
     pub fn max_connections(&self) -> usize {
         self.lifecycle.max_connections()
     }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 use futures_sink::Sink;
-use netproto_core::error::InStream;
+use netproto_core::driver::InStream;
 use netproto_core::{Error, Protocol};
 
 use crate::client::StreamClient;

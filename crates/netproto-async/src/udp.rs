@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use event_listener::Event;
 use futures_core::Stream;
 use netproto_core::Error;
-use netproto_core::connection::Step;
-use netproto_core::datagram::{DatagramEngine, DatagramTransport, ForDatagrams, SendDatagram};
-use netproto_core::error::InStream;
+use netproto_core::datagram::ForDatagrams;
+use netproto_core::driver::InStream;
+use netproto_core::driver::connection::Step;
+use netproto_core::driver::datagram::{DatagramEngine, DatagramTransport, SendDatagram};
 use netproto_core::options::{DatagramOptions, IntoAddress};
 use netproto_socket::datagram::{
     DatagramSocketOptions, bind_udp_any, connect_udp_any, udp_local_addr,

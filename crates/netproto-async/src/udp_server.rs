@@ -12,11 +12,10 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 use futures_util::future::{AbortHandle, Abortable};
 use netproto_core::Error;
-use netproto_core::datagram::{
-    DatagramServerOptions, Dispatched, Dispatcher, ForDatagrams, PeerLink, PeerRun, PeerStep,
-};
+use netproto_core::datagram::{DatagramServerOptions, ForDatagrams};
+use netproto_core::driver::datagram::{Dispatched, Dispatcher, PeerLink, PeerRun, PeerStep};
+use netproto_core::driver::server::ShutdownHandle;
 use netproto_core::options::IntoAddress;
-use netproto_core::server::ShutdownHandle;
 use netproto_socket::datagram::{DatagramSocketOptions, bind_udp_any};
 
 use crate::connect::resolve;

@@ -9,6 +9,7 @@
 //!   naming the peer and the numbers a user can act on.
 
 use crate::addr::PeerAddr;
+use crate::driver::InStream;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -378,7 +379,7 @@ impl Error {
     /// ```
     /// use std::time::Duration;
     /// use netproto_core::Error;
-    /// use netproto_core::error::InStream;
+    /// use netproto_core::driver::InStream;
     ///
     /// use netproto_core::error::TimeoutKind;
     ///
@@ -518,60 +519,6 @@ impl fmt::Display for TimeoutKind {
     }
 }
 
-/// What a stream of received packets does with an error: see
-/// [`Error::in_stream`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InStream {
-    /// Yield the error; the stream goes on.
-    Yield,
-    /// Yield the error, then end the stream.
-    YieldThenEnd,
-    /// End the stream without yielding the error.
-    End,
-}
-
-impl InStream {
-    /// The next item of a stream of received packets for the receive
-    /// `result` (`None`: the stream ends here), setting `*ended` once the
-    /// stream is over — the whole rule of [`Error::in_stream`] for a
-    /// driver's iterator or `Stream`.
-    ///
-    /// ```
-    /// use netproto_core::Error;
-    /// use netproto_core::error::InStream;
-    ///
-    /// let mut ended = false;
-    /// let peer = "127.0.0.1:9".parse::<std::net::SocketAddr>().unwrap();
-    /// let item = InStream::item::<String>(Err(Error::ConnectionReset { peer: peer.into() }), true, &mut ended);
-    /// assert!(matches!(item, Some(Err(Error::ConnectionReset { .. }))));
-    /// assert!(ended);
-    /// ```
-    pub fn item<T>(
-        result: Result<T, Error>,
-        bounded: bool,
-        ended: &mut bool,
-    ) -> Option<Result<T, Error>> {
-        match result {
-            Ok(packet) => Some(Ok(packet)),
-            Err(err) => {
-                let step = err.in_stream(bounded);
-                *ended = step.ends();
-                step.yields().then_some(Err(err))
-            }
-        }
-    }
-
-    /// Whether the error is yielded as a stream item.
-    pub fn yields(self) -> bool {
-        self != InStream::End
-    }
-
-    /// Whether the stream ends with this error.
-    pub fn ends(self) -> bool {
-        self != InStream::Yield
-    }
-}
-
 impl From<Error> for io::Error {
     fn from(err: Error) -> io::Error {
         match err {
@@ -647,7 +594,7 @@ impl TlsError {
 /// connection with: a handshake record (a ClientHello, a ServerHello) or an
 /// alert (a TLS server refusing plain text), of a TLS version from SSL 3.0
 /// to TLS 1.3 (`0x16`/`0x15`, `0x03`, `0x00..=0x04`). Needs 3 bytes.
-pub fn starts_with_tls_record(bytes: &[u8]) -> bool {
+pub(crate) fn starts_with_tls_record(bytes: &[u8]) -> bool {
     matches!(bytes, [0x15 | 0x16, 0x03, 0x00..=0x04, ..])
 }
 

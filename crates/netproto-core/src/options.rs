@@ -19,6 +19,13 @@ use crate::error::Error;
 #[cfg(feature = "tls")]
 use crate::tls::{TlsClientConfig, TlsServerConfig};
 
+/// The server's limits and accept back-off, as [`ServerOptions`] and the
+/// `AcceptFailed` event describe them.
+pub use crate::driver::server::{
+    ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_MIN, FD_RESERVE, UNKNOWN_FD_LIMIT_CONNECTIONS,
+    auto_connection_limit,
+};
+
 /// A host and a port to connect to or bind.
 ///
 /// Anything that [`IntoAddress`] accepts: `"example.com:8080"`,
@@ -323,7 +330,7 @@ pub enum ConnectionEvent {
     /// A datagram server dropped datagrams since its last report: a peer's
     /// queue was full, or a datagram came from a new peer while the server
     /// was at its limit of peers. Reported with the counts, at most once per
-    /// report interval (see `datagram::PeerTable`).
+    /// report interval (see `driver::datagram::PeerTable`).
     DatagramsDropped {
         /// The server's local address.
         local: PeerAddr,
@@ -357,7 +364,7 @@ impl ConnectionEvent {
     /// `AcceptFailed`: accepting on `listener` failed with `err`; the
     /// server accepts again after `retry_in` (a transient error, see
     /// [`is_transient_accept_error`] and
-    /// [`AcceptBackoff`](crate::server::AcceptBackoff)) or stops (`None`).
+    /// [`AcceptBackoff`](crate::driver::server::AcceptBackoff)) or stops (`None`).
     pub fn accept_failed(
         listener: impl Into<PeerAddr>,
         err: &io::Error,
@@ -671,7 +678,7 @@ pub enum WhenFull {
 pub struct ServerOptions {
     /// The most connections served at once. `None` (the default) derives
     /// the limit from the process's file-descriptor limit when the server
-    /// is bound ([`auto_connection_limit`](crate::server::auto_connection_limit):
+    /// is bound ([`auto_connection_limit`]:
     /// seven eighths of the soft limit, less a reserve), so that a server
     /// under a flood of connections turns clients away visibly (the
     /// `when_full` policy, `Rejected` events) before the kernel refuses

@@ -11,8 +11,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use netproto_core::StreamProtocol;
-use netproto_core::connection::{Step, memory};
-use netproto_core::endpoint::ConnectionSetup;
+use netproto_core::driver::connection::{Step, memory};
+use netproto_core::driver::endpoint::ConnectionSetup;
 use netproto_core::framing::Delimiter;
 use netproto_core::options::{ClientOptions, ServerOptions};
 use netproto_core::serializer::Utf8;

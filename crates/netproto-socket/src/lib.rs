@@ -1,6 +1,16 @@
 //! Socket plumbing shared by netproto's drivers, built on socket2 and free of
 //! any runtime.
 //!
+//! **A driver-support crate.** Like `netproto_core::driver`, it is public
+//! so that the drivers, which are separate crates, can use it: it is
+//! versioned with them (it changes only in a release that is breaking for
+//! Cargo) but follows what they need, with no deprecation period. Users do
+//! not depend on it: the few types they meet — [`SocketOptions`] (from a
+//! client's or connection's `socket()`),
+//! [`datagram::DatagramSocketOptions`] (a UDP client's or endpoint's) and,
+//! on Unix, `unix::PeerCredentials` — are re-exported by every driver
+//! (`netproto::sync::SocketOptions`, ...).
+//!
 //! * [`SocketOptions`] — TCP options of a connected socket (nodelay,
 //!   keep-alive, linger, buffer sizes, TTL) and [`SocketOptions::sock_ref`]
 //!   as the raw escape hatch. It works on anything that exposes its file
@@ -60,7 +70,7 @@ use socket2::{SockRef, TcpKeepalive};
 
 use netproto_core::Error;
 use netproto_core::addr::PeerAddr;
-use netproto_core::endpoint::ConnectionSetup;
+use netproto_core::driver::endpoint::ConnectionSetup;
 use netproto_core::options::ClientOptions;
 
 pub mod connect;

@@ -171,7 +171,7 @@ fn no_such_family(err: &io::Error) -> bool {
 /// The process's soft limit on open file descriptors (`RLIMIT_NOFILE`),
 /// where the platform has one; `None` on Windows or when it is unlimited.
 /// A server's automatic connection limit is derived from it
-/// (`netproto_core::server::auto_connection_limit`).
+/// (`netproto_core::driver::server::auto_connection_limit`).
 pub fn fd_limit() -> Option<u64> {
     #[cfg(unix)]
     {

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use netproto_core::Error;
 use netproto_core::addr::{StreamFamily, Tcp};
-use netproto_core::endpoint::ConnectionSetup;
-use netproto_core::error::InStream;
+use netproto_core::driver::InStream;
+use netproto_core::driver::endpoint::ConnectionSetup;
 use netproto_core::options::{ClientOptions, IntoAddress};
 use netproto_core::protocol::Protocol;
 use netproto_socket::SocketOptions;

@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
-use netproto_core::connection::{Connection, SendPacket, Step, Transport};
+use netproto_core::driver::connection::{Connection, SendPacket, Step, Transport};
 use netproto_core::protocol::Protocol;
 use netproto_socket::socket2::Socket;
 
@@ -175,7 +175,7 @@ impl<P: Protocol> Drop for Inner<P> {
 /// `iter_received_packets(timeout)` over any receive: `recv(Some(left))`
 /// until the whole iteration's `timeout` has passed (`recv(None)` without
 /// one), each result passed through the shared rule
-/// ([`InStream::item`](netproto_core::error::InStream::item)).
+/// ([`InStream::item`](netproto_core::driver::InStream::item)).
 pub(crate) fn received_within<T>(
     timeout: Option<Duration>,
     mut recv: impl FnMut(Option<Duration>) -> Result<T, netproto_core::Error>,
@@ -187,6 +187,6 @@ pub(crate) fn received_within<T>(
             return None;
         }
         let received = recv(end.map(|end| end.saturating_duration_since(Instant::now())));
-        netproto_core::error::InStream::item(received, true, &mut ended)
+        netproto_core::driver::InStream::item(received, true, &mut ended)
     })
 }

@@ -78,7 +78,7 @@ pub use handle::ConnectionHandle;
 pub use handler::RequestHandler;
 pub use netproto_core::addr::{PeerAddr, StreamFamily, Tcp, Unix, UnixAddr};
 pub use netproto_core::datagram::DatagramServerOptions;
-pub use netproto_core::server::ShutdownHandle;
+pub use netproto_core::driver::server::ShutdownHandle;
 #[cfg(unix)]
 #[cfg_attr(docsrs, doc(cfg(unix)))]
 pub use netproto_socket::unix::PeerCredentials;

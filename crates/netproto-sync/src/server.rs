@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use netproto_core::Error;
 use netproto_core::addr::{PeerAddr, StreamFamily, Tcp};
-use netproto_core::endpoint::{ConnectionEvents, ConnectionSetup};
+use netproto_core::driver::endpoint::{ConnectionEvents, ConnectionSetup};
+use netproto_core::driver::server::{Lifecycle, Listener, Reserve, Served, ShutdownHandle, Slot};
 use netproto_core::options::{IntoAddress, ServerOptions};
 use netproto_core::protocol::Protocol;
-use netproto_core::server::{Lifecycle, Listener, Reserve, Served, ShutdownHandle, Slot};
 use netproto_socket::connect::resolve;
 use netproto_socket::listener::{self, BindTarget};
 use netproto_socket::socket2::{SockAddr, SockRef, Socket};
@@ -190,7 +190,7 @@ impl<P: Protocol, T: StreamFamily> StreamServer<P, T> {
 
     /// The connection limit in force: `options.max_connections`, or the
     /// one derived from the file-descriptor limit
-    /// ([`auto_connection_limit`](netproto_core::server::auto_connection_limit)).
+    /// ([`auto_connection_limit`](netproto_core::options::auto_connection_limit)).
     pub fn max_connections(&self) -> usize {
         self.shared.lifecycle.max_connections()
     }

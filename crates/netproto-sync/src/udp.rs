@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
-use netproto_core::datagram::{DatagramEngine, DatagramTransport, ForDatagrams, SendDatagram};
+use netproto_core::datagram::ForDatagrams;
+use netproto_core::driver::datagram::{DatagramEngine, DatagramTransport, SendDatagram};
 use netproto_core::options::{DatagramOptions, IntoAddress};
 use netproto_socket::connect::resolve;
 use netproto_socket::datagram::{

@@ -10,11 +10,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
-use netproto_core::datagram::{
-    DatagramServerOptions, Dispatched, Dispatcher, ForDatagrams, PeerLink, PeerRun, PeerStep,
-};
+use netproto_core::datagram::{DatagramServerOptions, ForDatagrams};
+use netproto_core::driver::datagram::{Dispatched, Dispatcher, PeerLink, PeerRun, PeerStep};
+use netproto_core::driver::server::{Listener, ShutdownHandle};
 use netproto_core::options::IntoAddress;
-use netproto_core::server::{Listener, ShutdownHandle};
 use netproto_socket::connect::resolve;
 use netproto_socket::datagram::{DatagramSocketOptions, bind_udp_any};
 

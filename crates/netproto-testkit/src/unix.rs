@@ -1,6 +1,6 @@
 //! The Unix stream suite: a driver's `UnixStreamClient` and
 //! `UnixStreamServer` through its [`Driver`] adapter over
-//! [`Unix`](netproto_core::addr::Unix) plus [`UnixDriver`]. [`unix_suite!`](crate::unix_suite)
+//! [`Unix`] plus [`UnixDriver`]. [`unix_suite!`](crate::unix_suite)
 //! runs the stream cases that are not about TCP itself unchanged over Unix
 //! sockets, and the Unix cases of [`cases::unix`](crate::cases::unix).
 

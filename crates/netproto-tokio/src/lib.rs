@@ -64,7 +64,7 @@
 //! [`Tokio`]: `netproto-async-std` instantiates the very same code for
 //! async-io, so the two bindings have the same names, bounds, return types
 //! and behaviour by construction. Every decision a connection makes lives
-//! in the core's connection engine (`netproto_core::connection`).
+//! in the core's connection engine (`netproto_core::driver::connection`).
 //!
 //! # Sharing and cancel safety
 //!

@@ -7,7 +7,7 @@
 //! ...). A protocol that fits a datagram socket implements
 //! [`ForDatagrams`]: [`DatagramProtocol`] and the converters over it do.
 //!
-//! The [`DatagramEngine`] decides what a datagram client or endpoint
+//! The [`DatagramEngine`](crate::driver::datagram::DatagramEngine) decides what a datagram client or endpoint
 //! does, with the socket passed in as a [`DatagramTransport`] and the
 //! time as an `Instant`:
 //!
@@ -23,7 +23,7 @@
 //! * receive and send timeouts, and a local close that wakes a waiting
 //!   receive.
 //!
-//! [`Dispatcher`] is a datagram server's core: a handler per remote
+//! [`Dispatcher`](crate::driver::datagram::Dispatcher) is a datagram server's core: a handler per remote
 //! peer over a [`PeerTable`], with the server [`Lifecycle`](crate::server::Lifecycle)'s
 //! graceful shutdown (see its module for the driver's serve loop).
 //!
@@ -63,16 +63,12 @@ use crate::framing::{Frame, Framer, Raw, RawDecoder};
 use crate::protocol::{MapReceived, MapSent, Protocol, TryMapReceived, TryMapSent};
 use crate::serializer::Serializer;
 
-mod engine;
-mod peers;
-mod server;
+pub(crate) mod engine;
+pub(crate) mod peers;
+pub(crate) mod server;
 
-pub use engine::{DatagramEngine, RecvDatagram, SendDatagram};
-pub use peers::{PeerLimits, PeerTable, Pushed};
-pub use server::{
-    DatagramServerOptions, Dispatched, Dispatcher, PeerLink, PeerRecv, PeerRun, PeerStep,
-    ServedPeer,
-};
+pub(crate) use peers::{PeerLimits, PeerTable, Pushed};
+pub use server::DatagramServerOptions;
 
 /// A protocol whose encoding of a packet is one whole datagram: no
 /// framing on the wire. Datagram clients and endpoints take only these.

@@ -76,7 +76,7 @@ struct Peer<D> {
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// use netproto_core::datagram::{PeerLimits, PeerTable, Pushed};
+/// use netproto_core::driver::datagram::{PeerLimits, PeerTable, Pushed};
 /// use netproto_core::options::ConnectionEvent;
 ///
 /// let limits = PeerLimits { max_peers: 1, queue_len: 2, ..PeerLimits::default() };

@@ -24,7 +24,8 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use netproto_core::datagram::{DatagramServerOptions, Dispatched, Dispatcher, PeerStep};
+//! use netproto_core::datagram::DatagramServerOptions;
+//! use netproto_core::driver::datagram::{Dispatched, Dispatcher, PeerStep};
 //!
 //! let local = "127.0.0.1:9000".parse::<std::net::SocketAddr>().unwrap();
 //! let alice = "127.0.0.1:7000".parse::<std::net::SocketAddr>().unwrap();
@@ -177,7 +178,7 @@ impl DatagramServerOptions {
         self
     }
 
-    /// The options of the server's socket (for its [`DatagramEngine`](super::DatagramEngine)).
+    /// The options of the server's socket (for its [`DatagramEngine`](crate::driver::datagram::DatagramEngine)).
     pub fn datagram_options(&self) -> DatagramOptions {
         let mut options = DatagramOptions::default().max_datagram_size(self.max_datagram_size);
         options.on_event = self.on_event.clone();

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use netproto_core::Error;
-use netproto_core::endpoint::{Endpoint, EndpointConfig};
+use netproto_core::driver::endpoint::{Endpoint, EndpointConfig};
 use netproto_core::protocol::Protocol;
 
 /// The bytes an endpoint puts on the wire for `packets`, in order.

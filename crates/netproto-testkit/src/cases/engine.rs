@@ -351,7 +351,7 @@ pub async fn server_reports_fd_exhaustion_and_recovers<D: TcpDriver>() {
     assert!(failed.1.contains("os error 24"), "{failed:?}");
     assert_eq!(
         failed.2,
-        Some(netproto_core::server::ACCEPT_BACKOFF_MIN),
+        Some(netproto_core::options::ACCEPT_BACKOFF_MIN),
         "{failed:?}"
     );
     client.set_read_timeout(Some(PROMPTLY)).unwrap();

@@ -663,7 +663,7 @@ pub async fn server_is_serving_and_reports_its_limit<D: Driver>(t: Transport) {
     );
     assert!(!D::is_serving(&*idle), "bound, not serving yet");
     let expected =
-        netproto_core::server::auto_connection_limit(netproto_socket::listener::fd_limit());
+        netproto_core::options::auto_connection_limit(netproto_socket::listener::fd_limit());
     assert_eq!(D::max_connections(&*idle), expected);
     assert!(
         expected < 1 << 30 || cfg!(not(unix)),

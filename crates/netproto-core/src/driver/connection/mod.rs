@@ -60,8 +60,8 @@
 //! ```
 //! use std::time::Instant;
 //! use netproto_core::StreamProtocol;
-//! use netproto_core::connection::{Connection, SendPacket, Step, memory};
-//! use netproto_core::endpoint::ConnectionSetup;
+//! use netproto_core::driver::connection::{Connection, SendPacket, Step, memory};
+//! use netproto_core::driver::endpoint::ConnectionSetup;
 //! use netproto_core::framing::Delimiter;
 //! use netproto_core::options::{ClientOptions, ServerOptions};
 //! use netproto_core::serializer::Utf8;

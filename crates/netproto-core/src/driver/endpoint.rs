@@ -47,7 +47,7 @@
 //! its own whether a connection is encrypted.
 //!
 //! ```
-//! use netproto_core::endpoint::{Endpoint, EndpointConfig};
+//! use netproto_core::driver::endpoint::{Endpoint, EndpointConfig};
 //! use netproto_core::framing::Delimiter;
 //! use netproto_core::serializer::Utf8;
 //! use netproto_core::StreamProtocol;

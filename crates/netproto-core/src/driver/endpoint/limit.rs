@@ -16,7 +16,7 @@ use crate::error::{Error, TimeoutKind};
 ///
 /// ```
 /// use std::time::Duration;
-/// use netproto_core::endpoint::RecvLimit;
+/// use netproto_core::driver::endpoint::RecvLimit;
 ///
 /// let secs = Duration::from_secs;
 /// assert_eq!(RecvLimit::new(None, None), None);

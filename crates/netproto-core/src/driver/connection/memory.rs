@@ -8,7 +8,7 @@
 //! reads `0`, as `shutdown(Read)` does on a real socket.
 //!
 //! ```
-//! use netproto_core::connection::{Transport, memory};
+//! use netproto_core::driver::connection::{Transport, memory};
 //!
 //! let (a, b) = memory::pair(4);
 //! assert_eq!(a.write(b"hello", None).unwrap(), 4); // the queue holds 4 bytes

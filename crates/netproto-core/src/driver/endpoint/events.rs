@@ -39,7 +39,7 @@ const DISCONNECT_PENDING: u8 = 4;
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use netproto_core::endpoint::ConnectionEvents;
+/// use netproto_core::driver::endpoint::ConnectionEvents;
 /// use netproto_core::options::ConnectionEvent;
 /// use netproto_core::Error;
 ///

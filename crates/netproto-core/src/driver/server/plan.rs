@@ -28,7 +28,7 @@ pub const FD_RESERVE: u64 = 16;
 /// Windows) gives [`UNKNOWN_FD_LIMIT_CONNECTIONS`].
 ///
 /// ```
-/// use netproto_core::server::auto_connection_limit;
+/// use netproto_core::options::auto_connection_limit;
 /// assert_eq!(auto_connection_limit(Some(1024)), 880);
 /// assert_eq!(auto_connection_limit(Some(8)), 1);
 /// ```

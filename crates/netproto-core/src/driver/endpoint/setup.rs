@@ -49,7 +49,7 @@ pub enum TlsRole {
 /// `Connected`.
 ///
 /// ```
-/// use netproto_core::endpoint::ConnectionSetup;
+/// use netproto_core::driver::endpoint::ConnectionSetup;
 /// use netproto_core::framing::Delimiter;
 /// use netproto_core::options::ClientOptions;
 /// use netproto_core::serializer::Utf8;

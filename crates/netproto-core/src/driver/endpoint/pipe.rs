@@ -11,7 +11,7 @@ impl<P: Protocol> SendHalf<P> {
     ///
     /// ```
     /// use netproto_core::StreamProtocol;
-    /// use netproto_core::endpoint::{Endpoint, EndpointConfig};
+    /// use netproto_core::driver::endpoint::{Endpoint, EndpointConfig};
     /// use netproto_core::framing::Delimiter;
     /// use netproto_core::serializer::Utf8;
     ///
