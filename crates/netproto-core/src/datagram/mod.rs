@@ -1,4 +1,4 @@
-//! Datagrams: the protocol of a datagram socket (UDP) and the sans-IO
+//! Datagrams: the protocol of a datagram socket (UDP, Unix datagrams) and the sans-IO
 //! datagram engine every driver runs.
 //!
 //! A datagram is one packet: there is no framing, only a
@@ -51,11 +51,11 @@
 //! ```
 
 use std::io;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::addr::PeerAddr;
 #[cfg(doc)]
 use crate::error::Error;
 use crate::error::{BoxError, DeserializeError, EncodeError};
@@ -183,14 +183,14 @@ impl<S: Serializer> Protocol for DatagramProtocol<S> {
 pub trait DatagramTransport {
     /// Receive one datagram into `buf`: its length (as much of it as fits)
     /// and its sender.
-    fn recv_from(&self, buf: &mut [u8], wait: Option<Duration>) -> io::Result<(usize, SocketAddr)>;
+    fn recv_from(&self, buf: &mut [u8], wait: Option<Duration>) -> io::Result<(usize, PeerAddr)>;
     /// Send `datagram` to `to`, or to the connected peer with `None`;
     /// returns how many bytes the kernel took (all of them, for a
     /// datagram socket).
     fn send_to(
         &self,
         datagram: &[u8],
-        to: Option<SocketAddr>,
+        to: Option<&PeerAddr>,
         wait: Option<Duration>,
     ) -> io::Result<usize>;
     /// Wake a receive blocked or waiting on the socket (the first step of
@@ -199,13 +199,13 @@ pub trait DatagramTransport {
 }
 
 impl<T: DatagramTransport + ?Sized> DatagramTransport for &T {
-    fn recv_from(&self, buf: &mut [u8], wait: Option<Duration>) -> io::Result<(usize, SocketAddr)> {
+    fn recv_from(&self, buf: &mut [u8], wait: Option<Duration>) -> io::Result<(usize, PeerAddr)> {
         (**self).recv_from(buf, wait)
     }
     fn send_to(
         &self,
         datagram: &[u8],
-        to: Option<SocketAddr>,
+        to: Option<&PeerAddr>,
         wait: Option<Duration>,
     ) -> io::Result<usize> {
         (**self).send_to(datagram, to, wait)
