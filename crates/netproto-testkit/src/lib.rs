@@ -66,7 +66,7 @@ mod transport;
 pub mod unix;
 
 pub use blocking::block_on;
-pub use datagram::{DatagramDriver, DatagramServerDriver, TestDatagramProtocol};
+pub use datagram::{DatagramDriver, DatagramServerDriver, TestDatagramProtocol, TestFamily};
 pub use transport::Transport;
 #[cfg(unix)]
 pub use unix::UnixDriver;
