@@ -19,7 +19,9 @@ use netproto_core::connection::Step;
 use netproto_core::datagram::{DatagramEngine, DatagramTransport, ForDatagrams, SendDatagram};
 use netproto_core::error::InStream;
 use netproto_core::options::{DatagramOptions, IntoAddress};
-use netproto_socket::datagram::{DatagramSocketOptions, bind_udp_any, connect_udp_any};
+use netproto_socket::datagram::{
+    DatagramSocketOptions, bind_udp_any, connect_udp_any, datagram_addrs,
+};
 #[cfg(unix)]
 use netproto_socket::unix::SocketFile;
 
@@ -105,16 +107,7 @@ impl<R: Runtime, P: ForDatagrams> Dgram<R, P> {
             }
         }
         .map_err(io_error)?;
-        let sock = socket.sock_ref();
-        let addr = |addr: io::Result<netproto_socket::socket2::SockAddr>| {
-            addr.and_then(|addr| netproto_socket::stream_addr(&addr))
-                .map_err(io_error)
-        };
-        let local = addr(sock.local_addr())?;
-        let peer = match connected {
-            true => Some(addr(sock.peer_addr())?),
-            false => None,
-        };
+        let (local, peer) = datagram_addrs(&socket.sock_ref(), connected)?;
         Ok(Dgram {
             engine: DatagramEngine::new(protocol, options, local, peer),
             io: AsyncUdp(socket),

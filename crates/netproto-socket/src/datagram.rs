@@ -108,6 +108,24 @@ pub fn udp_send_to(
     }
 }
 
+/// The local address of a datagram socket (UDP or Unix) and, when it is
+/// `connected`, its peer's.
+pub fn datagram_addrs(
+    sock: &SockRef<'_>,
+    connected: bool,
+) -> Result<(PeerAddr, Option<PeerAddr>), Error> {
+    let addr = |addr: io::Result<socket2::SockAddr>| {
+        addr.and_then(|addr| crate::stream_addr(&addr))
+            .map_err(|source| Error::Io { peer: None, source })
+    };
+    let local = addr(sock.local_addr())?;
+    let peer = match connected {
+        true => Some(addr(sock.peer_addr())?),
+        false => None,
+    };
+    Ok((local, peer))
+}
+
 /// The error for a destination of the other family than the socket's.
 pub fn wrong_family(to: &PeerAddr) -> io::Error {
     io::Error::new(

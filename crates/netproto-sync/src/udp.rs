@@ -14,7 +14,8 @@ use netproto_core::datagram::{DatagramEngine, DatagramTransport, ForDatagrams, S
 use netproto_core::options::{DatagramOptions, IntoAddress};
 use netproto_socket::connect::resolve;
 use netproto_socket::datagram::{
-    DatagramSocketOptions, bind_udp_any, connect_udp_any, udp_recv_from, udp_send_to,
+    DatagramSocketOptions, bind_udp_any, connect_udp_any, datagram_addrs, udp_recv_from,
+    udp_send_to,
 };
 use netproto_socket::socket2::SockRef;
 #[cfg(unix)]
@@ -112,15 +113,7 @@ impl<P: ForDatagrams> Dgram<P> {
         let io_error = |source| Error::Io { peer: None, source };
         let sock = socket.sock_ref();
         sock.set_nonblocking(false).map_err(io_error)?;
-        let addr = |addr: io::Result<netproto_socket::socket2::SockAddr>| {
-            addr.and_then(|addr| netproto_socket::stream_addr(&addr))
-                .map_err(io_error)
-        };
-        let local = addr(sock.local_addr())?;
-        let peer = match connected {
-            true => Some(addr(sock.peer_addr())?),
-            false => None,
-        };
+        let (local, peer) = datagram_addrs(&sock, connected)?;
         Ok(Dgram {
             engine: DatagramEngine::new(protocol, options, local, peer),
             io: Blocking {

@@ -382,3 +382,85 @@ macro_rules! __datagram_expand {
         }
     };
 }
+
+/// Writes a driver adapter's `Family` trait: the driver's datagram
+/// constructors for each transport (`Udp`, and `Unix` on Unix), the only
+/// place where an adapter's [`DatagramDriver`] impl, written once for
+/// every `F: Family`, tells the transports apart. `blocking` for a driver
+/// whose constructors return at once, `async` for one whose are `async`.
+///
+/// ```ignore
+/// netproto_testkit::datagram_families!(async netproto_tokio);
+/// impl<F: Family> netproto_testkit::DatagramDriver<F> for MyAdapter { ... }
+/// ```
+#[macro_export]
+macro_rules! datagram_families {
+    (blocking $driver:ident) => {
+        $crate::datagram_families!(@trait $driver, (), ());
+    };
+    (async $driver:ident) => {
+        $crate::datagram_families!(@trait $driver, (async), (.await));
+    };
+    (@trait $driver:ident, ($($async:tt)?), ($($await:tt)*)) => {
+        /// The driver's datagram constructors for each transport.
+        pub trait Family: $crate::TestFamily {
+            /// `connect_with`.
+            fn connect<P: $driver::datagram::ForDatagrams>(
+                address: Self::Addr,
+                protocol: P,
+                options: $driver::DatagramOptions,
+            ) -> $crate::datagram_families!(@out ($($async)?)
+                Result<$driver::DatagramClient<P, Self>, $driver::Error>);
+            /// The endpoint's `bind`.
+            fn bind<P: $driver::datagram::ForDatagrams>(
+                address: Self::Addr,
+                protocol: P,
+                options: $driver::DatagramOptions,
+            ) -> $crate::datagram_families!(@out ($($async)?)
+                Result<$driver::DatagramEndpoint<P, Self>, $driver::Error>);
+            /// The server's `bind`.
+            fn server_bind<P: $driver::datagram::ForDatagrams>(
+                address: Self::Addr,
+                protocol: P,
+                options: $driver::DatagramServerOptions,
+            ) -> $crate::datagram_families!(@out ($($async)?)
+                Result<$driver::DatagramServer<P, Self>, $driver::Error>)
+            where
+                P::Received: Send;
+        }
+
+        $crate::datagram_families!(@impl $driver, $driver::Udp, std::net::SocketAddr, ($($async)?), ($($await)*));
+        #[cfg(unix)]
+        $crate::datagram_families!(@impl $driver, $driver::Unix, $driver::UnixAddr, ($($async)?), ($($await)*));
+    };
+    (@out () $ty:ty) => { $ty };
+    (@out (async) $ty:ty) => { impl std::future::Future<Output = $ty> + Send };
+    (@impl $driver:ident, $family:ty, $addr:ty, ($($async:tt)?), ($($await:tt)*)) => {
+        impl Family for $family {
+            $($async)? fn connect<P: $driver::datagram::ForDatagrams>(
+                address: $addr,
+                protocol: P,
+                options: $driver::DatagramOptions,
+            ) -> Result<$driver::DatagramClient<P, Self>, $driver::Error> {
+                $driver::DatagramClient::<P, Self>::connect_with(address, protocol, options) $($await)*
+            }
+            $($async)? fn bind<P: $driver::datagram::ForDatagrams>(
+                address: $addr,
+                protocol: P,
+                options: $driver::DatagramOptions,
+            ) -> Result<$driver::DatagramEndpoint<P, Self>, $driver::Error> {
+                $driver::DatagramEndpoint::<P, Self>::bind(address, protocol, options) $($await)*
+            }
+            $($async)? fn server_bind<P: $driver::datagram::ForDatagrams>(
+                address: $addr,
+                protocol: P,
+                options: $driver::DatagramServerOptions,
+            ) -> Result<$driver::DatagramServer<P, Self>, $driver::Error>
+            where
+                P::Received: Send,
+            {
+                $driver::DatagramServer::<P, Self>::bind(address, protocol, options) $($await)*
+            }
+        }
+    };
+}

@@ -285,63 +285,7 @@ impl<E: Executor> Driver for AsyncIoDriver<E> {
     }
 }
 
-/// The driver's constructors for each datagram transport: the only
-/// place where the adapter tells UDP from Unix datagrams.
-pub trait Family: netproto_testkit::TestFamily {
-    fn connect<P: ForDatagrams>(
-        address: Self::Addr,
-        protocol: P,
-        options: DatagramOptions,
-    ) -> impl Future<Output = Result<DatagramClient<P, Self>, Error>> + Send;
-    fn bind<P: ForDatagrams>(
-        address: Self::Addr,
-        protocol: P,
-        options: DatagramOptions,
-    ) -> impl Future<Output = Result<DatagramEndpoint<P, Self>, Error>> + Send;
-    fn server_bind<P: ForDatagrams>(
-        address: Self::Addr,
-        protocol: P,
-        options: DatagramServerOptions,
-    ) -> impl Future<Output = Result<DatagramServer<P, Self>, Error>> + Send
-    where
-        P::Received: Send;
-}
-
-/// The constructors of one transport, whose address type is `$addr`.
-macro_rules! family {
-    ($family:ty, $addr:ty) => {
-        impl Family for $family {
-            async fn connect<P: ForDatagrams>(
-                address: $addr,
-                protocol: P,
-                options: DatagramOptions,
-            ) -> Result<DatagramClient<P, Self>, Error> {
-                DatagramClient::<P, Self>::connect_with(address, protocol, options).await
-            }
-            async fn bind<P: ForDatagrams>(
-                address: $addr,
-                protocol: P,
-                options: DatagramOptions,
-            ) -> Result<DatagramEndpoint<P, Self>, Error> {
-                DatagramEndpoint::<P, Self>::bind(address, protocol, options).await
-            }
-            async fn server_bind<P: ForDatagrams>(
-                address: $addr,
-                protocol: P,
-                options: DatagramServerOptions,
-            ) -> Result<DatagramServer<P, Self>, Error>
-            where
-                P::Received: Send,
-            {
-                DatagramServer::<P, Self>::bind(address, protocol, options).await
-            }
-        }
-    };
-}
-
-family!(netproto_async_std::Udp, SocketAddr);
-#[cfg(unix)]
-family!(netproto_async_std::Unix, netproto_async_std::UnixAddr);
+netproto_testkit::datagram_families!(async netproto_async_std);
 
 impl<E: Executor, F: Family> netproto_testkit::DatagramDriver<F> for AsyncIoDriver<E> {
     type UdpClient<P: ForDatagrams> = DatagramClient<P, F>;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use netproto_sync::RequestHandler;
 use netproto_sync::datagram::ForDatagrams;
 use netproto_sync::{Address, ClientOptions, Error, Protocol, ServerOptions, SocketOptions};
-use netproto_sync::{DatagramClient, DatagramEndpoint, DatagramPeer, DatagramServer, Udp};
+use netproto_sync::{DatagramClient, DatagramEndpoint, DatagramPeer, DatagramServer};
 use netproto_sync::{DatagramOptions, DatagramServerOptions, DatagramSocketOptions};
 use netproto_sync::{ShutdownHandle, TcpClient, TcpServer};
 use netproto_testkit::cases::Lines;
@@ -216,82 +216,7 @@ impl Driver for Sync {
     }
 }
 
-/// The driver's constructors for each datagram transport: the only
-/// place where the adapter tells UDP from Unix datagrams.
-pub trait Family: netproto_testkit::TestFamily {
-    fn connect<P: ForDatagrams>(
-        address: Self::Addr,
-        protocol: P,
-        options: DatagramOptions,
-    ) -> Result<DatagramClient<P, Self>, Error>;
-    fn bind<P: ForDatagrams>(
-        address: Self::Addr,
-        protocol: P,
-        options: DatagramOptions,
-    ) -> Result<DatagramEndpoint<P, Self>, Error>;
-    fn server_bind<P: ForDatagrams>(
-        address: Self::Addr,
-        protocol: P,
-        options: DatagramServerOptions,
-    ) -> Result<DatagramServer<P, Self>, Error>
-    where
-        P::Received: Send;
-}
-
-impl Family for Udp {
-    fn connect<P: ForDatagrams>(
-        address: SocketAddr,
-        protocol: P,
-        options: DatagramOptions,
-    ) -> Result<DatagramClient<P, Self>, Error> {
-        DatagramClient::<P, Self>::connect_with(address, protocol, options)
-    }
-    fn bind<P: ForDatagrams>(
-        address: SocketAddr,
-        protocol: P,
-        options: DatagramOptions,
-    ) -> Result<DatagramEndpoint<P, Self>, Error> {
-        DatagramEndpoint::<P, Self>::bind(address, protocol, options)
-    }
-    fn server_bind<P: ForDatagrams>(
-        address: SocketAddr,
-        protocol: P,
-        options: DatagramServerOptions,
-    ) -> Result<DatagramServer<P, Self>, Error>
-    where
-        P::Received: Send,
-    {
-        DatagramServer::<P, Self>::bind(address, protocol, options)
-    }
-}
-
-#[cfg(unix)]
-impl Family for netproto_sync::Unix {
-    fn connect<P: ForDatagrams>(
-        address: netproto_sync::UnixAddr,
-        protocol: P,
-        options: DatagramOptions,
-    ) -> Result<DatagramClient<P, Self>, Error> {
-        DatagramClient::<P, Self>::connect_with(address, protocol, options)
-    }
-    fn bind<P: ForDatagrams>(
-        address: netproto_sync::UnixAddr,
-        protocol: P,
-        options: DatagramOptions,
-    ) -> Result<DatagramEndpoint<P, Self>, Error> {
-        DatagramEndpoint::<P, Self>::bind(address, protocol, options)
-    }
-    fn server_bind<P: ForDatagrams>(
-        address: netproto_sync::UnixAddr,
-        protocol: P,
-        options: DatagramServerOptions,
-    ) -> Result<DatagramServer<P, Self>, Error>
-    where
-        P::Received: Send,
-    {
-        DatagramServer::<P, Self>::bind(address, protocol, options)
-    }
-}
+netproto_testkit::datagram_families!(blocking netproto_sync);
 
 impl<F: Family> netproto_testkit::DatagramDriver<F> for Sync {
     type UdpClient<P: ForDatagrams> = DatagramClient<P, F>;

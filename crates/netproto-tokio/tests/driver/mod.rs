@@ -244,63 +244,7 @@ impl Driver for Tokio {
     }
 }
 
-/// The driver's constructors for each datagram transport: the only
-/// place where the adapter tells UDP from Unix datagrams.
-pub trait Family: netproto_testkit::TestFamily {
-    fn connect<P: ForDatagrams>(
-        address: Self::Addr,
-        protocol: P,
-        options: DatagramOptions,
-    ) -> impl Future<Output = Result<DatagramClient<P, Self>, Error>> + Send;
-    fn bind<P: ForDatagrams>(
-        address: Self::Addr,
-        protocol: P,
-        options: DatagramOptions,
-    ) -> impl Future<Output = Result<DatagramEndpoint<P, Self>, Error>> + Send;
-    fn server_bind<P: ForDatagrams>(
-        address: Self::Addr,
-        protocol: P,
-        options: DatagramServerOptions,
-    ) -> impl Future<Output = Result<DatagramServer<P, Self>, Error>> + Send
-    where
-        P::Received: Send;
-}
-
-/// The constructors of one transport, whose address type is `$addr`.
-macro_rules! family {
-    ($family:ty, $addr:ty) => {
-        impl Family for $family {
-            async fn connect<P: ForDatagrams>(
-                address: $addr,
-                protocol: P,
-                options: DatagramOptions,
-            ) -> Result<DatagramClient<P, Self>, Error> {
-                DatagramClient::<P, Self>::connect_with(address, protocol, options).await
-            }
-            async fn bind<P: ForDatagrams>(
-                address: $addr,
-                protocol: P,
-                options: DatagramOptions,
-            ) -> Result<DatagramEndpoint<P, Self>, Error> {
-                DatagramEndpoint::<P, Self>::bind(address, protocol, options).await
-            }
-            async fn server_bind<P: ForDatagrams>(
-                address: $addr,
-                protocol: P,
-                options: DatagramServerOptions,
-            ) -> Result<DatagramServer<P, Self>, Error>
-            where
-                P::Received: Send,
-            {
-                DatagramServer::<P, Self>::bind(address, protocol, options).await
-            }
-        }
-    };
-}
-
-family!(netproto_tokio::Udp, SocketAddr);
-#[cfg(unix)]
-family!(netproto_tokio::Unix, netproto_tokio::UnixAddr);
+netproto_testkit::datagram_families!(async netproto_tokio);
 
 impl<F: Family> netproto_testkit::DatagramDriver<F> for Tokio {
     type UdpClient<P: ForDatagrams> = DatagramClient<P, F>;

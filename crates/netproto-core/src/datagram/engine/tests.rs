@@ -108,7 +108,7 @@ fn a_bad_datagram_is_an_error_for_itself_only() {
             let Error::Deserialize { peer, source } = err else {
                 unreachable!()
             };
-            assert_eq!((peer, &source.frame[..]), (addr(2).into(), &b"one"[..]));
+            assert_eq!((peer, &source.frame[..]), (addr(2), &b"one"[..]));
         }
         other => panic!("expected a deserialize error, got {other:?}"),
     }

@@ -79,7 +79,7 @@ fn a_bad_datagram_is_an_error_for_its_peer_only() {
     let run = new_peer(server.received(Ok((1, addr(1))), t0));
     let a = run.link();
     let too_long = Error::DatagramTooLong {
-        peer: addr(1).into(),
+        peer: addr(1),
         length: 9,
         limit: 8,
     };
@@ -93,7 +93,7 @@ fn a_bad_datagram_is_an_error_for_its_peer_only() {
     assert_eq!(take(&a, t0).unwrap(), 3);
     // A bad first datagram starts the peer's handler too.
     let bad = Error::DatagramTooLong {
-        peer: addr(2).into(),
+        peer: addr(2),
         length: 9,
         limit: 8,
     };
