@@ -497,7 +497,7 @@ fn goal(subject: &Measured, baseline: &Measured) -> Option<f64> {
         ("worst_case", "one read (netproto)") if ours => Some(0.5),
         // Network: echo against the hand-written loop of the same runtime,
         // bulk against raw.
-        (family, _) if family.starts_with("echo") => Some(0.95),
+        (family, _) if family.starts_with("echo") || family.starts_with("udp_echo") => Some(0.95),
         (family, _) if family.starts_with("bulk") => Some(0.8),
         _ => None,
     }
