@@ -785,6 +785,21 @@ mod tests {
     }
 
     #[test]
+    fn udp_echo_rows_pair_with_their_loop_against_the_echo_goal() {
+        let r = |function: &str, mean_ns: f64| Measured {
+            group: "udp_echo_8clients/tokio".into(),
+            function: function.into(),
+            param: "128B x8".into(),
+            bytes: Some(1024.0),
+            mean_ns,
+        };
+        let rows = pair(&[r("netproto", 100.0), r("tokio UdpSocket", 90.0)]);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].goal, Some(0.95));
+        assert_eq!(rows[0].met(), Some(false));
+    }
+
+    #[test]
     fn several_rounds_report_the_median_ratio_and_its_spread() {
         let r = |function: &str, mean_ns: f64| Measured {
             group: "echo_1client/tokio".into(),
