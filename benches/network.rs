@@ -22,8 +22,9 @@
 //!   `UdpClient`s and `UdpServer` (a handler per client) against a
 //!   hand-written loop on the same runtime (clients that send and wait on
 //!   a `UdpSocket`, a server that echoes what it receives from one
-//!   `UdpSocket`). A datagram lost on loopback is sent again after a
-//!   second (both sides alike), so no bench can hang.
+//!   `UdpSocket`), on the sync, tokio and async-std runtimes. A datagram
+//!   lost on loopback is sent again after a second (both sides alike), so
+//!   no bench can hang.
 //!
 //! Groups are `<scenario>/<runtime>[_tls]`; in each, `netproto` is the
 //! driver and the other entry is the baseline:
@@ -767,7 +768,7 @@ mod async_std_rt {
 
     /// Time `scenario` with one task per client; `run(client, iters)` runs
     /// one client's share and hands the client back.
-    fn bench_tasks<C, F>(
+    pub(crate) fn bench_tasks<C, F>(
         group: &mut BenchmarkGroup<'_, WallTime>,
         name: &str,
         scenario: Scenario,
@@ -1354,6 +1355,133 @@ mod udp {
     }
 }
 
+/// UDP echo on async-std: netproto-async-std against async-std
+/// `UdpSocket`s.
+#[cfg(feature = "async-std")]
+mod udp_async_std {
+    use std::sync::Arc;
+
+    use async_std::net::UdpSocket;
+    use async_std::task;
+    use netproto_async_std::{UdpClient, UdpServer};
+    use netproto_core::Error;
+    use netproto_core::datagram::{DatagramProtocol, DatagramServerOptions};
+    use netproto_core::serializer::BytesSerializer;
+
+    use super::*;
+
+    /// How long a client waits for an echo before sending again.
+    const RESEND: Duration = Duration::from_secs(1);
+
+    pub(crate) fn bench(c: &mut Criterion) {
+        for clients in [1, MANY_CLIENTS] {
+            let scenario = Scenario::Echo { clients };
+            let mut group = c.benchmark_group(format!("udp_{}/async-std", scenario.name()));
+            group.throughput(Throughput::Bytes((scenario.size() * clients) as u64));
+            driver(&mut group, scenario);
+            let sockets = task::block_on(async {
+                let server = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+                let at = server.local_addr().unwrap();
+                task::spawn(async move {
+                    let mut buf = vec![0; 64 * 1024];
+                    while let Ok((n, from)) = server.recv_from(&mut buf).await {
+                        let _ = server.send_to(&buf[..n], from).await;
+                    }
+                });
+                let mut sockets = Vec::new();
+                for _ in 0..clients {
+                    let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+                    socket.connect(at).await.expect("connect");
+                    sockets.push(socket);
+                }
+                sockets
+            });
+            let payload = Arc::new(scenario.payload());
+            async_std_rt::bench_tasks(
+                &mut group,
+                "async-std UdpSocket",
+                scenario,
+                sockets,
+                |socket, iters| {
+                    let payload = payload.clone();
+                    async move {
+                        let mut buf = [0; 2048];
+                        for _ in 0..iters {
+                            loop {
+                                socket.send(&payload).await.expect("send");
+                                match async_std::future::timeout(RESEND, socket.recv(&mut buf))
+                                    .await
+                                {
+                                    Ok(Ok(n)) => {
+                                        assert_eq!(n, payload.len());
+                                        break;
+                                    }
+                                    Ok(Err(err)) => panic!("receive: {err}"),
+                                    Err(_) => {}
+                                }
+                            }
+                        }
+                        socket
+                    }
+                },
+            );
+            group.finish();
+        }
+    }
+
+    fn driver(group: &mut BenchmarkGroup<'_, WallTime>, scenario: Scenario) {
+        let protocol = DatagramProtocol::new(BytesSerializer);
+        let (server, clients) = task::block_on(async {
+            let options = DatagramServerOptions::default();
+            let server = UdpServer::bind("127.0.0.1:0", protocol.clone(), options)
+                .await
+                .expect("bind");
+            let mut clients = Vec::new();
+            for _ in 0..scenario.clients() {
+                let client = UdpClient::connect(server.local_addr(), protocol.clone())
+                    .await
+                    .expect("connect");
+                clients.push(Arc::new(client));
+            }
+            (server, clients)
+        });
+        let shutdown = server.shutdown_handle();
+        let serving = task::spawn(async move {
+            server
+                .serve(|peer| async move {
+                    while let Ok(datagram) = peer.recv_packet().await {
+                        if peer.send_packet(&datagram).await.is_err() {
+                            return;
+                        }
+                    }
+                })
+                .await
+        });
+        let payload = Arc::new(scenario.payload());
+        async_std_rt::bench_tasks(group, "netproto", scenario, clients, |client, iters| {
+            let payload = payload.clone();
+            async move {
+                for _ in 0..iters {
+                    loop {
+                        client.send_packet(&payload).await.expect("send");
+                        match client.recv_packet_timeout(RESEND).await {
+                            Ok(echo) => {
+                                assert_eq!(echo.len(), payload.len());
+                                break;
+                            }
+                            Err(Error::Timeout { .. }) => {}
+                            Err(err) => panic!("receive: {err}"),
+                        }
+                    }
+                }
+                client
+            }
+        });
+        shutdown.shutdown(Duration::from_secs(1));
+        task::block_on(serving).expect("serve");
+    }
+}
+
 /// Every network bench whose feature is on.
 fn network(c: &mut Criterion) {
     #[cfg(feature = "tls")]
@@ -1366,6 +1494,8 @@ fn network(c: &mut Criterion) {
     tokio_rt::tls_baseline(c);
     udp::sync(c);
     udp::tokio(c);
+    #[cfg(feature = "async-std")]
+    udp_async_std::bench(c);
     #[cfg(feature = "async-std")]
     {
         async_std_rt::bench(c, false);
