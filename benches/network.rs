@@ -1107,6 +1107,28 @@ mod tls_memory {
     }
 }
 
+/// One async driver's `UdpClient`'s share of the UDP echo bench: `iters`
+/// round trips, a datagram sent again when its echo is a second late (the
+/// same code for every async driver's client type).
+#[cfg(any(feature = "tokio", feature = "async-std"))]
+macro_rules! netproto_udp_echo {
+    ($client:expr, $payload:expr, $iters:expr) => {
+        for _ in 0..$iters {
+            loop {
+                $client.send_packet(&$payload).await.expect("send");
+                match $client.recv_packet_timeout(Duration::from_secs(1)).await {
+                    Ok(echo) => {
+                        assert_eq!(echo.len(), $payload.len());
+                        break;
+                    }
+                    Err(netproto_core::Error::Timeout { .. }) => {}
+                    Err(err) => panic!("receive: {err}"),
+                }
+            }
+        }
+    };
+}
+
 /// UDP echo: each driver's `UdpClient`s and `UdpServer` against a
 /// hand-written loop over the same runtime's `UdpSocket`.
 mod udp {
@@ -1298,7 +1320,6 @@ mod udp {
     ) {
         use std::sync::Arc;
 
-        use netproto_core::Error;
         use netproto_core::datagram::{DatagramProtocol, DatagramServerOptions};
         use netproto_core::serializer::BytesSerializer;
         use netproto_tokio::{UdpClient, UdpServer};
@@ -1334,19 +1355,7 @@ mod udp {
         tokio_rt::bench_tasks(group, rt, "netproto", scenario, clients, |client, iters| {
             let payload = payload.clone();
             async move {
-                for _ in 0..iters {
-                    loop {
-                        client.send_packet(&payload).await.expect("send");
-                        match client.recv_packet_timeout(RESEND).await {
-                            Ok(echo) => {
-                                assert_eq!(echo.len(), payload.len());
-                                break;
-                            }
-                            Err(Error::Timeout { .. }) => {}
-                            Err(err) => panic!("receive: {err}"),
-                        }
-                    }
-                }
+                netproto_udp_echo!(client, payload, iters);
                 client
             }
         });
@@ -1364,7 +1373,6 @@ mod udp_async_std {
     use async_std::net::UdpSocket;
     use async_std::task;
     use netproto_async_std::{UdpClient, UdpServer};
-    use netproto_core::Error;
     use netproto_core::datagram::{DatagramProtocol, DatagramServerOptions};
     use netproto_core::serializer::BytesSerializer;
 
@@ -1461,19 +1469,7 @@ mod udp_async_std {
         async_std_rt::bench_tasks(group, "netproto", scenario, clients, |client, iters| {
             let payload = payload.clone();
             async move {
-                for _ in 0..iters {
-                    loop {
-                        client.send_packet(&payload).await.expect("send");
-                        match client.recv_packet_timeout(RESEND).await {
-                            Ok(echo) => {
-                                assert_eq!(echo.len(), payload.len());
-                                break;
-                            }
-                            Err(Error::Timeout { .. }) => {}
-                            Err(err) => panic!("receive: {err}"),
-                        }
-                    }
-                }
+                netproto_udp_echo!(client, payload, iters);
                 client
             }
         });
