@@ -17,6 +17,15 @@
 //!   them; after a run it sends an empty packet and waits for an empty
 //!   reply, so the time covers every byte being received.
 //!
+//! * `udp_echo_1client` / `udp_echo_8clients`: the echo benches over UDP,
+//!   one 128-byte datagram each way per round trip; netproto's
+//!   `UdpClient`s and `UdpServer` (a handler per client) against a
+//!   hand-written loop on the same runtime (clients that send and wait on
+//!   a `UdpSocket`, a server that echoes what it receives from one
+//!   `UdpSocket`), on the sync, tokio and async-std runtimes. A datagram
+//!   lost on loopback is sent again after a second (both sides alike), so
+//!   no bench can hang.
+//!
 //! Groups are `<scenario>/<runtime>[_tls]`; in each, `netproto` is the
 //! driver and the other entry is the baseline:
 //!
@@ -451,7 +460,7 @@ mod tokio_rt {
 
     /// A runtime with a worker per core (two here): clients and servers
     /// share it, as they would in one program.
-    fn runtime() -> Runtime {
+    pub(crate) fn runtime() -> Runtime {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -460,7 +469,7 @@ mod tokio_rt {
 
     /// Time `scenario` with one task per client on `rt`; `run(client,
     /// iters)` runs one client's share and hands the client back.
-    fn bench_tasks<C, F>(
+    pub(crate) fn bench_tasks<C, F>(
         group: &mut BenchmarkGroup<'_, WallTime>,
         rt: &Runtime,
         name: &str,
@@ -759,7 +768,7 @@ mod async_std_rt {
 
     /// Time `scenario` with one task per client; `run(client, iters)` runs
     /// one client's share and hands the client back.
-    fn bench_tasks<C, F>(
+    pub(crate) fn bench_tasks<C, F>(
         group: &mut BenchmarkGroup<'_, WallTime>,
         name: &str,
         scenario: Scenario,
@@ -1098,6 +1107,377 @@ mod tls_memory {
     }
 }
 
+/// One async driver's `UdpClient`'s share of the UDP echo bench: `iters`
+/// round trips, a datagram sent again when its echo is a second late (the
+/// same code for every async driver's client type).
+#[cfg(any(feature = "tokio", feature = "async-std"))]
+macro_rules! netproto_udp_echo {
+    ($client:expr, $payload:expr, $iters:expr) => {
+        for _ in 0..$iters {
+            loop {
+                $client.send_packet(&$payload).await.expect("send");
+                match $client.recv_packet_timeout(Duration::from_secs(1)).await {
+                    Ok(echo) => {
+                        assert_eq!(echo.len(), $payload.len());
+                        break;
+                    }
+                    Err(netproto_core::Error::Timeout { .. }) => {}
+                    Err(err) => panic!("receive: {err}"),
+                }
+            }
+        }
+    };
+}
+
+/// UDP echo: each driver's `UdpClient`s and `UdpServer` against a
+/// hand-written loop over the same runtime's `UdpSocket`.
+mod udp {
+    use super::*;
+
+    /// How long a client waits for an echo before sending again (a
+    /// datagram lost on loopback would otherwise hang the bench).
+    const RESEND: Duration = Duration::from_secs(1);
+
+    const SCENARIOS: [Scenario; 2] = [
+        Scenario::Echo { clients: 1 },
+        Scenario::Echo {
+            clients: MANY_CLIENTS,
+        },
+    ];
+
+    /// Open `udp_<scenario>/<runtime>`.
+    fn open_udp<'a>(
+        c: &'a mut Criterion,
+        scenario: Scenario,
+        runtime: &str,
+    ) -> BenchmarkGroup<'a, WallTime> {
+        let mut group = c.benchmark_group(format!("udp_{}/{runtime}", scenario.name()));
+        group.throughput(Throughput::Bytes(
+            (scenario.size() * scenario.clients()) as u64,
+        ));
+        group
+    }
+
+    /// Blocking: netproto-sync against std `UdpSocket`s.
+    pub(crate) fn sync(c: &mut Criterion) {
+        use std::net::UdpSocket;
+        for scenario in SCENARIOS {
+            let mut group = open_udp(c, scenario, "sync");
+            #[cfg(feature = "sync")]
+            sync_driver(&mut group, scenario);
+            // The hand-written server: one thread echoing every datagram
+            // (it ends with the bench process).
+            let server = UdpSocket::bind("127.0.0.1:0").expect("bind");
+            let at = server.local_addr().unwrap();
+            std::thread::spawn(move || {
+                let mut buf = vec![0; 64 * 1024];
+                while let Ok((n, from)) = server.recv_from(&mut buf) {
+                    let _ = server.send_to(&buf[..n], from);
+                }
+            });
+            let clients: Vec<UdpSocket> = (0..scenario.clients())
+                .map(|_| {
+                    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+                    socket.connect(at).expect("connect");
+                    socket.set_read_timeout(Some(RESEND)).unwrap();
+                    socket
+                })
+                .collect();
+            let payload = scenario.payload();
+            bench_threads(
+                &mut group,
+                "std UdpSocket",
+                scenario,
+                clients,
+                |socket, iters| {
+                    let mut buf = [0; 2048];
+                    for _ in 0..iters {
+                        loop {
+                            socket.send(&payload).expect("send");
+                            match socket.recv(&mut buf) {
+                                Ok(n) => {
+                                    assert_eq!(n, payload.len());
+                                    break;
+                                }
+                                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+                                Err(err) => panic!("receive: {err}"),
+                            }
+                        }
+                    }
+                },
+            );
+            group.finish();
+        }
+    }
+
+    #[cfg(feature = "sync")]
+    fn sync_driver(group: &mut BenchmarkGroup<'_, WallTime>, scenario: Scenario) {
+        use netproto_core::Error;
+        use netproto_core::datagram::{DatagramProtocol, DatagramServerOptions};
+        use netproto_core::serializer::BytesSerializer;
+        use netproto_sync::{UdpClient, UdpServer};
+
+        let protocol = DatagramProtocol::new(BytesSerializer);
+        let options = DatagramServerOptions::default();
+        let server = UdpServer::bind("127.0.0.1:0", protocol.clone(), options).expect("bind");
+        let at = server.local_addr();
+        let shutdown = server.shutdown_handle();
+        let serving = std::thread::spawn(move || {
+            server.serve(|peer| {
+                while let Ok(datagram) = peer.recv_packet() {
+                    if peer.send_packet(&datagram).is_err() {
+                        return;
+                    }
+                }
+            })
+        });
+        let clients: Vec<_> = (0..scenario.clients())
+            .map(|_| UdpClient::connect(at, protocol.clone()).expect("connect"))
+            .collect();
+        let payload = scenario.payload();
+        bench_threads(group, "netproto", scenario, clients, |client, iters| {
+            for _ in 0..iters {
+                loop {
+                    client.send_packet(&payload).expect("send");
+                    match client.recv_packet_timeout(RESEND) {
+                        Ok(echo) => {
+                            assert_eq!(echo.len(), payload.len());
+                            break;
+                        }
+                        Err(Error::Timeout { .. }) => {}
+                        Err(err) => panic!("receive: {err}"),
+                    }
+                }
+            }
+        });
+        shutdown.shutdown(Duration::from_secs(1));
+        serving.join().unwrap().expect("serve");
+    }
+
+    /// Tokio: netproto-tokio against tokio `UdpSocket`s.
+    pub(crate) fn tokio(c: &mut Criterion) {
+        use tokio::net::UdpSocket;
+        let rt = tokio_rt::runtime();
+        for scenario in SCENARIOS {
+            let mut group = open_udp(c, scenario, "tokio");
+            #[cfg(feature = "tokio")]
+            tokio_driver(&mut group, &rt, scenario);
+            let (at, clients) = rt.block_on(async {
+                let server = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+                let at = server.local_addr().unwrap();
+                tokio::spawn(async move {
+                    let mut buf = vec![0; 64 * 1024];
+                    while let Ok((n, from)) = server.recv_from(&mut buf).await {
+                        let _ = server.send_to(&buf[..n], from).await;
+                    }
+                });
+                let mut clients = Vec::new();
+                for _ in 0..scenario.clients() {
+                    let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+                    socket.connect(at).await.expect("connect");
+                    clients.push(socket);
+                }
+                (at, clients)
+            });
+            let _ = at;
+            let payload = bytes::Bytes::from(scenario.payload());
+            tokio_rt::bench_tasks(
+                &mut group,
+                &rt,
+                "tokio UdpSocket",
+                scenario,
+                clients,
+                |socket, iters| {
+                    let payload = payload.clone();
+                    async move {
+                        let mut buf = [0; 2048];
+                        for _ in 0..iters {
+                            loop {
+                                socket.send(&payload).await.expect("send");
+                                match tokio::time::timeout(RESEND, socket.recv(&mut buf)).await {
+                                    Ok(Ok(n)) => {
+                                        assert_eq!(n, payload.len());
+                                        break;
+                                    }
+                                    Ok(Err(err)) => panic!("receive: {err}"),
+                                    Err(_) => {}
+                                }
+                            }
+                        }
+                        socket
+                    }
+                },
+            );
+            group.finish();
+        }
+    }
+
+    #[cfg(feature = "tokio")]
+    fn tokio_driver(
+        group: &mut BenchmarkGroup<'_, WallTime>,
+        rt: &tokio::runtime::Runtime,
+        scenario: Scenario,
+    ) {
+        use std::sync::Arc;
+
+        use netproto_core::datagram::{DatagramProtocol, DatagramServerOptions};
+        use netproto_core::serializer::BytesSerializer;
+        use netproto_tokio::{UdpClient, UdpServer};
+
+        let protocol = DatagramProtocol::new(BytesSerializer);
+        let (server, clients) = rt.block_on(async {
+            let options = DatagramServerOptions::default();
+            let server = UdpServer::bind("127.0.0.1:0", protocol.clone(), options)
+                .await
+                .expect("bind");
+            let mut clients = Vec::new();
+            for _ in 0..scenario.clients() {
+                let client = UdpClient::connect(server.local_addr(), protocol.clone())
+                    .await
+                    .expect("connect");
+                clients.push(Arc::new(client));
+            }
+            (server, clients)
+        });
+        let shutdown = server.shutdown_handle();
+        let serving = rt.spawn(async move {
+            server
+                .serve(|peer| async move {
+                    while let Ok(datagram) = peer.recv_packet().await {
+                        if peer.send_packet(&datagram).await.is_err() {
+                            return;
+                        }
+                    }
+                })
+                .await
+        });
+        let payload = bytes::Bytes::from(scenario.payload());
+        tokio_rt::bench_tasks(group, rt, "netproto", scenario, clients, |client, iters| {
+            let payload = payload.clone();
+            async move {
+                netproto_udp_echo!(client, payload, iters);
+                client
+            }
+        });
+        shutdown.shutdown(Duration::from_secs(1));
+        rt.block_on(serving).unwrap().expect("serve");
+    }
+}
+
+/// UDP echo on async-std: netproto-async-std against async-std
+/// `UdpSocket`s.
+#[cfg(feature = "async-std")]
+mod udp_async_std {
+    use std::sync::Arc;
+
+    use async_std::net::UdpSocket;
+    use async_std::task;
+    use netproto_async_std::{UdpClient, UdpServer};
+    use netproto_core::datagram::{DatagramProtocol, DatagramServerOptions};
+    use netproto_core::serializer::BytesSerializer;
+
+    use super::*;
+
+    /// How long a client waits for an echo before sending again.
+    const RESEND: Duration = Duration::from_secs(1);
+
+    pub(crate) fn bench(c: &mut Criterion) {
+        for clients in [1, MANY_CLIENTS] {
+            let scenario = Scenario::Echo { clients };
+            let mut group = c.benchmark_group(format!("udp_{}/async-std", scenario.name()));
+            group.throughput(Throughput::Bytes((scenario.size() * clients) as u64));
+            driver(&mut group, scenario);
+            let sockets = task::block_on(async {
+                let server = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+                let at = server.local_addr().unwrap();
+                task::spawn(async move {
+                    let mut buf = vec![0; 64 * 1024];
+                    while let Ok((n, from)) = server.recv_from(&mut buf).await {
+                        let _ = server.send_to(&buf[..n], from).await;
+                    }
+                });
+                let mut sockets = Vec::new();
+                for _ in 0..clients {
+                    let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+                    socket.connect(at).await.expect("connect");
+                    sockets.push(socket);
+                }
+                sockets
+            });
+            let payload = Arc::new(scenario.payload());
+            async_std_rt::bench_tasks(
+                &mut group,
+                "async-std UdpSocket",
+                scenario,
+                sockets,
+                |socket, iters| {
+                    let payload = payload.clone();
+                    async move {
+                        let mut buf = [0; 2048];
+                        for _ in 0..iters {
+                            loop {
+                                socket.send(&payload).await.expect("send");
+                                match async_std::future::timeout(RESEND, socket.recv(&mut buf))
+                                    .await
+                                {
+                                    Ok(Ok(n)) => {
+                                        assert_eq!(n, payload.len());
+                                        break;
+                                    }
+                                    Ok(Err(err)) => panic!("receive: {err}"),
+                                    Err(_) => {}
+                                }
+                            }
+                        }
+                        socket
+                    }
+                },
+            );
+            group.finish();
+        }
+    }
+
+    fn driver(group: &mut BenchmarkGroup<'_, WallTime>, scenario: Scenario) {
+        let protocol = DatagramProtocol::new(BytesSerializer);
+        let (server, clients) = task::block_on(async {
+            let options = DatagramServerOptions::default();
+            let server = UdpServer::bind("127.0.0.1:0", protocol.clone(), options)
+                .await
+                .expect("bind");
+            let mut clients = Vec::new();
+            for _ in 0..scenario.clients() {
+                let client = UdpClient::connect(server.local_addr(), protocol.clone())
+                    .await
+                    .expect("connect");
+                clients.push(Arc::new(client));
+            }
+            (server, clients)
+        });
+        let shutdown = server.shutdown_handle();
+        let serving = task::spawn(async move {
+            server
+                .serve(|peer| async move {
+                    while let Ok(datagram) = peer.recv_packet().await {
+                        if peer.send_packet(&datagram).await.is_err() {
+                            return;
+                        }
+                    }
+                })
+                .await
+        });
+        let payload = Arc::new(scenario.payload());
+        async_std_rt::bench_tasks(group, "netproto", scenario, clients, |client, iters| {
+            let payload = payload.clone();
+            async move {
+                netproto_udp_echo!(client, payload, iters);
+                client
+            }
+        });
+        shutdown.shutdown(Duration::from_secs(1));
+        task::block_on(serving).expect("serve");
+    }
+}
+
 /// Every network bench whose feature is on.
 fn network(c: &mut Criterion) {
     #[cfg(feature = "tls")]
@@ -1108,6 +1488,10 @@ fn network(c: &mut Criterion) {
     tokio_rt::baseline(c);
     #[cfg(feature = "tls")]
     tokio_rt::tls_baseline(c);
+    udp::sync(c);
+    udp::tokio(c);
+    #[cfg(feature = "async-std")]
+    udp_async_std::bench(c);
     #[cfg(feature = "async-std")]
     {
         async_std_rt::bench(c, false);

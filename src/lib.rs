@@ -157,11 +157,14 @@
 //!   | `mock_controller` | a one-client server with CRLF text commands, a converter, events |
 //!   | `binary_telemetry` | fixed-layout binary structs (`binary_struct!`) |
 //!   | `connection_info` | a callback per connection, local and remote addresses, exact reads |
+//!   | `udp_key_value` | a key-value service over UDP: a handler per client, requests asked again when lost |
 //!
 //! * [`framing`] for the wire formats, [`serializer`] for packet formats,
 //!   [`protocol`] for converters (`map_sent`, `try_map_received`),
-//!   [`datagram`] for UDP (`DatagramProtocol`, `DatagramServerOptions`;
-//!   each driver's `UdpClient`, `UdpEndpoint` and `UdpServer`),
+//!   [`datagram`] for UDP and Unix datagrams (`DatagramProtocol`,
+//!   `DatagramServerOptions`; each driver's `UdpClient`, `UdpEndpoint`
+//!   and `UdpServer`, and on Unix `UnixDatagramClient`,
+//!   `UnixDatagramEndpoint` and `UnixDatagramServer`),
 //!   [`options`] for timeouts, retries, server limits and connection
 //!   events, and [`Error`] for what can go wrong and whose fault it is.
 //! * `docs/driver-api.md` in the repository: every method of the client

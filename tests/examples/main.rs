@@ -36,3 +36,5 @@ mod resilient_client;
 mod tls_echo;
 #[cfg(all(feature = "sync", feature = "tracing"))]
 mod traced_echo;
+#[cfg(feature = "sync")]
+mod udp_key_value;

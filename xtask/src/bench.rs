@@ -497,7 +497,7 @@ fn goal(subject: &Measured, baseline: &Measured) -> Option<f64> {
         ("worst_case", "one read (netproto)") if ours => Some(0.5),
         // Network: echo against the hand-written loop of the same runtime,
         // bulk against raw.
-        (family, _) if family.starts_with("echo") => Some(0.95),
+        (family, _) if family.starts_with("echo") || family.starts_with("udp_echo") => Some(0.95),
         (family, _) if family.starts_with("bulk") => Some(0.8),
         _ => None,
     }
@@ -782,6 +782,21 @@ mod tests {
         assert!(size_key("16B x1") < size_key("1KiB x1"));
         assert_eq!(rows[0].spread, None);
         assert!(size_key("64KiB x1") < size_key("1MiB x1"));
+    }
+
+    #[test]
+    fn udp_echo_rows_pair_with_their_loop_against_the_echo_goal() {
+        let r = |function: &str, mean_ns: f64| Measured {
+            group: "udp_echo_8clients/tokio".into(),
+            function: function.into(),
+            param: "128B x8".into(),
+            bytes: Some(1024.0),
+            mean_ns,
+        };
+        let rows = pair(&[r("netproto", 100.0), r("tokio UdpSocket", 90.0)]);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].goal, Some(0.95));
+        assert_eq!(rows[0].met(), Some(false));
     }
 
     #[test]

@@ -47,7 +47,10 @@ enum Either<T, U> {
 }
 
 #[cfg(unix)]
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
+/// No Unix sockets here.
+#[cfg(not(unix))]
+type UnixDatagram = UdpSocket;
 /// No Unix sockets here.
 #[cfg(not(unix))]
 type UnixListener = TcpListener;
@@ -70,7 +73,7 @@ macro_rules! each {
 
 /// A UDP socket registered with the async-io reactor.
 #[derive(Debug)]
-pub struct Datagram(Async<UdpSocket>);
+pub struct Datagram(Either<Async<UdpSocket>, Async<UnixDatagram>>);
 
 impl Runtime for AsyncIo {
     type Stream = Stream;
@@ -120,32 +123,46 @@ impl Runtime for AsyncIo {
     }
 
     fn datagram(socket: UdpSocket) -> io::Result<Datagram> {
-        Async::new(socket).map(Datagram)
+        Async::new(socket).map(|s| Datagram(Either::Tcp(s)))
+    }
+
+    #[cfg(unix)]
+    fn unix_datagram(socket: UnixDatagram) -> io::Result<Datagram> {
+        Async::new(socket).map(|s| Datagram(Either::Unix(s)))
     }
 }
 
 impl AsyncDatagram for Datagram {
     async fn ready(&self, interest: Interest) -> io::Result<()> {
-        match interest {
-            Interest::Readable => self.0.readable().await,
-            Interest::Writable => self.0.writable().await,
-        }
+        each!(&self.0, s => match interest {
+            Interest::Readable => s.readable().await,
+            Interest::Writable => s.writable().await,
+        })
     }
 
     /// Optimistic, as for streams: async-io does not cache readiness.
-    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.0.get_ref().recv_from(buf)
+    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, PeerAddr)> {
+        match &self.0 {
+            Either::Tcp(s) => netproto_socket::datagram::udp_recv_from(s.get_ref(), buf),
+            #[cfg(unix)]
+            Either::Unix(s) => netproto_socket::unix::datagram_recv_from(s.get_ref(), buf),
+            #[cfg(not(unix))]
+            Either::Unix(_, never) => match *never {},
+        }
     }
 
-    fn try_send_to(&self, buf: &[u8], to: Option<SocketAddr>) -> io::Result<usize> {
-        match to {
-            Some(to) => self.0.get_ref().send_to(buf, to),
-            None => self.0.get_ref().send(buf),
+    fn try_send_to(&self, buf: &[u8], to: Option<&PeerAddr>) -> io::Result<usize> {
+        match &self.0 {
+            Either::Tcp(s) => netproto_socket::datagram::udp_send_to(s.get_ref(), buf, to),
+            #[cfg(unix)]
+            Either::Unix(s) => netproto_socket::unix::datagram_send_to(s.get_ref(), buf, to),
+            #[cfg(not(unix))]
+            Either::Unix(_, never) => match *never {},
         }
     }
 
     fn sock_ref(&self) -> SockRef<'_> {
-        SockRef::from(self.0.get_ref())
+        each!(&self.0, s => SockRef::from(s.get_ref()))
     }
 }
 

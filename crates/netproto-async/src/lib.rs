@@ -50,19 +50,27 @@ pub use rt::{AsyncDatagram, AsyncListener, AsyncStream, Interest, IntoStream, Ru
 pub use server::UnixStreamServer;
 pub use server::{Connection, StreamServer, TcpServer};
 pub use stream::{PacketSink, PacketStream};
-pub use udp::{DatagramStream, UdpClient, UdpEndpoint};
-pub use udp_server::{UdpPeer, UdpServer};
+pub use udp::{DatagramClient, DatagramEndpoint, DatagramStream, UdpClient, UdpEndpoint};
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use udp::{UnixDatagramClient, UnixDatagramEndpoint};
+pub use udp_server::{DatagramPeer, DatagramServer, UdpPeer, UdpServer};
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use udp_server::{UnixDatagramPeer, UnixDatagramServer};
 
 /// What the binding macro's expansion names. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use netproto_core::addr::{Tcp, Unix};
+    pub use netproto_core::addr::{Tcp, Udp, Unix};
 }
 
 /// Declare a binding's public types: `TcpClient<P>`, `Connection<P>`,
 /// `TcpServer<P>`, `ShutdownHandle`, `PacketStream<'a, P>`,
 /// `PacketSink<'a, P, Item>`, `UdpClient<P>`, `UdpEndpoint<P>`,
-/// `DatagramStream<'a, T>`, `UdpServer<P>` and `UdpPeer<P>` as this
+/// `DatagramStream<'a, T>`, `UdpServer<P>` and `UdpPeer<P>`, their Unix
+/// datagram counterparts and the generic `DatagramClient<P, F>`,
+/// `DatagramEndpoint<P, F>`, `DatagramServer<P, F>`, `DatagramPeer<P, F>` as this
 /// crate's types for the runtime `$rt`,
 /// so that every binding exports the same names by construction.
 ///
@@ -158,5 +166,39 @@ macro_rules! runtime_types {
 
         /// A remote peer of a [`UdpServer`], as its handler sees it.
         pub type UdpPeer<P> = $crate::UdpPeer<$rt, P>;
+
+        #[doc = concat!(
+                    "A datagram socket connected to one remote address over the datagram transport `F` (`Udp`, or `Unix` on Unix) on ",
+                    $name,
+                    ": `UdpClient<P>` and `UnixDatagramClient<P>` are this type."
+                )]
+        pub type DatagramClient<P, F = $crate::__private::Udp> = $crate::DatagramClient<$rt, P, F>;
+
+        /// An unconnected datagram socket over the transport `F`:
+        /// `UdpEndpoint<P>` and `UnixDatagramEndpoint<P>` are this type.
+        pub type DatagramEndpoint<P, F = $crate::__private::Udp> = $crate::DatagramEndpoint<$rt, P, F>;
+
+        /// A datagram server over the transport `F`: `UdpServer<P>` and
+        /// `UnixDatagramServer<P>` are this type.
+        pub type DatagramServer<P, F = $crate::__private::Udp> = $crate::DatagramServer<$rt, P, F>;
+
+        /// A remote peer of a [`DatagramServer`].
+        pub type DatagramPeer<P, F = $crate::__private::Udp> = $crate::DatagramPeer<$rt, P, F>;
+
+        #[cfg(unix)]
+        #[doc = concat!("A Unix datagram socket connected to one remote address on ", $name, " (Unix only).")]
+        pub type UnixDatagramClient<P> = $crate::DatagramClient<$rt, P, $crate::__private::Unix>;
+
+        /// An unconnected Unix datagram socket (Unix only).
+        #[cfg(unix)]
+        pub type UnixDatagramEndpoint<P> = $crate::DatagramEndpoint<$rt, P, $crate::__private::Unix>;
+
+        #[cfg(unix)]
+        #[doc = concat!("A Unix datagram server on ", $name, ", a task per remote peer (Unix only).")]
+        pub type UnixDatagramServer<P> = $crate::DatagramServer<$rt, P, $crate::__private::Unix>;
+
+        /// A remote peer of a [`UnixDatagramServer`] (Unix only).
+        #[cfg(unix)]
+        pub type UnixDatagramPeer<P> = $crate::DatagramPeer<$rt, P, $crate::__private::Unix>;
     };
 }

@@ -30,7 +30,8 @@ pub trait Runtime: Send + Sync + Sized + 'static {
     type Stream: AsyncStream;
     /// A listening stream socket, TCP or Unix.
     type Listener: AsyncListener<Stream = Self::Stream>;
-    /// A UDP socket (bound, connected or not).
+    /// A datagram socket (bound, connected or not): UDP, or (on Unix) a
+    /// Unix datagram socket.
     type Datagram: AsyncDatagram;
 
     /// Run `task` concurrently, on the runtime's worker threads where it
@@ -68,19 +69,25 @@ pub trait Runtime: Send + Sync + Sized + 'static {
     /// Adopt a bound (possibly connected) std UDP socket, registering it
     /// with the runtime's reactor.
     fn datagram(socket: std::net::UdpSocket) -> io::Result<Self::Datagram>;
+
+    /// Adopt a bound (possibly connected) std Unix datagram socket,
+    /// registering it with the runtime's reactor.
+    #[cfg(unix)]
+    fn unix_datagram(socket: std::os::unix::net::UnixDatagram) -> io::Result<Self::Datagram>;
 }
 
-/// A non-blocking UDP socket with readiness.
+/// A non-blocking datagram socket (UDP or Unix) with readiness.
 pub trait AsyncDatagram: Send + Sync + 'static {
     /// Complete once the socket is ready for `interest` (several tasks may
     /// wait at once).
     fn ready(&self, interest: Interest) -> impl Future<Output = io::Result<()>> + Send + '_;
     /// Receive one datagram now (as much of it as fits in `buf`) and its
-    /// sender, or `WouldBlock`.
-    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)>;
+    /// sender (an unnamed Unix address for a Unix sender that did not
+    /// bind), or `WouldBlock`.
+    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, PeerAddr)>;
     /// Send one datagram now to `to` (`None`: the connected peer), or
-    /// `WouldBlock`.
-    fn try_send_to(&self, buf: &[u8], to: Option<SocketAddr>) -> io::Result<usize>;
+    /// `WouldBlock`; an address of the other family is `InvalidInput`.
+    fn try_send_to(&self, buf: &[u8], to: Option<&PeerAddr>) -> io::Result<usize>;
     /// The socket2 view of the socket: options, addresses, shutdown.
     fn sock_ref(&self) -> SockRef<'_>;
 }

@@ -1,10 +1,10 @@
-//! [`UdpClient`] and [`UdpEndpoint`]: datagram sockets over the core's
-//! datagram engine, on runtime `R`.
+//! [`DatagramClient`] and [`DatagramEndpoint`] (UDP or Unix datagram
+//! sockets) over the core's datagram engine, on runtime `R`.
 
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
@@ -12,36 +12,37 @@ use std::time::{Duration, Instant};
 use event_listener::Event;
 use futures_core::Stream;
 use netproto_core::Error;
+use netproto_core::addr::{DatagramFamily, PeerAddr, Udp};
+#[cfg(unix)]
+use netproto_core::addr::{Unix, UnixAddr};
 use netproto_core::datagram::ForDatagrams;
 use netproto_core::driver::InStream;
 use netproto_core::driver::connection::Step;
 use netproto_core::driver::datagram::{DatagramEngine, DatagramTransport, SendDatagram};
 use netproto_core::options::{DatagramOptions, IntoAddress};
 use netproto_socket::datagram::{
-    DatagramSocketOptions, bind_udp_any, connect_udp_any, udp_local_addr,
+    DatagramSocketOptions, bind_udp_any, connect_udp_any, datagram_addrs,
 };
+#[cfg(unix)]
+use netproto_socket::unix::SocketFile;
 
 use crate::connect::resolve;
 use crate::io::{first, signalled, until_instant};
 use crate::rt::{AsyncDatagram, Interest, Runtime};
 
-/// A runtime's UDP socket as the datagram engine's transport
+/// A runtime's datagram socket as the datagram engine's transport
 /// (non-blocking: `wait` is not needed).
 pub(crate) struct AsyncUdp<S>(S);
 
 impl<S: AsyncDatagram> DatagramTransport for AsyncUdp<S> {
-    fn recv_from(
-        &self,
-        buf: &mut [u8],
-        _wait: Option<Duration>,
-    ) -> io::Result<(usize, SocketAddr)> {
+    fn recv_from(&self, buf: &mut [u8], _wait: Option<Duration>) -> io::Result<(usize, PeerAddr)> {
         self.0.try_recv_from(buf)
     }
 
     fn send_to(
         &self,
         datagram: &[u8],
-        to: Option<SocketAddr>,
+        to: Option<&PeerAddr>,
         _wait: Option<Duration>,
     ) -> io::Result<usize> {
         self.0.try_send_to(datagram, to)
@@ -54,32 +55,71 @@ impl<S: AsyncDatagram> DatagramTransport for AsyncUdp<S> {
 
 /// The engine, the socket and the close signal a client, an endpoint and
 /// a server share.
-pub(crate) struct Udp<R: Runtime, P: ForDatagrams> {
+pub(crate) struct Dgram<R: Runtime, P: ForDatagrams> {
     pub(crate) engine: DatagramEngine<P>,
     io: AsyncUdp<R::Datagram>,
     closing: Event,
+    /// A Unix socket's file, removed when the socket goes.
+    #[cfg(unix)]
+    _file: Option<SocketFile>,
 }
 
-impl<R: Runtime, P: ForDatagrams> Udp<R, P> {
+/// A std datagram socket for [`Dgram::new`]: UDP, or a Unix datagram
+/// socket and its file.
+pub(crate) enum Socket {
+    Udp(std::net::UdpSocket),
+    #[cfg(unix)]
+    Unix(netproto_socket::socket2::Socket, SocketFile),
+}
+
+impl From<std::net::UdpSocket> for Socket {
+    fn from(socket: std::net::UdpSocket) -> Self {
+        Socket::Udp(socket)
+    }
+}
+
+#[cfg(unix)]
+impl From<(netproto_socket::socket2::Socket, SocketFile)> for Socket {
+    fn from((socket, file): (netproto_socket::socket2::Socket, SocketFile)) -> Self {
+        Socket::Unix(socket, file)
+    }
+}
+
+impl<R: Runtime, P: ForDatagrams> Dgram<R, P> {
     pub(crate) fn new(
-        socket: std::net::UdpSocket,
+        socket: impl Into<Socket>,
         protocol: P,
         options: &DatagramOptions,
         connected: bool,
     ) -> Result<Self, Error> {
         let io_error = |source| Error::Io { peer: None, source };
-        let peer = match connected {
-            true => Some(socket.peer_addr().map_err(io_error)?),
-            false => None,
-        };
-        socket.set_nonblocking(true).map_err(io_error)?;
-        let socket = R::datagram(socket).map_err(io_error)?;
-        let local = udp_local_addr(&socket.sock_ref()).map_err(io_error)?;
-        Ok(Udp {
+        #[cfg(unix)]
+        let mut file = None;
+        let socket = match socket.into() {
+            Socket::Udp(socket) => {
+                socket.set_nonblocking(true).map_err(io_error)?;
+                R::datagram(socket)
+            }
+            #[cfg(unix)]
+            Socket::Unix(socket, socket_file) => {
+                file = Some(socket_file);
+                socket.set_nonblocking(true).map_err(io_error)?;
+                R::unix_datagram(std::os::fd::OwnedFd::from(socket).into())
+            }
+        }
+        .map_err(io_error)?;
+        let (local, peer) = datagram_addrs(&socket.sock_ref(), connected)?;
+        Ok(Dgram {
             engine: DatagramEngine::new(protocol, options, local, peer),
             io: AsyncUdp(socket),
             closing: Event::new(),
+            #[cfg(unix)]
+            _file: file,
         })
+    }
+
+    pub(crate) fn local_addr<F: DatagramFamily>(&self) -> F::Addr {
+        F::addr(self.engine.local_addr())
     }
 
     /// Poll an engine operation until it is ready, waiting for what each
@@ -119,7 +159,7 @@ impl<R: Runtime, P: ForDatagrams> Udp<R, P> {
     pub(crate) async fn send(
         &self,
         packet: &P::Sent,
-        to: Option<SocketAddr>,
+        to: Option<PeerAddr>,
         timeout: Option<Duration>,
     ) -> Result<(), Error> {
         let mut op = SendDatagram::new(packet, to);
@@ -133,7 +173,7 @@ impl<R: Runtime, P: ForDatagrams> Udp<R, P> {
     pub(crate) async fn recv(
         &self,
         timeout: Option<Duration>,
-    ) -> Result<(P::Received, SocketAddr), Error> {
+    ) -> Result<(P::Received, PeerAddr), Error> {
         let mut op = self.engine.recv(Instant::now(), timeout);
         self.drive(|io, now| self.engine.poll_recv(&mut op, io, now))
             .await
@@ -149,17 +189,20 @@ impl<R: Runtime, P: ForDatagrams> Udp<R, P> {
     }
 }
 
-impl<R: Runtime, P: ForDatagrams> fmt::Debug for Udp<R, P> {
+impl<R: Runtime, P: ForDatagrams> fmt::Debug for Dgram<R, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.engine.fmt(f)
     }
 }
 
-/// A UDP socket connected to one remote address, sending and receiving
-/// one packet of protocol `P` per datagram, on runtime `R`.
+/// A datagram socket connected to one remote address, sending and
+/// receiving one packet of protocol `P` per datagram, on runtime `R`, over
+/// the datagram transport `F`: [`UdpClient`] (UDP) or, on Unix,
+/// `UnixDatagramClient`. Both are this type; only their constructors and
+/// address types differ.
 ///
 /// Every method takes `&self`: one task may wait in
-/// [`recv_packet`](UdpClient::recv_packet) while another sends or closes
+/// [`recv_packet`](DatagramClient::recv_packet) while another sends or closes
 /// it.
 ///
 /// # Cancel safety
@@ -167,11 +210,21 @@ impl<R: Runtime, P: ForDatagrams> fmt::Debug for Udp<R, P> {
 /// A dropped `recv_packet` loses no datagram (it stays in the kernel's
 /// queue for the next call); a dropped `send_packet` sent its datagram
 /// whole or not at all.
-pub struct UdpClient<R: Runtime, P: ForDatagrams> {
-    udp: Udp<R, P>,
+pub struct DatagramClient<R: Runtime, P: ForDatagrams, F: DatagramFamily = Udp> {
+    udp: Dgram<R, P>,
+    family: PhantomData<F>,
 }
 
-impl<R: Runtime, P: ForDatagrams> UdpClient<R, P> {
+/// A UDP socket connected to one remote address, on runtime `R`.
+pub type UdpClient<R, P> = DatagramClient<R, P, Udp>;
+
+/// A Unix datagram socket connected to one remote address, on runtime `R`
+/// (Unix only).
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub type UnixDatagramClient<R, P> = DatagramClient<R, P, Unix>;
+
+impl<R: Runtime, P: ForDatagrams> DatagramClient<R, P, Udp> {
     /// Connect to `address` with [`DatagramOptions::default()`].
     pub async fn connect(address: impl IntoAddress, protocol: P) -> Result<Self, Error> {
         Self::connect_with(address, protocol, DatagramOptions::default()).await
@@ -191,8 +244,47 @@ impl<R: Runtime, P: ForDatagrams> UdpClient<R, P> {
         let address = address.into_address()?.connectable()?;
         let addrs = resolve::<R>(&address).await?;
         let socket = connect_udp_any(&address, addrs, options.local_address)?;
-        Ok(UdpClient {
-            udp: Udp::new(socket, protocol, &options, true)?,
+        Self::new(socket, protocol, &options)
+    }
+}
+
+#[cfg(unix)]
+impl<R: Runtime, P: ForDatagrams> DatagramClient<R, P, Unix> {
+    /// Connect to the Unix datagram socket at `address` with
+    /// [`DatagramOptions::default()`] (the client autobinds, on Linux).
+    pub async fn connect(address: impl Into<UnixAddr>, protocol: P) -> Result<Self, Error> {
+        Self::connect_with(address, protocol, DatagramOptions::default()).await
+    }
+
+    /// Connect a Unix datagram socket to `address`, bound first to
+    /// `options.local_unix_address` so that replies reach it (the
+    /// socket-file rules of `netproto_socket::unix`; its file is removed
+    /// when the client is dropped) or, with `None`, to an abstract name
+    /// the kernel picks (Linux and Android; elsewhere an error).
+    ///
+    /// Cancel safety: it does not wait.
+    pub async fn connect_with(
+        address: impl Into<UnixAddr>,
+        protocol: P,
+        options: DatagramOptions,
+    ) -> Result<Self, Error> {
+        let socket = netproto_socket::unix::connect_datagram(
+            &address.into(),
+            options.local_unix_address.as_ref(),
+        )?;
+        Self::new(socket, protocol, &options)
+    }
+}
+
+impl<R: Runtime, P: ForDatagrams, F: DatagramFamily> DatagramClient<R, P, F> {
+    fn new(
+        socket: impl Into<Socket>,
+        protocol: P,
+        options: &DatagramOptions,
+    ) -> Result<Self, Error> {
+        Ok(DatagramClient {
+            udp: Dgram::new(socket, protocol, options, true)?,
+            family: PhantomData,
         })
     }
 
@@ -205,7 +297,7 @@ impl<R: Runtime, P: ForDatagrams> UdpClient<R, P> {
         self.udp.send(packet, None, None).await
     }
 
-    /// Like [`send_packet`](UdpClient::send_packet), giving up after
+    /// Like [`send_packet`](DatagramClient::send_packet), giving up after
     /// `timeout` with [`Error::Timeout`] of kind `Send` (nothing sent).
     ///
     /// Cancel safety: as `send_packet`.
@@ -227,7 +319,7 @@ impl<R: Runtime, P: ForDatagrams> UdpClient<R, P> {
         self.udp.recv(None).await.map(|(packet, _)| packet)
     }
 
-    /// Like [`recv_packet`](UdpClient::recv_packet), giving up after
+    /// Like [`recv_packet`](DatagramClient::recv_packet), giving up after
     /// `timeout` with [`Error::Timeout`] of kind `Receive`, which loses
     /// nothing.
     ///
@@ -262,23 +354,23 @@ impl<R: Runtime, P: ForDatagrams> UdpClient<R, P> {
         Ok(())
     }
 
-    /// Whether [`close`](UdpClient::close) was called.
+    /// Whether [`close`](DatagramClient::close) was called.
     pub fn is_closed(&self) -> bool {
         self.udp.engine.is_closed()
     }
 
     /// The local address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.udp.engine.local_addr()
+    pub fn local_addr(&self) -> F::Addr {
+        self.udp.local_addr::<F>()
     }
 
     /// The remote address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.udp.engine.peer_addr().expect("a client is connected")
+    pub fn peer_addr(&self) -> F::Addr {
+        F::addr(self.udp.engine.peer_addr().expect("a client is connected"))
     }
 
-    /// The socket's options: broadcast, TTL, multicast membership, buffer
-    /// sizes, and `sock_ref()` (socket2) for anything else.
+    /// The socket's options: broadcast, TTL, multicast membership (UDP),
+    /// buffer sizes, and `sock_ref()` (socket2) for anything else.
     pub fn socket(&self) -> DatagramSocketOptions<'_> {
         self.udp.socket()
     }
@@ -289,21 +381,32 @@ impl<R: Runtime, P: ForDatagrams> UdpClient<R, P> {
     }
 }
 
-impl<R: Runtime, P: ForDatagrams> fmt::Debug for UdpClient<R, P> {
+impl<R: Runtime, P: ForDatagrams, F: DatagramFamily> fmt::Debug for DatagramClient<R, P, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("UdpClient").field(&self.udp).finish()
+        f.debug_tuple("DatagramClient").field(&self.udp).finish()
     }
 }
 
-/// An unconnected UDP socket: packets of protocol `P` to and from any
-/// address, one per datagram, on runtime `R`. Every method takes `&self`.
+/// An unconnected datagram socket: packets of protocol `P` to and from
+/// any address, one per datagram, on runtime `R`, over the datagram
+/// transport `F` ([`UdpEndpoint`], or on Unix `UnixDatagramEndpoint`).
+/// Every method takes `&self`.
 ///
-/// Cancel safety: as [`UdpClient`]'s.
-pub struct UdpEndpoint<R: Runtime, P: ForDatagrams> {
-    udp: Udp<R, P>,
+/// Cancel safety: as [`DatagramClient`]'s.
+pub struct DatagramEndpoint<R: Runtime, P: ForDatagrams, F: DatagramFamily = Udp> {
+    udp: Dgram<R, P>,
+    family: PhantomData<F>,
 }
 
-impl<R: Runtime, P: ForDatagrams> UdpEndpoint<R, P> {
+/// An unconnected UDP socket on runtime `R`.
+pub type UdpEndpoint<R, P> = DatagramEndpoint<R, P, Udp>;
+
+/// An unconnected Unix datagram socket on runtime `R` (Unix only).
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub type UnixDatagramEndpoint<R, P> = DatagramEndpoint<R, P, Unix>;
+
+impl<R: Runtime, P: ForDatagrams> DatagramEndpoint<R, P, Udp> {
     /// Bind a UDP socket to `address` (a host name: the first resolved
     /// address that can be bound; port 0: a free port).
     pub async fn bind(
@@ -313,44 +416,83 @@ impl<R: Runtime, P: ForDatagrams> UdpEndpoint<R, P> {
     ) -> Result<Self, Error> {
         let address = address.into_address()?;
         let socket = bind_udp_any(&address, resolve::<R>(&address).await?)?;
-        Ok(UdpEndpoint {
-            udp: Udp::new(socket, protocol, &options, false)?,
+        Self::new(socket, protocol, &options)
+    }
+}
+
+#[cfg(unix)]
+impl<R: Runtime, P: ForDatagrams> DatagramEndpoint<R, P, Unix> {
+    /// Bind a Unix datagram socket at `address` under the socket-file
+    /// rules of `netproto_socket::unix` (a stale socket file is removed
+    /// first, anything else there is refused); the file is removed when
+    /// the endpoint is dropped.
+    pub async fn bind(
+        address: impl Into<UnixAddr>,
+        protocol: P,
+        options: DatagramOptions,
+    ) -> Result<Self, Error> {
+        let socket = netproto_socket::unix::bind_datagram(&address.into())?;
+        Self::new(socket, protocol, &options)
+    }
+}
+
+impl<R: Runtime, P: ForDatagrams, F: DatagramFamily> DatagramEndpoint<R, P, F> {
+    fn new(
+        socket: impl Into<Socket>,
+        protocol: P,
+        options: &DatagramOptions,
+    ) -> Result<Self, Error> {
+        Ok(DatagramEndpoint {
+            udp: Dgram::new(socket, protocol, options, false)?,
+            family: PhantomData,
         })
     }
 
     /// Send one packet as one datagram to `to`. A packet that encodes to
     /// more than the maximum datagram size is refused with
     /// [`Error::Encode`] and nothing is sent.
-    pub async fn send_packet_to(&self, packet: &P::Sent, to: SocketAddr) -> Result<(), Error> {
+    pub async fn send_packet_to(
+        &self,
+        packet: &P::Sent,
+        to: impl Into<F::Addr>,
+    ) -> Result<(), Error> {
+        let to = to.into().into();
         self.udp.send(packet, Some(to), None).await
     }
 
-    /// Like [`send_packet_to`](UdpEndpoint::send_packet_to), giving up
+    /// Like [`send_packet_to`](DatagramEndpoint::send_packet_to), giving up
     /// after `timeout` with [`Error::Timeout`] of kind `Send`.
     pub async fn send_packet_to_timeout(
         &self,
         packet: &P::Sent,
-        to: SocketAddr,
+        to: impl Into<F::Addr>,
         timeout: Duration,
     ) -> Result<(), Error> {
+        let to = to.into().into();
         self.udp.send(packet, Some(to), Some(timeout)).await
     }
 
     /// The next datagram's packet and its sender. Per-datagram errors
     /// ([`Error::Deserialize`], [`Error::DatagramTooLong`]) name the
-    /// sender; the next call returns the next datagram.
-    pub async fn recv_packet_from(&self) -> Result<(P::Received, SocketAddr), Error> {
-        self.udp.recv(None).await
+    /// sender; the next call returns the next datagram. A Unix sender that
+    /// did not bind is unnamed: it cannot be replied to.
+    pub async fn recv_packet_from(&self) -> Result<(P::Received, F::Addr), Error> {
+        self.recv(None).await
     }
 
-    /// Like [`recv_packet_from`](UdpEndpoint::recv_packet_from), giving up
+    /// Like [`recv_packet_from`](DatagramEndpoint::recv_packet_from), giving up
     /// after `timeout` with [`Error::Timeout`] of kind `Receive`, which
     /// loses nothing.
     pub async fn recv_packet_from_timeout(
         &self,
         timeout: Duration,
-    ) -> Result<(P::Received, SocketAddr), Error> {
-        self.udp.recv(Some(timeout)).await
+    ) -> Result<(P::Received, F::Addr), Error> {
+        self.recv(Some(timeout)).await
+    }
+
+    async fn recv(&self, timeout: Option<Duration>) -> Result<(P::Received, F::Addr), Error> {
+        let (packet, from) = self.udp.recv(timeout).await?;
+        Ok((packet, F::addr(&from)))
     }
 
     /// Close the socket: a task waiting in a receive returns
@@ -361,18 +503,18 @@ impl<R: Runtime, P: ForDatagrams> UdpEndpoint<R, P> {
         Ok(())
     }
 
-    /// Whether [`close`](UdpEndpoint::close) was called.
+    /// Whether [`close`](DatagramEndpoint::close) was called.
     pub fn is_closed(&self) -> bool {
         self.udp.engine.is_closed()
     }
 
     /// The local address (the real port when bound to port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.udp.engine.local_addr()
+    pub fn local_addr(&self) -> F::Addr {
+        self.udp.local_addr::<F>()
     }
 
-    /// The socket's options: broadcast, TTL, multicast membership, buffer
-    /// sizes, and `sock_ref()` (socket2) for anything else.
+    /// The socket's options: broadcast, TTL, multicast membership (UDP),
+    /// buffer sizes, and `sock_ref()` (socket2) for anything else.
     pub fn socket(&self) -> DatagramSocketOptions<'_> {
         self.udp.socket()
     }
@@ -383,9 +525,9 @@ impl<R: Runtime, P: ForDatagrams> UdpEndpoint<R, P> {
     }
 }
 
-impl<R: Runtime, P: ForDatagrams> fmt::Debug for UdpEndpoint<R, P> {
+impl<R: Runtime, P: ForDatagrams, F: DatagramFamily> fmt::Debug for DatagramEndpoint<R, P, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("UdpEndpoint").field(&self.udp).finish()
+        f.debug_tuple("DatagramEndpoint").field(&self.udp).finish()
     }
 }
 
@@ -396,7 +538,7 @@ type Receive<'a, T> =
     Box<dyn Fn(Option<Duration>) -> BoxFuture<'a, Result<T, Error>> + Send + Sync + 'a>;
 
 /// Received packets as a [`Stream`], within one timeout for the whole
-/// iteration; made by [`UdpClient::iter_received_packets`].
+/// iteration; made by [`DatagramClient::iter_received_packets`].
 pub struct DatagramStream<'a, T> {
     receive: Receive<'a, T>,
     next: Option<BoxFuture<'a, Result<T, Error>>>,

@@ -1,10 +1,11 @@
-//! The UDP server: one receive loop, a task per remote peer. The peers,
+//! The datagram server (UDP or Unix datagrams): one receive loop, a task
+//! per remote peer. The peers,
 //! their queues, idle expiry and the shutdown plan are the core's
 //! [`Dispatcher`]; this file receives, spawns and sleeps.
 
 use std::fmt;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +13,9 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 use futures_util::future::{AbortHandle, Abortable};
 use netproto_core::Error;
+use netproto_core::addr::{DatagramFamily, Udp};
+#[cfg(unix)]
+use netproto_core::addr::{Unix, UnixAddr};
 use netproto_core::datagram::{DatagramServerOptions, ForDatagrams};
 use netproto_core::driver::datagram::{Dispatched, Dispatcher, PeerLink, PeerRun, PeerStep};
 use netproto_core::driver::server::ShutdownHandle;
@@ -21,17 +25,29 @@ use netproto_socket::datagram::{DatagramSocketOptions, bind_udp_any};
 use crate::connect::resolve;
 use crate::io::{first, until_instant};
 use crate::rt::Runtime;
-use crate::udp::Udp;
+use crate::udp::{Dgram, Socket};
 
-/// A UDP server for packets of protocol `P` on runtime `R`: a handler per
-/// remote peer, each in a task of its own, that peer's datagrams queued in
-/// order while it runs.
-pub struct UdpServer<R: Runtime, P: ForDatagrams> {
-    udp: Arc<Udp<R, P>>,
+/// A datagram server for packets of protocol `P` on runtime `R`, over
+/// the datagram transport `F` ([`UdpServer`], or on Unix
+/// `UnixDatagramServer`): a handler per remote peer, each in a task of its
+/// own, that peer's datagrams queued in order while it runs.
+pub struct DatagramServer<R: Runtime, P: ForDatagrams, F: DatagramFamily = Udp> {
+    udp: Arc<Dgram<R, P>>,
     dispatcher: Arc<Dispatcher<P::Received>>,
+    family: PhantomData<F>,
 }
 
-impl<R: Runtime, P: ForDatagrams> UdpServer<R, P>
+/// A UDP server on runtime `R`.
+pub type UdpServer<R, P> = DatagramServer<R, P, Udp>;
+
+/// A Unix datagram server on runtime `R` (Unix only). A datagram from a
+/// client that did not bind (an unnamed socket) cannot be answered: it is
+/// dropped and counted as `unreachable` in a `DatagramsDropped` event.
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub type UnixDatagramServer<R, P> = DatagramServer<R, P, Unix>;
+
+impl<R: Runtime, P: ForDatagrams> DatagramServer<R, P, Udp>
 where
     P::Received: Send,
 {
@@ -46,17 +62,51 @@ where
     ) -> Result<Self, Error> {
         let address = address.into_address()?;
         let socket = bind_udp_any(&address, resolve::<R>(&address).await?)?;
-        let udp = Udp::new(socket, protocol, &options.datagram_options(), false)?;
-        let dispatcher = Dispatcher::new(udp.engine.local_addr(), options, true);
-        Ok(UdpServer {
+        Self::new(socket, protocol, options)
+    }
+}
+
+#[cfg(unix)]
+impl<R: Runtime, P: ForDatagrams> DatagramServer<R, P, Unix>
+where
+    P::Received: Send,
+{
+    /// Bind a Unix datagram socket at `address` under the socket-file
+    /// rules of `netproto_socket::unix`; the file is removed when the
+    /// server is dropped.
+    ///
+    /// Cancel safety: it does not wait.
+    pub async fn bind(
+        address: impl Into<UnixAddr>,
+        protocol: P,
+        options: DatagramServerOptions,
+    ) -> Result<Self, Error> {
+        let socket = netproto_socket::unix::bind_datagram(&address.into())?;
+        Self::new(socket, protocol, options)
+    }
+}
+
+impl<R: Runtime, P: ForDatagrams, F: DatagramFamily> DatagramServer<R, P, F>
+where
+    P::Received: Send,
+{
+    fn new(
+        socket: impl Into<Socket>,
+        protocol: P,
+        options: DatagramServerOptions,
+    ) -> Result<Self, Error> {
+        let udp = Dgram::new(socket, protocol, &options.datagram_options(), false)?;
+        let dispatcher = Dispatcher::new(udp.engine.local_addr().clone(), options, true);
+        Ok(DatagramServer {
             udp: Arc::new(udp),
             dispatcher,
+            family: PhantomData,
         })
     }
 
     /// The local address (the real port when bound to port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.udp.engine.local_addr()
+    pub fn local_addr(&self) -> F::Addr {
+        self.udp.local_addr::<F>()
     }
 
     /// A handle that shuts the server down from any thread or task.
@@ -64,7 +114,7 @@ where
         self.dispatcher.shutdown_handle()
     }
 
-    /// Whether [`serve`](UdpServer::serve) is running and no shutdown was
+    /// Whether [`serve`](DatagramServer::serve) is running and no shutdown was
     /// asked for.
     pub fn is_serving(&self) -> bool {
         self.dispatcher.is_serving()
@@ -77,11 +127,11 @@ where
     }
 
     /// Serve every remote peer with `handler`, in a task per peer, until
-    /// shutdown ([`shutdown_handle`](UdpServer::shutdown_handle)).
+    /// shutdown ([`shutdown_handle`](DatagramServer::shutdown_handle)).
     ///
     /// A datagram from a peer with no handler running starts one; the
     /// peer's datagrams are queued in order for it
-    /// ([`UdpPeer::recv_packet`]) while it runs, and a handler that returns
+    /// ([`DatagramPeer::recv_packet`]) while it runs, and a handler that returns
     /// with datagrams queued is run again. A datagram beyond the queue
     /// bound, or from a new peer beyond the peer bound, is dropped and
     /// counted in a `DatagramsDropped` event. An idle peer's receive fails
@@ -99,7 +149,7 @@ where
     /// getting no more datagrams.
     pub async fn serve<H, Fut>(&self, handler: H) -> Result<(), Error>
     where
-        H: Fn(UdpPeer<R, P>) -> Fut + Send + Sync + 'static,
+        H: Fn(DatagramPeer<R, P, F>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let handler = Arc::new(handler);
@@ -131,7 +181,7 @@ where
 
     async fn receive_loop<H, Fut>(&self, handler: &Arc<H>)
     where
-        H: Fn(UdpPeer<R, P>) -> Fut + Send + Sync + 'static,
+        H: Fn(DatagramPeer<R, P, F>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         loop {
@@ -150,7 +200,7 @@ where
 
     fn spawn_peer<H, Fut>(&self, run: PeerRun<P::Received>, handler: Arc<H>)
     where
-        H: Fn(UdpPeer<R, P>) -> Fut + Send + Sync + 'static,
+        H: Fn(DatagramPeer<R, P, F>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let (abort, registration) = AbortHandle::new_pair();
@@ -161,9 +211,10 @@ where
             // peer's place.
             let run = run;
             loop {
-                let peer = UdpPeer {
+                let peer = DatagramPeer {
                     udp: udp.clone(),
                     link: run.link(),
+                    family: PhantomData,
                 };
                 // A panicking handler ends its peer, not the server.
                 let _ = AssertUnwindSafe(handler(peer)).catch_unwind().await;
@@ -177,23 +228,32 @@ where
     }
 }
 
-impl<R: Runtime, P: ForDatagrams> fmt::Debug for UdpServer<R, P> {
+impl<R: Runtime, P: ForDatagrams, F: DatagramFamily> fmt::Debug for DatagramServer<R, P, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UdpServer")
+        f.debug_struct("DatagramServer")
             .field("engine", &self.udp.engine)
             .field("dispatcher", &self.dispatcher)
             .finish()
     }
 }
 
-/// A remote peer of a [`UdpServer`], as its handler sees it: that peer's
-/// datagrams, in order, and replies to it.
-pub struct UdpPeer<R: Runtime, P: ForDatagrams> {
-    udp: Arc<Udp<R, P>>,
+/// A remote peer of a [`DatagramServer`], as its handler sees it: that
+/// peer's datagrams, in order, and replies to it.
+pub struct DatagramPeer<R: Runtime, P: ForDatagrams, F: DatagramFamily = Udp> {
+    udp: Arc<Dgram<R, P>>,
     link: PeerLink<P::Received>,
+    family: PhantomData<F>,
 }
 
-impl<R: Runtime, P: ForDatagrams> UdpPeer<R, P> {
+/// A remote peer of a [`UdpServer`].
+pub type UdpPeer<R, P> = DatagramPeer<R, P, Udp>;
+
+/// A remote peer of a `UnixDatagramServer` (Unix only).
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub type UnixDatagramPeer<R, P> = DatagramPeer<R, P, Unix>;
+
+impl<R: Runtime, P: ForDatagrams, F: DatagramFamily> DatagramPeer<R, P, F> {
     /// The peer's next datagram's packet (queued, or the next to arrive).
     /// A datagram that does not deserialize ([`Error::Deserialize`]) or is
     /// too long ([`Error::DatagramTooLong`]) is an error for that datagram
@@ -206,7 +266,7 @@ impl<R: Runtime, P: ForDatagrams> UdpPeer<R, P> {
         self.recv(None).await
     }
 
-    /// Like [`recv_packet`](UdpPeer::recv_packet), giving up after
+    /// Like [`recv_packet`](DatagramPeer::recv_packet), giving up after
     /// `timeout` with [`Error::Timeout`] of kind `Receive`, which loses
     /// nothing.
     ///
@@ -237,7 +297,7 @@ impl<R: Runtime, P: ForDatagrams> UdpPeer<R, P> {
         self.udp.send(packet, Some(to), None).await
     }
 
-    /// Like [`send_packet`](UdpPeer::send_packet), giving up after
+    /// Like [`send_packet`](DatagramPeer::send_packet), giving up after
     /// `timeout` with [`Error::Timeout`] of kind `Send`.
     ///
     /// Cancel safety: as `send_packet`.
@@ -251,13 +311,13 @@ impl<R: Runtime, P: ForDatagrams> UdpPeer<R, P> {
     }
 
     /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.link.peer_addr()
+    pub fn peer_addr(&self) -> F::Addr {
+        F::addr(self.link.peer_addr())
     }
 
     /// The server's local address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.link.local_addr()
+    pub fn local_addr(&self) -> F::Addr {
+        F::addr(self.link.local_addr())
     }
 
     /// Whether the peer was closed (shutdown, idle expiry).
@@ -266,7 +326,7 @@ impl<R: Runtime, P: ForDatagrams> UdpPeer<R, P> {
     }
 }
 
-impl<R: Runtime, P: ForDatagrams> fmt::Debug for UdpPeer<R, P> {
+impl<R: Runtime, P: ForDatagrams, F: DatagramFamily> fmt::Debug for DatagramPeer<R, P, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.link.fmt(f)
     }

@@ -1,5 +1,8 @@
-//! Addresses of the two stream transports: an IP socket address (TCP) or a
-//! Unix socket address, as errors and events name a peer.
+//! Addresses of the transports: an IP socket address (TCP, UDP) or a
+//! Unix socket address (stream or datagram), as errors and events name a
+//! peer; the family markers the drivers' generic types take
+//! ([`StreamFamily`]: [`Tcp`], [`Unix`]; [`DatagramFamily`]: [`Udp`],
+//! [`Unix`]).
 //!
 //! [`UnixAddr`] is plain data, the same on every target (only the drivers'
 //! Unix types are `cfg(unix)`); [`PeerAddr`] is either kind, so one
@@ -295,7 +298,8 @@ pub trait StreamFamily: Send + Sync + Sized + 'static + sealed::Sealed {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Tcp;
 
-/// Unix stream sockets: addresses are [`UnixAddr`]s.
+/// Unix sockets, stream ([`StreamFamily`]) or datagram
+/// ([`DatagramFamily`]): addresses are [`UnixAddr`]s.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Unix;
 
@@ -316,9 +320,54 @@ impl StreamFamily for Unix {
     }
 }
 
+/// A datagram transport, as the drivers' generic datagram clients,
+/// endpoints and servers take it: [`Udp`] or [`Unix`] (Unix datagram
+/// sockets). It says which address type the public API speaks; the
+/// datagram engine and the server's dispatcher are the same for both and
+/// speak [`PeerAddr`].
+pub trait DatagramFamily: Send + Sync + Sized + 'static + sealed::Sealed {
+    /// The address type of this transport.
+    type Addr: Clone
+        + fmt::Debug
+        + fmt::Display
+        + PartialEq
+        + Eq
+        + std::hash::Hash
+        + Send
+        + Sync
+        + Into<PeerAddr>
+        + 'static;
+
+    /// `addr` as this transport's address (another kind reads as the
+    /// unspecified address: `0.0.0.0:0`, an unnamed Unix socket).
+    fn addr(addr: &PeerAddr) -> Self::Addr;
+}
+
+/// UDP: addresses are [`SocketAddr`]s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Udp;
+
+impl DatagramFamily for Udp {
+    type Addr = SocketAddr;
+
+    fn addr(addr: &PeerAddr) -> SocketAddr {
+        <Tcp as StreamFamily>::addr(addr)
+    }
+}
+
+/// Unix datagram sockets: addresses are [`UnixAddr`]s.
+impl DatagramFamily for Unix {
+    type Addr = UnixAddr;
+
+    fn addr(addr: &PeerAddr) -> UnixAddr {
+        <Unix as StreamFamily>::addr(addr)
+    }
+}
+
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::Tcp {}
+    impl Sealed for super::Udp {}
     impl Sealed for super::Unix {}
 }
 

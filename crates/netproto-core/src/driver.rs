@@ -43,12 +43,12 @@ pub mod server;
 /// The user-facing side of datagrams (protocols, server options) is
 /// [`crate::datagram`].
 pub mod datagram {
-    pub use crate::datagram::DatagramTransport;
     pub use crate::datagram::engine::{DatagramEngine, RecvDatagram, SendDatagram};
     pub use crate::datagram::peers::{PeerLimits, PeerTable, Pushed};
     pub use crate::datagram::server::{
         Dispatched, Dispatcher, PeerLink, PeerRecv, PeerRun, PeerStep, ServedPeer,
     };
+    pub use crate::datagram::transport::DatagramTransport;
 }
 
 /// A TLS session and its sharing between the halves of an endpoint.

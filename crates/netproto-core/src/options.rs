@@ -5,7 +5,7 @@
 //! The drivers take these types as they are, so a program moving from the
 //! blocking driver to tokio or async-std keeps its configuration code.
 
-use crate::addr::PeerAddr;
+use crate::addr::{PeerAddr, UnixAddr};
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
@@ -339,6 +339,9 @@ pub enum ConnectionEvent {
         /// Datagrams dropped because they came from a new peer while the
         /// server had as many peers as it allows.
         too_many_peers: u64,
+        /// Datagrams dropped because their sender cannot be replied to (an
+        /// unnamed Unix datagram socket: a client that did not bind).
+        unreachable: u64,
         /// How many different peers lost datagrams.
         peers: usize,
     },
@@ -586,7 +589,7 @@ impl ClientOptions {
 /// datagram is refused unless a smaller limit is set.
 pub const MAX_DATAGRAM_SIZE: usize = 65_535;
 
-/// Options for a datagram client or endpoint (UDP).
+/// Options for a datagram client or endpoint (UDP or Unix datagrams).
 ///
 /// ```
 /// use netproto_core::options::DatagramOptions;
@@ -602,6 +605,11 @@ pub struct DatagramOptions {
     /// Bind the socket to this address before connecting (a client) —
     /// `None`: any address and a free port of the remote's family.
     pub local_address: Option<SocketAddr>,
+    /// A Unix datagram client binds its socket here before connecting, so
+    /// that replies reach it (the socket-file rules of the Unix stream
+    /// server apply) — `None`: an abstract name the kernel picks (Linux
+    /// and Android; elsewhere a client needs this set).
+    pub local_unix_address: Option<UnixAddr>,
     /// The largest datagram sent or received, in bytes (default
     /// [`MAX_DATAGRAM_SIZE`]). A packet that encodes to more is refused
     /// with [`EncodeError::DatagramTooLong`](crate::EncodeError::DatagramTooLong);
@@ -617,6 +625,7 @@ impl Default for DatagramOptions {
     fn default() -> Self {
         DatagramOptions {
             local_address: None,
+            local_unix_address: None,
             max_datagram_size: MAX_DATAGRAM_SIZE,
             on_event: None,
         }
@@ -627,6 +636,7 @@ impl fmt::Debug for DatagramOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DatagramOptions")
             .field("local_address", &self.local_address)
+            .field("local_unix_address", &self.local_unix_address)
             .field("max_datagram_size", &self.max_datagram_size)
             .finish_non_exhaustive()
     }
@@ -636,6 +646,12 @@ impl DatagramOptions {
     /// Bind to `address` before connecting.
     pub fn local_address(mut self, address: SocketAddr) -> Self {
         self.local_address = Some(address);
+        self
+    }
+
+    /// Bind a Unix datagram client to `address` before connecting.
+    pub fn local_unix_address(mut self, address: impl Into<UnixAddr>) -> Self {
+        self.local_unix_address = Some(address.into());
         self
     }
 

@@ -135,10 +135,11 @@ fn trace_event(event: &ConnectionEvent) {
             local,
             queue_full,
             too_many_peers,
+            unreachable,
             peers,
         } => warn!(
             target: "netproto",
-            %local, queue_full, too_many_peers, peers, "datagrams dropped"
+            %local, queue_full, too_many_peers, unreachable, peers, "datagrams dropped"
         ),
     }
 }

@@ -1,4 +1,5 @@
-//! UDP sockets: creating them bound or connected, and their options
+//! UDP sockets: creating them bound or connected, sending and receiving
+//! with [`PeerAddr`]s, and their options
 //! ([`DatagramSocketOptions`]: broadcast, TTL, multicast membership,
 //! buffer sizes).
 //!
@@ -19,6 +20,7 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 
 use netproto_core::Error;
+use netproto_core::addr::PeerAddr;
 use netproto_core::options::Address;
 use socket2::SockRef;
 
@@ -85,6 +87,51 @@ pub fn udp_local_addr(sock: &SockRef<'_>) -> io::Result<SocketAddr> {
     sock.local_addr()?
         .as_socket()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IP socket"))
+}
+
+/// Receive one datagram on a std UDP socket, its sender as a [`PeerAddr`].
+pub fn udp_recv_from(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, PeerAddr)> {
+    socket.recv_from(buf).map(|(n, from)| (n, from.into()))
+}
+
+/// Send one datagram on a std UDP socket to `to` (`None`: the connected
+/// peer); a Unix address is refused with `InvalidInput`.
+pub fn udp_send_to(
+    socket: &UdpSocket,
+    datagram: &[u8],
+    to: Option<&PeerAddr>,
+) -> io::Result<usize> {
+    match to {
+        None => socket.send(datagram),
+        Some(PeerAddr::Inet(to)) => socket.send_to(datagram, to),
+        Some(other) => Err(wrong_family(other)),
+    }
+}
+
+/// The local address of a datagram socket (UDP or Unix) and, when it is
+/// `connected`, its peer's.
+pub fn datagram_addrs(
+    sock: &SockRef<'_>,
+    connected: bool,
+) -> Result<(PeerAddr, Option<PeerAddr>), Error> {
+    let addr = |addr: io::Result<socket2::SockAddr>| {
+        addr.and_then(|addr| crate::stream_addr(&addr))
+            .map_err(|source| Error::Io { peer: None, source })
+    };
+    let local = addr(sock.local_addr())?;
+    let peer = match connected {
+        true => Some(addr(sock.peer_addr())?),
+        false => None,
+    };
+    Ok((local, peer))
+}
+
+/// The error for a destination of the other family than the socket's.
+pub fn wrong_family(to: &PeerAddr) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{to} is not an address of this socket's family"),
+    )
 }
 
 /// Options of one UDP socket, borrowed from the socket that owns it.

@@ -345,8 +345,8 @@ impl<'a> SocketOptions<'a> {
 }
 
 /// An IP socket address out of socket2's address.
-/// The address of a TCP or (on Unix) a Unix stream socket; an error for
-/// any other kind.
+/// The address of a TCP or UDP socket, or (on Unix) a Unix stream or
+/// datagram socket; an error for any other kind.
 pub fn stream_addr(addr: &socket2::SockAddr) -> io::Result<PeerAddr> {
     if let Some(inet) = addr.as_socket() {
         return Ok(PeerAddr::Inet(inet));
@@ -357,7 +357,7 @@ pub fn stream_addr(addr: &socket2::SockAddr) -> io::Result<PeerAddr> {
     }
     Err(io::Error::new(
         io::ErrorKind::InvalidInput,
-        "not a TCP or Unix stream socket",
+        "not an IP or Unix socket",
     ))
 }
 

@@ -1,6 +1,7 @@
-//! Unix stream sockets, built once for every driver: connecting, binding a
-//! listener under the socket-file rules, peer credentials, and the
-//! conversion of socket2's addresses into the core's [`UnixAddr`].
+//! Unix stream and datagram sockets, built once for every driver:
+//! connecting, binding a listener or a datagram socket under the
+//! socket-file rules, peer credentials, and the conversion of socket2's
+//! addresses into the core's [`UnixAddr`].
 //!
 //! The socket-file rules of [`bind`]: a path longer than `sun_path` takes
 //! is refused with an error naming the path and the limit; a socket file
@@ -9,6 +10,9 @@
 //! `AddrInUse`; anything at the path that is not a socket is never
 //! removed. The [`SocketFile`] that [`bind`] returns removes the server's
 //! own file when dropped (after checking it is still the same file).
+//! [`bind_datagram`] and [`connect_datagram`] follow the same rules for
+//! Unix datagram sockets (a datagram socket's file is stale when sending
+//! to it is refused).
 
 use std::fs;
 use std::io;
@@ -18,7 +22,7 @@ use std::time::Duration;
 
 use netproto_core::Error;
 use netproto_core::addr::{PeerAddr, UnixAddr};
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
 /// `addr` as socket2's address. An abstract name is refused with
 /// `Unsupported` outside Linux and Android.
@@ -172,33 +176,129 @@ impl FileId {
 /// the socket-file rules of this module. The listener is blocking; the
 /// [`SocketFile`] removes its file when dropped.
 pub fn bind(addr: &UnixAddr, backlog: u32) -> Result<(Socket, SocketFile), Error> {
-    addr.check()?;
-    let named = PeerAddr::Unix(addr.clone());
-    let io_err = |source: io::Error| Error::Io {
-        peer: Some(named.clone()),
-        source,
+    let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(bind_error(addr))?;
+    let file = bind_socket(&socket, addr, Type::STREAM)?;
+    socket
+        .listen(i32::try_from(backlog).unwrap_or(i32::MAX))
+        .map_err(bind_error(addr))?;
+    Ok((socket, file))
+}
+
+/// A Unix datagram socket bound at `addr` under the socket-file rules of
+/// this module (a stale file is one nobody receives on any more). Blocking;
+/// the [`SocketFile`] removes its file when dropped.
+pub fn bind_datagram(addr: &UnixAddr) -> Result<(Socket, SocketFile), Error> {
+    let socket = Socket::new(Domain::UNIX, Type::DGRAM, None).map_err(bind_error(addr))?;
+    let file = bind_socket(&socket, addr, Type::DGRAM)?;
+    Ok((socket, file))
+}
+
+/// A Unix datagram socket connected to `remote`, bound first so that
+/// replies can reach it: at `local` (the socket-file rules of [`bind`]),
+/// or, with `None`, to an abstract name the kernel picks (Linux and
+/// Android's autobind; elsewhere `None` is refused: an unnamed socket
+/// cannot be replied to). Errors name the address: a `remote` nobody
+/// receives on is [`Error::ConnectionRefused`] (or `NotFound`).
+pub fn connect_datagram(
+    remote: &UnixAddr,
+    local: Option<&UnixAddr>,
+) -> Result<(Socket, SocketFile), Error> {
+    remote.check()?;
+    let peer = PeerAddr::Unix(remote.clone());
+    let target = sock_addr(remote).map_err(|err| Error::from_io(err, peer.clone()))?;
+    let socket = Socket::new(Domain::UNIX, Type::DGRAM, None)
+        .map_err(|err| Error::from_io(err, peer.clone()))?;
+    let file = match local {
+        Some(local) => bind_socket(&socket, local, Type::DGRAM)?,
+        None => {
+            autobind(&socket)?;
+            SocketFile { path: None }
+        }
     };
-    if let Some(path) = addr.as_path() {
-        remove_stale(path).map_err(io_err)?;
+    socket
+        .connect(&target)
+        .map_err(|err| Error::from_io(err, peer))?;
+    Ok((socket, file))
+}
+
+/// Bind `socket` to an abstract name the kernel picks (Linux, Android).
+fn autobind(socket: &Socket) -> Result<(), Error> {
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        // An address of the family alone: the kernel autobinds.
+        let unnamed = SockAddr::unix("").map_err(|source| Error::Io { peer: None, source })?;
+        socket
+            .bind(&unnamed)
+            .map_err(|source| Error::Io { peer: None, source })
+    } else {
+        Err(Error::Config(
+            "a Unix datagram client needs a local address to bind on this system \
+             (replies cannot reach an unnamed socket)"
+                .into(),
+        ))
     }
-    let target = sock_addr(addr).map_err(io_err)?;
-    let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(io_err)?;
-    socket.bind(&target).map_err(io_err)?;
-    let file = SocketFile {
+}
+
+/// Send `datagram` to the Unix socket at `to` from `socket`.
+pub fn send_to(socket: &SockRef<'_>, datagram: &[u8], to: &UnixAddr) -> io::Result<usize> {
+    socket.send_to(datagram, &sock_addr(to)?)
+}
+
+/// Receive one datagram on a std Unix datagram socket, its sender as a
+/// [`PeerAddr`] (an unnamed one for a sender that did not bind).
+pub fn datagram_recv_from(
+    socket: &std::os::unix::net::UnixDatagram,
+    buf: &mut [u8],
+) -> io::Result<(usize, PeerAddr)> {
+    socket
+        .recv_from(buf)
+        .map(|(n, from)| (n, PeerAddr::Unix(from.into())))
+}
+
+/// Send one datagram from `socket` to `to` (`None`: the connected peer);
+/// an IP address is refused with `InvalidInput`.
+pub fn datagram_send_to<'a, S>(
+    socket: &'a S,
+    datagram: &[u8],
+    to: Option<&PeerAddr>,
+) -> io::Result<usize>
+where
+    SockRef<'a>: From<&'a S>,
+{
+    let socket = SockRef::from(socket);
+    match to {
+        None => socket.send(datagram),
+        Some(PeerAddr::Unix(to)) => send_to(&socket, datagram, to),
+        Some(other) => Err(crate::datagram::wrong_family(other)),
+    }
+}
+
+fn bind_error(addr: &UnixAddr) -> impl Fn(io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        peer: Some(PeerAddr::Unix(addr.clone())),
+        source,
+    }
+}
+
+/// Bind `socket` (of type `kind`) at `addr` under the socket-file rules.
+fn bind_socket(socket: &Socket, addr: &UnixAddr, kind: Type) -> Result<SocketFile, Error> {
+    addr.check()?;
+    let io_err = bind_error(addr);
+    if let Some(path) = addr.as_path() {
+        remove_stale(path, kind).map_err(&io_err)?;
+    }
+    let target = sock_addr(addr).map_err(&io_err)?;
+    socket.bind(&target).map_err(&io_err)?;
+    Ok(SocketFile {
         path: addr
             .as_path()
             .and_then(|path| Some((path.to_path_buf(), FileId::of(path)?))),
-    };
-    socket
-        .listen(i32::try_from(backlog).unwrap_or(i32::MAX))
-        .map_err(io_err)?;
-    Ok((socket, file))
+    })
 }
 
 /// Remove a socket file nobody listens on any more; leave a live server's
 /// (`AddrInUse`) and anything that is not a socket (`AlreadyExists`, naming
 /// what it is) alone.
-fn remove_stale(path: &Path) -> io::Result<()> {
+fn remove_stale(path: &Path, kind: Type) -> io::Result<()> {
     let meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -213,8 +313,14 @@ fn remove_stale(path: &Path) -> io::Result<()> {
             ),
         ));
     }
-    match std::os::unix::net::UnixStream::connect(path) {
-        Ok(_) => Err(io::Error::new(
+    let probe = match kind {
+        Type::DGRAM => std::os::unix::net::UnixDatagram::unbound()
+            .and_then(|socket| socket.connect(path))
+            .map(drop),
+        _ => std::os::unix::net::UnixStream::connect(path).map(drop),
+    };
+    match probe {
+        Ok(()) => Err(io::Error::new(
             io::ErrorKind::AddrInUse,
             format!("a server is listening on {} already", path.display()),
         )),
@@ -286,6 +392,44 @@ mod tests {
         drop((client, accepted, listener));
         drop(file);
         assert!(!path.exists(), "the server's own file is removed");
+    }
+
+    #[test]
+    fn datagram_sockets_follow_the_socket_file_rules() {
+        use std::os::unix::net::UnixDatagram;
+        let path = temp_path("dgram.sock");
+        drop(UnixDatagram::bind(&path).unwrap()); // left behind: stale
+        let (server, file) = bind_datagram(&UnixAddr::path(&path)).unwrap();
+        let err = bind_datagram(&UnixAddr::path(&path)).unwrap_err();
+        assert_eq!(err.io_kind(), io::ErrorKind::AddrInUse, "{err}");
+        let client_path = temp_path("dgram-client.sock");
+        let (client, client_file) =
+            connect_datagram(&UnixAddr::path(&path), Some(&UnixAddr::path(&client_path))).unwrap();
+        client.send(b"hi").unwrap();
+        let server = UnixDatagram::from(std::os::fd::OwnedFd::from(server));
+        let mut buf = [0; 8];
+        let (n, from) = server.recv_from(&mut buf).unwrap();
+        assert_eq!(
+            (&buf[..n], UnixAddr::from(from)),
+            (&b"hi"[..], UnixAddr::path(&client_path))
+        );
+        drop((client, client_file, server, file));
+        assert!(!path.exists() && !client_path.exists());
+        #[cfg(target_os = "linux")]
+        {
+            let (server, _file) = bind_datagram(&UnixAddr::path(&path)).unwrap();
+            let (client, _) = connect_datagram(&UnixAddr::path(&path), None).unwrap();
+            let local = unix_addr(&client.local_addr().unwrap());
+            assert!(local.as_abstract_name().is_some(), "autobound: {local}");
+            send_to(&SockRef::from(&server), b"x", &local).unwrap();
+            assert_eq!(
+                client
+                    .recv_from(&mut [std::mem::MaybeUninit::new(0); 4])
+                    .unwrap()
+                    .0,
+                1
+            );
+        }
     }
 
     #[test]

@@ -52,9 +52,15 @@
 //!   types are one generic type each ([`StreamClient`], [`StreamServer`])
 //!   for the transport ([`Tcp`], [`Unix`]).
 //!
-//! * [`UdpClient`] (a UDP socket connected to one remote address) and
+//! * [`UdpClient`] (a UDP socket connected to one remote address),
 //!   [`UdpEndpoint`] (unconnected: `send_packet_to`, `recv_packet_from`)
-//!   send one packet per datagram, with a [`datagram::DatagramProtocol`].
+//!   and [`UdpServer`] (a handler per remote peer, [`UdpPeer`]) send one
+//!   packet per datagram, with a [`datagram::DatagramProtocol`]. On Unix,
+//!   `UnixDatagramClient`, `UnixDatagramEndpoint` and `UnixDatagramServer`
+//!   (`UnixDatagramPeer`) are the same API over Unix datagram sockets;
+//!   each pair is one generic type ([`DatagramClient`],
+//!   [`DatagramEndpoint`], [`DatagramServer`], [`DatagramPeer`]) for the
+//!   transport ([`Udp`], [`Unix`]).
 //!
 //! The API is the same in `netproto-tokio` and `netproto-async-std`, with
 //! `async` methods; see `docs/driver-api.md`. TLS needs the `tls` feature.
@@ -76,7 +82,7 @@ pub use client::UnixStreamClient;
 pub use client::{StreamClient, TcpClient};
 pub use handle::ConnectionHandle;
 pub use handler::RequestHandler;
-pub use netproto_core::addr::{PeerAddr, StreamFamily, Tcp, Unix, UnixAddr};
+pub use netproto_core::addr::{DatagramFamily, PeerAddr, StreamFamily, Tcp, Udp, Unix, UnixAddr};
 pub use netproto_core::datagram::DatagramServerOptions;
 pub use netproto_core::driver::server::ShutdownHandle;
 #[cfg(unix)]
@@ -86,8 +92,14 @@ pub use server::{Connection, StreamServer, TcpServer};
 #[cfg(unix)]
 #[cfg_attr(docsrs, doc(cfg(unix)))]
 pub use server::{UnixConnection, UnixStreamServer};
-pub use udp::{UdpClient, UdpEndpoint};
-pub use udp_server::{UdpPeer, UdpServer};
+pub use udp::{DatagramClient, DatagramEndpoint, UdpClient, UdpEndpoint};
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use udp::{UnixDatagramClient, UnixDatagramEndpoint};
+pub use udp_server::{DatagramPeer, DatagramServer, UdpPeer, UdpServer};
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub use udp_server::{UnixDatagramPeer, UnixDatagramServer};
 
 pub use netproto_core::datagram;
 pub use netproto_core::options::{

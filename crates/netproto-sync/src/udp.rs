@@ -1,78 +1,123 @@
-//! The blocking UDP client and endpoint.
+//! The blocking datagram client and endpoint, over UDP or a Unix datagram
+//! socket.
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::marker::PhantomData;
+use std::net::UdpSocket;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
+use netproto_core::addr::{DatagramFamily, PeerAddr, Udp};
 use netproto_core::datagram::ForDatagrams;
 use netproto_core::driver::datagram::{DatagramEngine, DatagramTransport, SendDatagram};
 use netproto_core::options::{DatagramOptions, IntoAddress};
 use netproto_socket::connect::resolve;
 use netproto_socket::datagram::{
-    DatagramSocketOptions, bind_udp_any, connect_udp_any, udp_local_addr,
+    DatagramSocketOptions, bind_udp_any, connect_udp_any, datagram_addrs, udp_recv_from,
+    udp_send_to,
 };
 use netproto_socket::socket2::SockRef;
+#[cfg(unix)]
+use {
+    netproto_core::addr::{Unix, UnixAddr},
+    netproto_socket::unix::SocketFile,
+    std::os::unix::net::UnixDatagram,
+};
 
 use crate::inner::{drive, received_within, set_read_timeout};
 
-/// A blocking std UDP socket as the datagram engine's transport.
-pub(crate) struct BlockingUdp {
-    socket: UdpSocket,
+/// A blocking std datagram socket: UDP or a Unix datagram socket.
+pub(crate) enum Socket {
+    Udp(UdpSocket),
+    #[cfg(unix)]
+    /// The file is kept for its `Drop` (it removes the socket file).
+    Unix(UnixDatagram, #[allow(dead_code)] SocketFile),
+}
+
+impl From<UdpSocket> for Socket {
+    fn from(socket: UdpSocket) -> Self {
+        Socket::Udp(socket)
+    }
+}
+
+#[cfg(unix)]
+impl From<(netproto_socket::socket2::Socket, SocketFile)> for Socket {
+    fn from((socket, file): (netproto_socket::socket2::Socket, SocketFile)) -> Self {
+        Socket::Unix(UnixDatagram::from(std::os::fd::OwnedFd::from(socket)), file)
+    }
+}
+
+impl Socket {
+    fn sock_ref(&self) -> SockRef<'_> {
+        match self {
+            Socket::Udp(socket) => SockRef::from(socket),
+            #[cfg(unix)]
+            Socket::Unix(socket, _) => SockRef::from(socket),
+        }
+    }
+}
+
+/// A blocking datagram socket as the datagram engine's transport.
+pub(crate) struct Blocking {
+    socket: Socket,
     read_timeout: Mutex<Option<Duration>>,
 }
 
-impl DatagramTransport for BlockingUdp {
-    fn recv_from(&self, buf: &mut [u8], wait: Option<Duration>) -> io::Result<(usize, SocketAddr)> {
+impl DatagramTransport for Blocking {
+    fn recv_from(&self, buf: &mut [u8], wait: Option<Duration>) -> io::Result<(usize, PeerAddr)> {
         set_read_timeout(&self.read_timeout, wait, |t| {
-            self.socket.set_read_timeout(t)
+            self.socket.sock_ref().set_read_timeout(t)
         })?;
-        self.socket.recv_from(buf)
+        match &self.socket {
+            Socket::Udp(socket) => udp_recv_from(socket, buf),
+            #[cfg(unix)]
+            Socket::Unix(socket, _) => netproto_socket::unix::datagram_recv_from(socket, buf),
+        }
     }
 
     fn send_to(
         &self,
         datagram: &[u8],
-        to: Option<SocketAddr>,
+        to: Option<&PeerAddr>,
         _wait: Option<Duration>,
     ) -> io::Result<usize> {
-        match to {
-            Some(to) => self.socket.send_to(datagram, to),
-            None => self.socket.send(datagram),
+        match &self.socket {
+            Socket::Udp(socket) => udp_send_to(socket, datagram, to),
+            #[cfg(unix)]
+            Socket::Unix(socket, _) => {
+                netproto_socket::unix::datagram_send_to(socket, datagram, to)
+            }
         }
     }
 
     fn wake_receivers(&self) {
-        netproto_socket::stop_reading(&self.socket);
+        let _ = self.socket.sock_ref().shutdown(std::net::Shutdown::Read);
     }
 }
 
 /// The engine and socket a client, an endpoint and a server share.
-pub(crate) struct Udp<P: ForDatagrams> {
+pub(crate) struct Dgram<P: ForDatagrams> {
     pub(crate) engine: DatagramEngine<P>,
-    pub(crate) io: BlockingUdp,
+    pub(crate) io: Blocking,
 }
 
-impl<P: ForDatagrams> Udp<P> {
+impl<P: ForDatagrams> Dgram<P> {
     pub(crate) fn new(
-        socket: UdpSocket,
+        socket: impl Into<Socket>,
         protocol: P,
         options: &DatagramOptions,
         connected: bool,
     ) -> Result<Self, Error> {
+        let socket = socket.into();
         let io_error = |source| Error::Io { peer: None, source };
-        socket.set_nonblocking(false).map_err(io_error)?;
-        let sock = SockRef::from(&socket);
-        let local = udp_local_addr(&sock).map_err(io_error)?;
-        let peer = match connected {
-            true => Some(socket.peer_addr().map_err(io_error)?),
-            false => None,
-        };
-        Ok(Udp {
+        let sock = socket.sock_ref();
+        sock.set_nonblocking(false).map_err(io_error)?;
+        let (local, peer) = datagram_addrs(&sock, connected)?;
+        Ok(Dgram {
             engine: DatagramEngine::new(protocol, options, local, peer),
-            io: BlockingUdp {
+            io: Blocking {
                 socket,
                 read_timeout: Mutex::new(None),
             },
@@ -82,7 +127,7 @@ impl<P: ForDatagrams> Udp<P> {
     pub(crate) fn send(
         &self,
         packet: &P::Sent,
-        to: Option<SocketAddr>,
+        to: Option<PeerAddr>,
         timeout: Option<Duration>,
     ) -> Result<(), Error> {
         let mut op = SendDatagram::new(packet, to);
@@ -92,24 +137,28 @@ impl<P: ForDatagrams> Udp<P> {
         drive(&self.io, |io, now| self.engine.poll_send(&mut op, io, now))
     }
 
-    pub(crate) fn recv(
-        &self,
-        timeout: Option<Duration>,
-    ) -> Result<(P::Received, SocketAddr), Error> {
+    pub(crate) fn recv(&self, timeout: Option<Duration>) -> Result<(P::Received, PeerAddr), Error> {
         let mut op = self.engine.recv(Instant::now(), timeout);
         drive(&self.io, |io, now| self.engine.poll_recv(&mut op, io, now))
     }
 
     pub(crate) fn socket(&self) -> DatagramSocketOptions<'_> {
-        DatagramSocketOptions::new(&self.io.socket)
+        DatagramSocketOptions::from_sock_ref(self.io.socket.sock_ref())
+    }
+
+    pub(crate) fn local_addr<F: DatagramFamily>(&self) -> F::Addr {
+        F::addr(self.engine.local_addr())
     }
 }
 
-/// A UDP socket connected to one remote address, sending and receiving
-/// one packet of protocol `P` per datagram, blocking the calling thread.
+/// A datagram socket connected to one remote address, sending and
+/// receiving one packet of protocol `P` per datagram, blocking the calling
+/// thread, over the datagram transport `F`: [`UdpClient`] (UDP) or, on
+/// Unix, `UnixDatagramClient` (a Unix datagram socket). Both are this
+/// type; only their constructors and address types differ.
 ///
 /// It is `Send + Sync` and every method takes `&self`: one thread may block
-/// in [`recv_packet`](UdpClient::recv_packet) while another sends or
+/// in [`recv_packet`](DatagramClient::recv_packet) while another sends or
 /// closes it.
 ///
 /// ```
@@ -128,11 +177,40 @@ impl<P: ForDatagrams> Udp<P> {
 /// assert_eq!(client.recv_packet_timeout(Duration::from_secs(5))?, "ping");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct UdpClient<P: ForDatagrams> {
-    udp: Udp<P>,
+pub struct DatagramClient<P: ForDatagrams, F: DatagramFamily = Udp> {
+    udp: Dgram<P>,
+    family: PhantomData<F>,
 }
 
-impl<P: ForDatagrams> UdpClient<P> {
+/// A UDP socket connected to one remote address.
+pub type UdpClient<P> = DatagramClient<P, Udp>;
+
+/// A Unix datagram socket connected to one remote address (Unix only).
+///
+/// ```
+/// # #[cfg(target_os = "linux")] {
+/// use std::time::Duration;
+/// use netproto_sync::datagram::DatagramProtocol;
+/// use netproto_sync::serializer::Utf8;
+/// use netproto_sync::{DatagramOptions, UnixAddr, UnixDatagramClient, UnixDatagramEndpoint};
+///
+/// let protocol = DatagramProtocol::new(Utf8);
+/// let server = UnixAddr::abstract_name(format!("doc-{}", std::process::id()));
+/// let echo = UnixDatagramEndpoint::bind(&server, protocol.clone(), DatagramOptions::default())?;
+/// // No local address given: the kernel names the client (autobind).
+/// let client = UnixDatagramClient::connect(&server, protocol)?;
+/// client.send_packet("ping")?;
+/// let (text, from) = echo.recv_packet_from()?;
+/// echo.send_packet_to(&text, from)?;
+/// assert_eq!(client.recv_packet_timeout(Duration::from_secs(5))?, "ping");
+/// # }
+/// # Ok::<(), netproto_sync::Error>(())
+/// ```
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub type UnixDatagramClient<P> = DatagramClient<P, Unix>;
+
+impl<P: ForDatagrams> DatagramClient<P, Udp> {
     /// Connect to `address` with [`DatagramOptions::default()`].
     pub fn connect(address: impl IntoAddress, protocol: P) -> Result<Self, Error> {
         Self::connect_with(address, protocol, DatagramOptions::default())
@@ -149,8 +227,45 @@ impl<P: ForDatagrams> UdpClient<P> {
     ) -> Result<Self, Error> {
         let address = address.into_address()?.connectable()?;
         let socket = connect_udp_any(&address, resolve(&address)?, options.local_address)?;
-        Ok(UdpClient {
-            udp: Udp::new(socket, protocol, &options, true)?,
+        Self::new(socket, protocol, &options)
+    }
+}
+
+#[cfg(unix)]
+impl<P: ForDatagrams> DatagramClient<P, Unix> {
+    /// Connect to the Unix datagram socket at `address` with
+    /// [`DatagramOptions::default()`] (the client autobinds, on Linux).
+    pub fn connect(address: impl Into<UnixAddr>, protocol: P) -> Result<Self, Error> {
+        Self::connect_with(address, protocol, DatagramOptions::default())
+    }
+
+    /// Connect a Unix datagram socket to `address`, bound first to
+    /// `options.local_unix_address` so that replies reach it (the
+    /// socket-file rules of `netproto_socket::unix`; its file is removed
+    /// when the client is dropped) or, with `None`, to an abstract name
+    /// the kernel picks (Linux and Android; elsewhere an error).
+    pub fn connect_with(
+        address: impl Into<UnixAddr>,
+        protocol: P,
+        options: DatagramOptions,
+    ) -> Result<Self, Error> {
+        let socket = netproto_socket::unix::connect_datagram(
+            &address.into(),
+            options.local_unix_address.as_ref(),
+        )?;
+        Self::new(socket, protocol, &options)
+    }
+}
+
+impl<P: ForDatagrams, F: DatagramFamily> DatagramClient<P, F> {
+    fn new(
+        socket: impl Into<Socket>,
+        protocol: P,
+        options: &DatagramOptions,
+    ) -> Result<Self, Error> {
+        Ok(DatagramClient {
+            udp: Dgram::new(socket, protocol, options, true)?,
+            family: PhantomData,
         })
     }
 
@@ -161,7 +276,7 @@ impl<P: ForDatagrams> UdpClient<P> {
         self.udp.send(packet, None, None)
     }
 
-    /// Like [`send_packet`](UdpClient::send_packet), giving up after
+    /// Like [`send_packet`](DatagramClient::send_packet), giving up after
     /// `timeout` with [`Error::Timeout`] of kind `Send` (nothing sent).
     pub fn send_packet_timeout(&self, packet: &P::Sent, timeout: Duration) -> Result<(), Error> {
         self.udp.send(packet, None, Some(timeout))
@@ -175,7 +290,7 @@ impl<P: ForDatagrams> UdpClient<P> {
         self.udp.recv(None).map(|(packet, _)| packet)
     }
 
-    /// Like [`recv_packet`](UdpClient::recv_packet), giving up after
+    /// Like [`recv_packet`](DatagramClient::recv_packet), giving up after
     /// `timeout` with [`Error::Timeout`] of kind `Receive`, which loses
     /// nothing.
     pub fn recv_packet_timeout(&self, timeout: Duration) -> Result<P::Received, Error> {
@@ -206,23 +321,23 @@ impl<P: ForDatagrams> UdpClient<P> {
         Ok(())
     }
 
-    /// Whether [`close`](UdpClient::close) was called.
+    /// Whether [`close`](DatagramClient::close) was called.
     pub fn is_closed(&self) -> bool {
         self.udp.engine.is_closed()
     }
 
     /// The local address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.udp.engine.local_addr()
+    pub fn local_addr(&self) -> F::Addr {
+        self.udp.local_addr::<F>()
     }
 
     /// The remote address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.udp.engine.peer_addr().expect("a client is connected")
+    pub fn peer_addr(&self) -> F::Addr {
+        F::addr(self.udp.engine.peer_addr().expect("a client is connected"))
     }
 
-    /// The socket's options: broadcast, TTL, multicast membership, buffer
-    /// sizes, and `sock_ref()` (socket2) for anything else.
+    /// The socket's options: broadcast, TTL, multicast membership (UDP),
+    /// buffer sizes, and `sock_ref()` (socket2) for anything else.
     pub fn socket(&self) -> DatagramSocketOptions<'_> {
         self.udp.socket()
     }
@@ -233,17 +348,18 @@ impl<P: ForDatagrams> UdpClient<P> {
     }
 }
 
-impl<P: ForDatagrams> fmt::Debug for UdpClient<P> {
+impl<P: ForDatagrams, F: DatagramFamily> fmt::Debug for DatagramClient<P, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UdpClient")
+        f.debug_struct("DatagramClient")
             .field("engine", &self.udp.engine)
             .finish_non_exhaustive()
     }
 }
 
-/// An unconnected UDP socket: packets of protocol `P` to and from any
-/// address, one per datagram, blocking the calling thread. `Send + Sync`,
-/// every method takes `&self`.
+/// An unconnected datagram socket: packets of protocol `P` to and from
+/// any address, one per datagram, blocking the calling thread, over the
+/// datagram transport `F`: [`UdpEndpoint`] or, on Unix,
+/// `UnixDatagramEndpoint`. `Send + Sync`, every method takes `&self`.
 ///
 /// ```
 /// use netproto_sync::datagram::DatagramProtocol;
@@ -258,11 +374,20 @@ impl<P: ForDatagrams> fmt::Debug for UdpClient<P> {
 /// assert_eq!((text.as_str(), from), ("hello", a.local_addr()));
 /// # Ok::<(), netproto_sync::Error>(())
 /// ```
-pub struct UdpEndpoint<P: ForDatagrams> {
-    udp: Udp<P>,
+pub struct DatagramEndpoint<P: ForDatagrams, F: DatagramFamily = Udp> {
+    udp: Dgram<P>,
+    family: PhantomData<F>,
 }
 
-impl<P: ForDatagrams> UdpEndpoint<P> {
+/// An unconnected UDP socket.
+pub type UdpEndpoint<P> = DatagramEndpoint<P, Udp>;
+
+/// An unconnected Unix datagram socket (Unix only).
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub type UnixDatagramEndpoint<P> = DatagramEndpoint<P, Unix>;
+
+impl<P: ForDatagrams> DatagramEndpoint<P, Udp> {
     /// Bind a UDP socket to `address` (a host name: the first resolved
     /// address that can be bound; port 0: a free port).
     pub fn bind(
@@ -272,44 +397,77 @@ impl<P: ForDatagrams> UdpEndpoint<P> {
     ) -> Result<Self, Error> {
         let address = address.into_address()?;
         let socket = bind_udp_any(&address, resolve(&address)?)?;
-        Ok(UdpEndpoint {
-            udp: Udp::new(socket, protocol, &options, false)?,
+        Self::new(socket, protocol, &options)
+    }
+}
+
+#[cfg(unix)]
+impl<P: ForDatagrams> DatagramEndpoint<P, Unix> {
+    /// Bind a Unix datagram socket at `address` under the socket-file
+    /// rules of `netproto_socket::unix` (a stale socket file is removed
+    /// first, anything else there is refused); the file is removed when
+    /// the endpoint is dropped.
+    pub fn bind(
+        address: impl Into<UnixAddr>,
+        protocol: P,
+        options: DatagramOptions,
+    ) -> Result<Self, Error> {
+        let socket = netproto_socket::unix::bind_datagram(&address.into())?;
+        Self::new(socket, protocol, &options)
+    }
+}
+
+impl<P: ForDatagrams, F: DatagramFamily> DatagramEndpoint<P, F> {
+    fn new(
+        socket: impl Into<Socket>,
+        protocol: P,
+        options: &DatagramOptions,
+    ) -> Result<Self, Error> {
+        Ok(DatagramEndpoint {
+            udp: Dgram::new(socket, protocol, options, false)?,
+            family: PhantomData,
         })
     }
 
     /// Send one packet as one datagram to `to`. A packet that encodes to
     /// more than the maximum datagram size is refused with
     /// [`Error::Encode`] and nothing is sent.
-    pub fn send_packet_to(&self, packet: &P::Sent, to: SocketAddr) -> Result<(), Error> {
-        self.udp.send(packet, Some(to), None)
+    pub fn send_packet_to(&self, packet: &P::Sent, to: impl Into<F::Addr>) -> Result<(), Error> {
+        self.udp.send(packet, Some(to.into().into()), None)
     }
 
-    /// Like [`send_packet_to`](UdpEndpoint::send_packet_to), giving up
+    /// Like [`send_packet_to`](DatagramEndpoint::send_packet_to), giving up
     /// after `timeout` with [`Error::Timeout`] of kind `Send`.
     pub fn send_packet_to_timeout(
         &self,
         packet: &P::Sent,
-        to: SocketAddr,
+        to: impl Into<F::Addr>,
         timeout: Duration,
     ) -> Result<(), Error> {
-        self.udp.send(packet, Some(to), Some(timeout))
+        self.udp.send(packet, Some(to.into().into()), Some(timeout))
     }
 
     /// The next datagram's packet and its sender. Per-datagram errors
     /// ([`Error::Deserialize`], [`Error::DatagramTooLong`]) name the
-    /// sender; the next call returns the next datagram.
-    pub fn recv_packet_from(&self) -> Result<(P::Received, SocketAddr), Error> {
-        self.udp.recv(None)
+    /// sender; the next call returns the next datagram. A Unix sender that
+    /// did not bind is unnamed: it cannot be replied to.
+    pub fn recv_packet_from(&self) -> Result<(P::Received, F::Addr), Error> {
+        self.recv(None)
     }
 
-    /// Like [`recv_packet_from`](UdpEndpoint::recv_packet_from), giving up
+    /// Like [`recv_packet_from`](DatagramEndpoint::recv_packet_from), giving up
     /// after `timeout` with [`Error::Timeout`] of kind `Receive`, which
     /// loses nothing.
     pub fn recv_packet_from_timeout(
         &self,
         timeout: Duration,
-    ) -> Result<(P::Received, SocketAddr), Error> {
-        self.udp.recv(Some(timeout))
+    ) -> Result<(P::Received, F::Addr), Error> {
+        self.recv(Some(timeout))
+    }
+
+    fn recv(&self, timeout: Option<Duration>) -> Result<(P::Received, F::Addr), Error> {
+        let (packet, from) = self.udp.recv(timeout)?;
+        Ok((packet, F::addr(&from)))
     }
 
     /// Close the socket: a receive blocked in another thread returns
@@ -320,18 +478,18 @@ impl<P: ForDatagrams> UdpEndpoint<P> {
         Ok(())
     }
 
-    /// Whether [`close`](UdpEndpoint::close) was called.
+    /// Whether [`close`](DatagramEndpoint::close) was called.
     pub fn is_closed(&self) -> bool {
         self.udp.engine.is_closed()
     }
 
     /// The local address (the real port when bound to port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.udp.engine.local_addr()
+    pub fn local_addr(&self) -> F::Addr {
+        self.udp.local_addr::<F>()
     }
 
-    /// The socket's options: broadcast, TTL, multicast membership, buffer
-    /// sizes, and `sock_ref()` (socket2) for anything else.
+    /// The socket's options: broadcast, TTL, multicast membership (UDP),
+    /// buffer sizes, and `sock_ref()` (socket2) for anything else.
     pub fn socket(&self) -> DatagramSocketOptions<'_> {
         self.udp.socket()
     }
@@ -342,9 +500,9 @@ impl<P: ForDatagrams> UdpEndpoint<P> {
     }
 }
 
-impl<P: ForDatagrams> fmt::Debug for UdpEndpoint<P> {
+impl<P: ForDatagrams, F: DatagramFamily> fmt::Debug for DatagramEndpoint<P, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UdpEndpoint")
+        f.debug_struct("DatagramEndpoint")
             .field("engine", &self.udp.engine)
             .finish_non_exhaustive()
     }

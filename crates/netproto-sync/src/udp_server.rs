@@ -1,15 +1,18 @@
-//! The blocking UDP server: one receive thread, one thread per remote
-//! peer. The peers, their queues, idle expiry and the shutdown plan are
+//! The blocking datagram server (UDP or Unix datagrams): one receive
+//! thread, one thread per remote peer. The peers, their queues, idle expiry and the shutdown plan are
 //! the core's [`Dispatcher`]; this file receives, spawns and sleeps.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use netproto_core::Error;
+use netproto_core::addr::{DatagramFamily, Udp};
+#[cfg(unix)]
+use netproto_core::addr::{Unix, UnixAddr};
 use netproto_core::datagram::{DatagramServerOptions, ForDatagrams};
 use netproto_core::driver::datagram::{Dispatched, Dispatcher, PeerLink, PeerRun, PeerStep};
 use netproto_core::driver::server::{Listener, ShutdownHandle};
@@ -17,11 +20,12 @@ use netproto_core::options::IntoAddress;
 use netproto_socket::connect::resolve;
 use netproto_socket::datagram::{DatagramSocketOptions, bind_udp_any};
 
-use crate::udp::Udp;
+use crate::udp::{Dgram, Socket};
 
-/// A UDP server for packets of protocol `P`: a handler per remote peer,
-/// each in a thread of its own, that peer's datagrams queued in order
-/// while it runs.
+/// A datagram server for packets of protocol `P` over the datagram
+/// transport `F` ([`UdpServer`], or on Unix `UnixDatagramServer`): a
+/// handler per remote peer, each in a thread of its own, that peer's
+/// datagrams queued in order while it runs.
 ///
 /// ```
 /// use std::time::Duration;
@@ -46,12 +50,23 @@ use crate::udp::Udp;
 /// serving.join().unwrap()?;
 /// # Ok::<(), netproto_sync::Error>(())
 /// ```
-pub struct UdpServer<P: ForDatagrams> {
-    udp: Arc<Udp<P>>,
+pub struct DatagramServer<P: ForDatagrams, F: DatagramFamily = Udp> {
+    udp: Arc<Dgram<P>>,
     dispatcher: Arc<Dispatcher<P::Received>>,
+    family: PhantomData<F>,
 }
 
-impl<P: ForDatagrams> UdpServer<P>
+/// A UDP server.
+pub type UdpServer<P> = DatagramServer<P, Udp>;
+
+/// A Unix datagram server (Unix only). A datagram from a client that did
+/// not bind (an unnamed socket) cannot be answered: it is dropped and
+/// counted as `unreachable` in a `DatagramsDropped` event.
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub type UnixDatagramServer<P> = DatagramServer<P, Unix>;
+
+impl<P: ForDatagrams> DatagramServer<P, Udp>
 where
     P::Received: Send,
 {
@@ -64,17 +79,49 @@ where
     ) -> Result<Self, Error> {
         let address = address.into_address()?;
         let socket = bind_udp_any(&address, resolve(&address)?)?;
-        let udp = Udp::new(socket, protocol, &options.datagram_options(), false)?;
-        let dispatcher = Dispatcher::new(udp.engine.local_addr(), options, false);
-        Ok(UdpServer {
+        Self::new(socket, protocol, options)
+    }
+}
+
+#[cfg(unix)]
+impl<P: ForDatagrams> DatagramServer<P, Unix>
+where
+    P::Received: Send,
+{
+    /// Bind a Unix datagram socket at `address` under the socket-file
+    /// rules of `netproto_socket::unix`; the file is removed when the
+    /// server is dropped.
+    pub fn bind(
+        address: impl Into<UnixAddr>,
+        protocol: P,
+        options: DatagramServerOptions,
+    ) -> Result<Self, Error> {
+        let socket = netproto_socket::unix::bind_datagram(&address.into())?;
+        Self::new(socket, protocol, options)
+    }
+}
+
+impl<P: ForDatagrams, F: DatagramFamily> DatagramServer<P, F>
+where
+    P::Received: Send,
+{
+    fn new(
+        socket: impl Into<Socket>,
+        protocol: P,
+        options: DatagramServerOptions,
+    ) -> Result<Self, Error> {
+        let udp = Dgram::new(socket, protocol, &options.datagram_options(), false)?;
+        let dispatcher = Dispatcher::new(udp.engine.local_addr().clone(), options, false);
+        Ok(DatagramServer {
             udp: Arc::new(udp),
             dispatcher,
+            family: PhantomData,
         })
     }
 
     /// The local address (the real port when bound to port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.udp.engine.local_addr()
+    pub fn local_addr(&self) -> F::Addr {
+        self.udp.local_addr::<F>()
     }
 
     /// A handle that shuts the server down from any thread.
@@ -82,7 +129,7 @@ where
         self.dispatcher.shutdown_handle()
     }
 
-    /// Whether [`serve`](UdpServer::serve) is running and no shutdown was
+    /// Whether [`serve`](DatagramServer::serve) is running and no shutdown was
     /// asked for.
     pub fn is_serving(&self) -> bool {
         self.dispatcher.is_serving()
@@ -112,7 +159,7 @@ where
     /// transient ends `serve` with that error.
     pub fn serve<H>(&self, handler: H) -> Result<(), Error>
     where
-        H: Fn(UdpPeer<P>) + Send + Sync + 'static,
+        H: Fn(DatagramPeer<P, F>) + Send + Sync + 'static,
     {
         let handler = Arc::new(handler);
         self.dispatcher.start_serving();
@@ -146,14 +193,15 @@ where
     }
 }
 
-fn receive_loop<P, H>(
-    udp: &Arc<Udp<P>>,
+fn receive_loop<P, F, H>(
+    udp: &Arc<Dgram<P>>,
     dispatcher: &Arc<Dispatcher<P::Received>>,
     handler: &Arc<H>,
 ) where
     P: ForDatagrams,
+    F: DatagramFamily,
     P::Received: Send,
-    H: Fn(UdpPeer<P>) + Send + Sync + 'static,
+    H: Fn(DatagramPeer<P, F>) + Send + Sync + 'static,
 {
     loop {
         let received = udp.recv(dispatcher.recv_timeout(Instant::now()));
@@ -166,17 +214,18 @@ fn receive_loop<P, H>(
     }
 }
 
-fn spawn_peer<P, H>(
-    udp: &Arc<Udp<P>>,
+fn spawn_peer<P, F, H>(
+    udp: &Arc<Dgram<P>>,
     dispatcher: &Dispatcher<P::Received>,
     run: PeerRun<P::Received>,
     handler: Arc<H>,
 ) where
     P: ForDatagrams,
+    F: DatagramFamily,
     P::Received: Send,
-    H: Fn(UdpPeer<P>) + Send + Sync + 'static,
+    H: Fn(DatagramPeer<P, F>) + Send + Sync + 'static,
 {
-    let peer = run.link().peer_addr();
+    let peer = run.link().peer_addr().clone();
     let udp = udp.clone();
     // The run goes back out when no thread can be started.
     let (give_back, taken) = std::sync::mpsc::sync_channel::<PeerRun<P::Received>>(1);
@@ -185,9 +234,10 @@ fn spawn_peer<P, H>(
         .spawn(move || {
             let Ok(run) = taken.recv() else { return };
             loop {
-                let peer = UdpPeer {
+                let peer = DatagramPeer {
                     udp: udp.clone(),
                     link: run.link(),
+                    family: PhantomData,
                 };
                 // A panicking handler ends its peer, not the server.
                 let _ = catch_unwind(AssertUnwindSafe(|| handler(peer)));
@@ -205,23 +255,32 @@ fn spawn_peer<P, H>(
     }
 }
 
-impl<P: ForDatagrams> fmt::Debug for UdpServer<P> {
+impl<P: ForDatagrams, F: DatagramFamily> fmt::Debug for DatagramServer<P, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UdpServer")
+        f.debug_struct("DatagramServer")
             .field("engine", &self.udp.engine)
             .field("dispatcher", &self.dispatcher)
             .finish()
     }
 }
 
-/// A remote peer of a [`UdpServer`], as its handler sees it: that peer's
-/// datagrams, in order, and replies to it. `Send + Sync`.
-pub struct UdpPeer<P: ForDatagrams> {
-    udp: Arc<Udp<P>>,
+/// A remote peer of a [`DatagramServer`], as its handler sees it: that
+/// peer's datagrams, in order, and replies to it. `Send + Sync`.
+pub struct DatagramPeer<P: ForDatagrams, F: DatagramFamily = Udp> {
+    udp: Arc<Dgram<P>>,
     link: PeerLink<P::Received>,
+    family: PhantomData<F>,
 }
 
-impl<P: ForDatagrams> UdpPeer<P> {
+/// A remote peer of a [`UdpServer`].
+pub type UdpPeer<P> = DatagramPeer<P, Udp>;
+
+/// A remote peer of a `UnixDatagramServer` (Unix only).
+#[cfg(unix)]
+#[cfg_attr(docsrs, doc(cfg(unix)))]
+pub type UnixDatagramPeer<P> = DatagramPeer<P, Unix>;
+
+impl<P: ForDatagrams, F: DatagramFamily> DatagramPeer<P, F> {
     /// The peer's next datagram's packet (queued, or the next to arrive).
     /// A datagram that does not deserialize ([`Error::Deserialize`]) or is
     /// too long ([`Error::DatagramTooLong`]) is an error for that datagram
@@ -231,7 +290,7 @@ impl<P: ForDatagrams> UdpPeer<P> {
         self.recv(None)
     }
 
-    /// Like [`recv_packet`](UdpPeer::recv_packet), giving up after
+    /// Like [`recv_packet`](DatagramPeer::recv_packet), giving up after
     /// `timeout` with [`Error::Timeout`] of kind `Receive`, which loses
     /// nothing.
     pub fn recv_packet_timeout(&self, timeout: Duration) -> Result<P::Received, Error> {
@@ -258,7 +317,7 @@ impl<P: ForDatagrams> UdpPeer<P> {
         self.udp.send(packet, Some(self.link.destination()?), None)
     }
 
-    /// Like [`send_packet`](UdpPeer::send_packet), giving up after
+    /// Like [`send_packet`](DatagramPeer::send_packet), giving up after
     /// `timeout` with [`Error::Timeout`] of kind `Send`.
     pub fn send_packet_timeout(&self, packet: &P::Sent, timeout: Duration) -> Result<(), Error> {
         self.udp
@@ -266,13 +325,13 @@ impl<P: ForDatagrams> UdpPeer<P> {
     }
 
     /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.link.peer_addr()
+    pub fn peer_addr(&self) -> F::Addr {
+        F::addr(self.link.peer_addr())
     }
 
     /// The server's local address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.link.local_addr()
+    pub fn local_addr(&self) -> F::Addr {
+        F::addr(self.link.local_addr())
     }
 
     /// Whether the peer was closed (shutdown, idle expiry).
@@ -281,7 +340,7 @@ impl<P: ForDatagrams> UdpPeer<P> {
     }
 }
 
-impl<P: ForDatagrams> fmt::Debug for UdpPeer<P> {
+impl<P: ForDatagrams, F: DatagramFamily> fmt::Debug for DatagramPeer<P, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.link.fmt(f)
     }

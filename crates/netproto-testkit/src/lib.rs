@@ -68,7 +68,9 @@ mod transport;
 pub mod unix;
 
 pub use blocking::block_on;
-pub use datagram::{DatagramDriver, DatagramServerDriver, TestDatagramProtocol};
+pub use datagram::{
+    DatagramDriver, DatagramServerDriver, DatagramTestFamily, TestDatagramProtocol,
+};
 pub use family::Family;
 pub use transport::Transport;
 #[cfg(unix)]

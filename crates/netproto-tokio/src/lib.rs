@@ -103,7 +103,7 @@
 pub mod codec;
 mod runtime;
 
-pub use netproto_core::addr::{PeerAddr, StreamFamily, Tcp, Unix, UnixAddr};
+pub use netproto_core::addr::{DatagramFamily, PeerAddr, StreamFamily, Tcp, Udp, Unix, UnixAddr};
 pub use netproto_core::datagram;
 pub use netproto_core::datagram::DatagramServerOptions;
 pub use netproto_core::options::{

@@ -39,7 +39,10 @@ enum Either<T, U> {
 }
 
 #[cfg(unix)]
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::{UnixDatagram, UnixListener, UnixStream};
+/// No Unix sockets here.
+#[cfg(not(unix))]
+type UnixDatagram = ();
 /// No Unix sockets here.
 #[cfg(not(unix))]
 type UnixListener = ();
@@ -60,9 +63,10 @@ macro_rules! each {
     };
 }
 
-/// A tokio `UdpSocket` as `netproto-async` drives it.
+/// A tokio `UdpSocket` or (on Unix) `UnixDatagram` as `netproto-async`
+/// drives it.
 #[derive(Debug)]
-pub struct Datagram(UdpSocket);
+pub struct Datagram(Either<UdpSocket, UnixDatagram>);
 
 impl Runtime for Tokio {
     type Stream = Stream;
@@ -109,31 +113,53 @@ impl Runtime for Tokio {
 
     fn datagram(socket: std::net::UdpSocket) -> io::Result<Datagram> {
         socket.set_nonblocking(true)?;
-        UdpSocket::from_std(socket).map(Datagram)
+        UdpSocket::from_std(socket).map(|s| Datagram(Either::Tcp(s)))
+    }
+
+    #[cfg(unix)]
+    fn unix_datagram(socket: std::os::unix::net::UnixDatagram) -> io::Result<Datagram> {
+        socket.set_nonblocking(true)?;
+        UnixDatagram::from_std(socket).map(|s| Datagram(Either::Unix(s)))
     }
 }
 
 impl AsyncDatagram for Datagram {
     async fn ready(&self, interest: Interest) -> io::Result<()> {
-        match interest {
-            Interest::Readable => self.0.readable().await,
-            Interest::Writable => self.0.writable().await,
+        each!(&self.0, s => match interest {
+            Interest::Readable => s.readable().await,
+            Interest::Writable => s.writable().await,
+        })
+    }
+
+    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, PeerAddr)> {
+        match &self.0 {
+            Either::Tcp(s) => s.try_recv_from(buf).map(|(n, from)| (n, from.into())),
+            #[cfg(unix)]
+            Either::Unix(s) => s.try_recv_from(buf).map(|(n, from)| {
+                let from = std::os::unix::net::SocketAddr::from(from);
+                (n, PeerAddr::Unix(from.into()))
+            }),
+            #[cfg(not(unix))]
+            Either::Unix(_, never) => match *never {},
         }
     }
 
-    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.0.try_recv_from(buf)
-    }
-
-    fn try_send_to(&self, buf: &[u8], to: Option<SocketAddr>) -> io::Result<usize> {
-        match to {
-            Some(to) => self.0.try_send_to(buf, to),
-            None => self.0.try_send(buf),
+    fn try_send_to(&self, buf: &[u8], to: Option<&PeerAddr>) -> io::Result<usize> {
+        match (&self.0, to) {
+            (Either::Tcp(s), None) => s.try_send(buf),
+            (Either::Tcp(s), Some(PeerAddr::Inet(to))) => s.try_send_to(buf, *to),
+            #[cfg(unix)]
+            (Either::Unix(s), to) => s.try_io(tokio::io::Interest::WRITABLE, || {
+                netproto_socket::unix::datagram_send_to(s, buf, to)
+            }),
+            #[cfg(not(unix))]
+            (Either::Unix(_, never), _) => match *never {},
+            (_, Some(to)) => Err(netproto_socket::datagram::wrong_family(to)),
         }
     }
 
     fn sock_ref(&self) -> SockRef<'_> {
-        SockRef::from(&self.0)
+        each!(&self.0, s => SockRef::from(s))
     }
 }
 

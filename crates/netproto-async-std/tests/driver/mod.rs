@@ -4,15 +4,14 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_lite::StreamExt;
 use netproto_async_std::RequestHandler;
 use netproto_async_std::datagram::ForDatagrams;
-use netproto_async_std::{DatagramOptions, DatagramSocketOptions, UdpClient, UdpEndpoint};
-use netproto_async_std::{DatagramServerOptions, UdpPeer, UdpServer};
+use netproto_async_std::{DatagramClient, DatagramEndpoint, DatagramPeer, DatagramServer};
+use netproto_async_std::{DatagramOptions, DatagramServerOptions, DatagramSocketOptions};
 use netproto_async_std::{PeerAddr, StreamClient, StreamServer, Tcp};
 use netproto_async_std::{ShutdownHandle, SocketOptions, TcpClient, TcpServer};
 use netproto_testkit::cases::Lines;
@@ -344,27 +343,29 @@ impl<E: Executor, T: Open> Driver for AsyncIoDriver<E, T> {
     }
 }
 
-impl<E: Executor> netproto_testkit::DatagramDriver for AsyncIoDriver<E> {
-    type UdpClient<P: ForDatagrams> = UdpClient<P>;
-    type UdpEndpoint<P: ForDatagrams> = UdpEndpoint<P>;
+netproto_testkit::datagram_families!(async netproto_async_std);
+
+impl<E: Executor, F: DatagramOpen> netproto_testkit::DatagramDriver<F> for AsyncIoDriver<E> {
+    type UdpClient<P: ForDatagrams> = DatagramClient<P, F>;
+    type UdpEndpoint<P: ForDatagrams> = DatagramEndpoint<P, F>;
 
     async fn udp_connect<P: TestDatagramProtocol>(
-        address: Address,
+        address: F::Addr,
         protocol: P,
         options: DatagramOptions,
-    ) -> Result<UdpClient<P>, Error> {
-        UdpClient::connect_with(address, protocol, options).await
+    ) -> Result<DatagramClient<P, F>, Error> {
+        F::connect(address, protocol, options).await
     }
 
     async fn udp_send_packet<P: TestDatagramProtocol>(
-        client: &UdpClient<P>,
+        client: &DatagramClient<P, F>,
         packet: &P::Sent,
     ) -> Result<(), Error> {
         client.send_packet(packet).await
     }
 
     async fn udp_send_packet_timeout<P: TestDatagramProtocol>(
-        client: &UdpClient<P>,
+        client: &DatagramClient<P, F>,
         packet: &P::Sent,
         timeout: Duration,
     ) -> Result<(), Error> {
@@ -372,137 +373,141 @@ impl<E: Executor> netproto_testkit::DatagramDriver for AsyncIoDriver<E> {
     }
 
     async fn udp_recv_packet<P: TestDatagramProtocol>(
-        client: &UdpClient<P>,
+        client: &DatagramClient<P, F>,
     ) -> Result<P::Received, Error> {
         client.recv_packet().await
     }
 
     async fn udp_recv_packet_timeout<P: TestDatagramProtocol>(
-        client: &UdpClient<P>,
+        client: &DatagramClient<P, F>,
         timeout: Duration,
     ) -> Result<P::Received, Error> {
         client.recv_packet_timeout(timeout).await
     }
 
     async fn udp_iter_received_packets<P: TestDatagramProtocol>(
-        client: &UdpClient<P>,
+        client: &DatagramClient<P, F>,
         timeout: Duration,
     ) -> Vec<Result<P::Received, Error>> {
         client.iter_received_packets(timeout).collect().await
     }
 
-    async fn udp_close<P: TestDatagramProtocol>(client: &UdpClient<P>) -> Result<(), Error> {
+    async fn udp_close<P: TestDatagramProtocol>(
+        client: &DatagramClient<P, F>,
+    ) -> Result<(), Error> {
         client.close().await
     }
 
-    fn udp_is_closed<P: TestDatagramProtocol>(client: &UdpClient<P>) -> bool {
+    fn udp_is_closed<P: TestDatagramProtocol>(client: &DatagramClient<P, F>) -> bool {
         client.is_closed()
     }
 
-    fn udp_local_addr<P: TestDatagramProtocol>(client: &UdpClient<P>) -> SocketAddr {
+    fn udp_local_addr<P: TestDatagramProtocol>(client: &DatagramClient<P, F>) -> F::Addr {
         client.local_addr()
     }
 
-    fn udp_peer_addr<P: TestDatagramProtocol>(client: &UdpClient<P>) -> SocketAddr {
+    fn udp_peer_addr<P: TestDatagramProtocol>(client: &DatagramClient<P, F>) -> F::Addr {
         client.peer_addr()
     }
 
-    fn udp_socket<P: TestDatagramProtocol>(client: &UdpClient<P>) -> DatagramSocketOptions<'_> {
+    fn udp_socket<P: TestDatagramProtocol>(
+        client: &DatagramClient<P, F>,
+    ) -> DatagramSocketOptions<'_> {
         client.socket()
     }
 
-    fn udp_max_datagram_size<P: TestDatagramProtocol>(client: &UdpClient<P>) -> usize {
+    fn udp_max_datagram_size<P: TestDatagramProtocol>(client: &DatagramClient<P, F>) -> usize {
         client.max_datagram_size()
     }
 
     async fn endpoint_bind<P: TestDatagramProtocol>(
-        address: Address,
+        address: F::Addr,
         protocol: P,
         options: DatagramOptions,
-    ) -> Result<UdpEndpoint<P>, Error> {
-        UdpEndpoint::bind(address, protocol, options).await
+    ) -> Result<DatagramEndpoint<P, F>, Error> {
+        F::bind(address, protocol, options).await
     }
 
     async fn endpoint_send_packet_to<P: TestDatagramProtocol>(
-        endpoint: &UdpEndpoint<P>,
+        endpoint: &DatagramEndpoint<P, F>,
         packet: &P::Sent,
-        to: SocketAddr,
+        to: F::Addr,
     ) -> Result<(), Error> {
         endpoint.send_packet_to(packet, to).await
     }
 
     async fn endpoint_recv_packet_from_timeout<P: TestDatagramProtocol>(
-        endpoint: &UdpEndpoint<P>,
+        endpoint: &DatagramEndpoint<P, F>,
         timeout: Duration,
-    ) -> Result<(P::Received, SocketAddr), Error> {
+    ) -> Result<(P::Received, F::Addr), Error> {
         endpoint.recv_packet_from_timeout(timeout).await
     }
 
     async fn endpoint_close<P: TestDatagramProtocol>(
-        endpoint: &UdpEndpoint<P>,
+        endpoint: &DatagramEndpoint<P, F>,
     ) -> Result<(), Error> {
         endpoint.close().await
     }
 
-    fn endpoint_local_addr<P: TestDatagramProtocol>(endpoint: &UdpEndpoint<P>) -> SocketAddr {
+    fn endpoint_local_addr<P: TestDatagramProtocol>(endpoint: &DatagramEndpoint<P, F>) -> F::Addr {
         endpoint.local_addr()
     }
 }
 
-impl<E: Executor> netproto_testkit::DatagramServerDriver for AsyncIoDriver<E> {
-    type UdpServer<P: TestDatagramProtocol> = UdpServer<P>;
-    type UdpPeer<P: TestDatagramProtocol> = UdpPeer<P>;
+impl<E: Executor, F: DatagramOpen> netproto_testkit::DatagramServerDriver<F> for AsyncIoDriver<E> {
+    type UdpServer<P: TestDatagramProtocol> = DatagramServer<P, F>;
+    type UdpPeer<P: TestDatagramProtocol> = DatagramPeer<P, F>;
 
     async fn udp_server_bind<P: TestDatagramProtocol>(
-        address: Address,
+        address: F::Addr,
         protocol: P,
         options: DatagramServerOptions,
-    ) -> Result<UdpServer<P>, Error> {
-        UdpServer::bind(address, protocol, options).await
+    ) -> Result<DatagramServer<P, F>, Error> {
+        F::server_bind(address, protocol, options).await
     }
 
-    fn udp_server_local_addr<P: TestDatagramProtocol>(server: &UdpServer<P>) -> SocketAddr {
+    fn udp_server_local_addr<P: TestDatagramProtocol>(server: &DatagramServer<P, F>) -> F::Addr {
         server.local_addr()
     }
 
     fn udp_server_shutdown_handle<P: TestDatagramProtocol>(
-        server: &UdpServer<P>,
+        server: &DatagramServer<P, F>,
     ) -> ShutdownHandle {
         server.shutdown_handle()
     }
 
-    fn udp_server_is_serving<P: TestDatagramProtocol>(server: &UdpServer<P>) -> bool {
+    fn udp_server_is_serving<P: TestDatagramProtocol>(server: &DatagramServer<P, F>) -> bool {
         server.is_serving()
     }
 
     async fn udp_server_serve<P: TestDatagramProtocol>(
-        server: Arc<UdpServer<P>>,
-        handler: Handler<UdpPeer<P>>,
+        server: Arc<DatagramServer<P, F>>,
+        handler: Handler<DatagramPeer<P, F>>,
     ) -> Result<(), Error> {
         server.serve(move |peer| handler(peer)).await
     }
 
     async fn peer_recv_packet<P: TestDatagramProtocol>(
-        peer: &UdpPeer<P>,
+        peer: &DatagramPeer<P, F>,
     ) -> Result<P::Received, Error> {
         peer.recv_packet().await
     }
 
     async fn peer_recv_packet_timeout<P: TestDatagramProtocol>(
-        peer: &UdpPeer<P>,
+        peer: &DatagramPeer<P, F>,
         timeout: Duration,
     ) -> Result<P::Received, Error> {
         peer.recv_packet_timeout(timeout).await
     }
 
     async fn peer_send_packet<P: TestDatagramProtocol>(
-        peer: &UdpPeer<P>,
+        peer: &DatagramPeer<P, F>,
         packet: &P::Sent,
     ) -> Result<(), Error> {
         peer.send_packet(packet).await
     }
 
-    fn peer_peer_addr<P: TestDatagramProtocol>(peer: &UdpPeer<P>) -> SocketAddr {
+    fn peer_peer_addr<P: TestDatagramProtocol>(peer: &DatagramPeer<P, F>) -> F::Addr {
         peer.peer_addr()
     }
 }

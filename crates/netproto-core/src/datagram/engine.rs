@@ -3,11 +3,14 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+
+use crate::addr::{PeerAddr, UnixAddr};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
-use super::{DatagramTransport, ForDatagrams};
+use super::ForDatagrams;
+use super::transport::DatagramTransport;
 use crate::connection::{Step, deadline_after, left, lock, would_block};
 use crate::endpoint::RecvLimit;
 use crate::error::{EncodeError, Error, TimeoutKind};
@@ -37,9 +40,9 @@ use crate::sync::atomic::{AtomicBool, Ordering};
 ///
 /// ```
 /// use std::io;
-/// use std::net::SocketAddr;
 /// use std::sync::Mutex;
 /// use std::time::{Duration, Instant};
+/// use netproto_core::addr::PeerAddr;
 /// use netproto_core::driver::connection::Step;
 /// use netproto_core::datagram::DatagramProtocol;
 /// use netproto_core::driver::datagram::{DatagramEngine, DatagramTransport, SendDatagram};
@@ -48,9 +51,9 @@ use crate::sync::atomic::{AtomicBool, Ordering};
 /// use netproto_core::Error;
 ///
 /// /// A socket whose queue is a list of datagrams.
-/// struct Queue(Mutex<Vec<(Vec<u8>, SocketAddr)>>);
+/// struct Queue(Mutex<Vec<(Vec<u8>, PeerAddr)>>);
 /// impl DatagramTransport for Queue {
-///     fn recv_from(&self, buf: &mut [u8], _: Option<Duration>) -> io::Result<(usize, SocketAddr)> {
+///     fn recv_from(&self, buf: &mut [u8], _: Option<Duration>) -> io::Result<(usize, PeerAddr)> {
 ///         let mut queue = self.0.lock().unwrap();
 ///         if queue.is_empty() {
 ///             return Err(io::ErrorKind::WouldBlock.into());
@@ -61,17 +64,18 @@ use crate::sync::atomic::{AtomicBool, Ordering};
 ///         Ok((n, from))
 ///     }
 ///     /// Loops back: what is sent to the connected peer comes back from it.
-///     fn send_to(&self, datagram: &[u8], to: Option<SocketAddr>, _: Option<Duration>) -> io::Result<usize> {
-///         let from = to.unwrap_or_else(|| "127.0.0.1:7000".parse::<std::net::SocketAddr>().unwrap());
+///     fn send_to(&self, datagram: &[u8], to: Option<&PeerAddr>, _: Option<Duration>) -> io::Result<usize> {
+///         let from = to.cloned().unwrap_or_else(|| PeerAddr::Inet("127.0.0.1:7000".parse().unwrap()));
 ///         self.0.lock().unwrap().push((datagram.to_vec(), from));
 ///         Ok(datagram.len())
 ///     }
 ///     fn wake_receivers(&self) {}
 /// }
 ///
-/// let (local, peer): (SocketAddr, SocketAddr) = ("127.0.0.1:5000".parse::<std::net::SocketAddr>()?, "127.0.0.1:7000".parse::<std::net::SocketAddr>()?);
+/// let local: std::net::SocketAddr = "127.0.0.1:5000".parse()?;
+/// let peer = PeerAddr::Inet("127.0.0.1:7000".parse()?);
 /// let options = DatagramOptions::default().max_datagram_size(8);
-/// let engine = DatagramEngine::new(DatagramProtocol::new(Utf8), &options, local, Some(peer));
+/// let engine = DatagramEngine::new(DatagramProtocol::new(Utf8), &options, local, Some(peer.clone()));
 /// let socket = Queue(Mutex::new(Vec::new()));
 /// let now = Instant::now();
 ///
@@ -81,10 +85,10 @@ use crate::sync::atomic::{AtomicBool, Ordering};
 /// let mut send = SendDatagram::new("far too long", None);
 /// assert!(matches!(engine.poll_send(&mut send, &socket, now), Step::Ready(Err(Error::Encode(_)))));
 ///
-/// socket.0.lock().unwrap().push((b"a datagram of 21 bytes".to_vec(), peer));
+/// socket.0.lock().unwrap().push((b"a datagram of 21 bytes".to_vec(), peer.clone()));
 /// let mut recv = engine.recv(now, None);
 /// match engine.poll_recv(&mut recv, &socket, now) {
-///     Step::Ready(Ok((text, from))) => assert_eq!((text.as_str(), from), ("hello", peer)),
+///     Step::Ready(Ok((text, from))) => assert_eq!((text.as_str(), &from), ("hello", &peer)),
 ///     _ => unreachable!(),
 /// }
 /// let mut recv = engine.recv(now, None);
@@ -101,8 +105,8 @@ use crate::sync::atomic::{AtomicBool, Ordering};
 pub struct DatagramEngine<P: ForDatagrams> {
     protocol: P,
     max_datagram_size: usize,
-    local: SocketAddr,
-    peer: Option<SocketAddr>,
+    local: PeerAddr,
+    peer: Option<PeerAddr>,
     closed: AtomicBool,
     /// One byte longer than the maximum datagram, so that a longer one is
     /// seen (it fills the buffer) rather than cut silently. Allocated by
@@ -121,7 +125,7 @@ pub struct RecvDatagram {
 /// One send in progress: the packet, where it goes, and its deadline.
 pub struct SendDatagram<'a, T: ?Sized> {
     packet: &'a T,
-    to: Option<SocketAddr>,
+    to: Option<PeerAddr>,
     encoded: Option<Bytes>,
     deadline: Option<Instant>,
     timeout: Duration,
@@ -131,7 +135,7 @@ pub struct SendDatagram<'a, T: ?Sized> {
 impl<'a, T: ?Sized> SendDatagram<'a, T> {
     /// Send `packet` to `to` (`None`: the connected peer), waiting as long
     /// as the socket needs.
-    pub fn new(packet: &'a T, to: Option<SocketAddr>) -> Self {
+    pub fn new(packet: &'a T, to: Option<PeerAddr>) -> Self {
         SendDatagram {
             packet,
             to,
@@ -167,13 +171,13 @@ impl<P: ForDatagrams> DatagramEngine<P> {
     pub fn new(
         protocol: P,
         options: &DatagramOptions,
-        local: SocketAddr,
-        peer: Option<SocketAddr>,
+        local: impl Into<PeerAddr>,
+        peer: Option<PeerAddr>,
     ) -> Self {
         DatagramEngine {
             protocol,
             max_datagram_size: options.max_datagram_size.max(1),
-            local,
+            local: local.into(),
             peer,
             closed: AtomicBool::new(false),
             recv_buf: Mutex::new(Vec::new()),
@@ -206,7 +210,7 @@ impl<P: ForDatagrams> DatagramEngine<P> {
         op: &mut RecvDatagram,
         io: &T,
         now: Instant,
-    ) -> Step<Result<(P::Received, SocketAddr), Error>> {
+    ) -> Step<Result<(P::Received, PeerAddr), Error>> {
         let mut buf = lock(&self.recv_buf);
         buf.resize(self.max_datagram_size + 1, 0);
         loop {
@@ -237,8 +241,8 @@ impl<P: ForDatagrams> DatagramEngine<P> {
                             io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionRefused
                         ) => {}
                 Err(err) => {
-                    return Step::Ready(Err(match self.peer {
-                        Some(peer) => Error::from_io(err, peer),
+                    return Step::Ready(Err(match &self.peer {
+                        Some(peer) => Error::from_io(err, peer.clone()),
                         None => Error::Io {
                             peer: None,
                             source: err,
@@ -250,34 +254,35 @@ impl<P: ForDatagrams> DatagramEngine<P> {
     }
 
     /// One received datagram of `n` bytes from `from`, as a packet.
-    fn decode(
-        &self,
-        datagram: &[u8],
-        from: SocketAddr,
-    ) -> Result<(P::Received, SocketAddr), Error> {
+    fn decode(&self, datagram: &[u8], from: PeerAddr) -> Result<(P::Received, PeerAddr), Error> {
         if datagram.len() > self.max_datagram_size {
             return Err(self.too_long(from));
         }
         self.protocol
             .decode(Bytes::copy_from_slice(datagram))
-            .map(|packet| (packet, from))
             .map_err(|source| Error::Deserialize {
-                peer: from.into(),
+                peer: from.clone(),
                 source,
             })
+            .map(|packet| (packet, from))
     }
 
-    fn too_long(&self, from: SocketAddr) -> Error {
+    fn too_long(&self, from: PeerAddr) -> Error {
         Error::DatagramTooLong {
-            peer: from.into(),
+            peer: from,
             length: self.max_datagram_size + 1,
             limit: self.max_datagram_size,
         }
     }
 
-    fn peer_or_unspecified(&self) -> SocketAddr {
-        self.peer
-            .unwrap_or_else(|| SocketAddr::new(self.local.ip(), 0))
+    /// The connected peer, or an address that names no sender (port 0,
+    /// an unnamed Unix socket).
+    fn peer_or_unspecified(&self) -> PeerAddr {
+        match (&self.peer, &self.local) {
+            (Some(peer), _) => peer.clone(),
+            (None, PeerAddr::Inet(local)) => PeerAddr::Inet(SocketAddr::new(local.ip(), 0)),
+            (None, PeerAddr::Unix(_)) => PeerAddr::Unix(UnixAddr::Unnamed),
+        }
     }
 
     /// Drive a send: encode the packet (once; an [`Error::Encode`] sends
@@ -293,7 +298,7 @@ impl<P: ForDatagrams> DatagramEngine<P> {
         if self.is_closed() {
             return Step::Ready(Err(Error::Closed));
         }
-        let Some(to) = op.to.or(self.peer) else {
+        let Some(to) = op.to.as_ref().or(self.peer.as_ref()).cloned() else {
             return Step::Ready(Err(Error::Config(
                 "an unconnected datagram socket needs a destination address".into(),
             )));
@@ -315,11 +320,11 @@ impl<P: ForDatagrams> DatagramEngine<P> {
                 }
             }
             op.attempted = true;
-            match io.send_to(&datagram, op.to, left(op.deadline, now)) {
+            match io.send_to(&datagram, op.to.as_ref(), left(op.deadline, now)) {
                 Ok(n) if n == datagram.len() => return Step::Ready(Ok(())),
                 Ok(n) => {
                     return Step::Ready(Err(Error::Io {
-                        peer: Some(to.into()),
+                        peer: Some(to),
                         source: io::Error::new(
                             io::ErrorKind::WriteZero,
                             format!(
@@ -369,13 +374,13 @@ impl<P: ForDatagrams> DatagramEngine<P> {
     }
 
     /// The socket's local address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
+    pub fn local_addr(&self) -> &PeerAddr {
+        &self.local
     }
 
     /// The connected peer (`None` for an endpoint).
-    pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.peer
+    pub fn peer_addr(&self) -> Option<&PeerAddr> {
+        self.peer.as_ref()
     }
 
     /// The largest datagram sent or received.

@@ -1,4 +1,4 @@
-//! Datagrams: the protocol of a datagram socket (UDP) and the sans-IO
+//! Datagrams: the protocol of a datagram socket (UDP, Unix datagrams) and the sans-IO
 //! datagram engine every driver runs.
 //!
 //! A datagram is one packet: there is no framing, only a
@@ -8,7 +8,8 @@
 //! [`ForDatagrams`]: [`DatagramProtocol`] and the converters over it do.
 //!
 //! The [`DatagramEngine`](crate::driver::datagram::DatagramEngine) decides what a datagram client or endpoint
-//! does, with the socket passed in as a [`DatagramTransport`] and the
+//! does, with the socket passed in as a
+//! [`DatagramTransport`](crate::driver::datagram::DatagramTransport) and the
 //! time as an `Instant`:
 //!
 //! * a received datagram is one packet, or an error for that datagram
@@ -50,10 +51,6 @@
 //! assert_eq!(protocol.decode(datagram.freeze()).unwrap(), 42);
 //! ```
 
-use std::io;
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use bytes::{Bytes, BytesMut};
 
 #[cfg(doc)]
@@ -66,6 +63,7 @@ use crate::serializer::Serializer;
 pub(crate) mod engine;
 pub(crate) mod peers;
 pub(crate) mod server;
+pub(crate) mod transport;
 
 pub(crate) use peers::{PeerLimits, PeerTable, Pushed};
 pub use server::DatagramServerOptions;
@@ -166,47 +164,5 @@ impl<S: Serializer> Protocol for DatagramProtocol<S> {
 
     fn max_frame_length(&self) -> usize {
         Framer::max_frame_length(&Raw::new())
-    }
-}
-
-/// What the datagram engine needs from a datagram socket.
-///
-/// Methods take `&self` so that a receive and a send can use one socket at
-/// the same time. A non-blocking transport returns
-/// [`io::ErrorKind::WouldBlock`] when the socket is not ready and ignores
-/// `wait`; a blocking one waits at most `wait` (`None`: as long as it
-/// takes), then returns `WouldBlock` (or `TimedOut`).
-pub trait DatagramTransport {
-    /// Receive one datagram into `buf`: its length (as much of it as fits)
-    /// and its sender.
-    fn recv_from(&self, buf: &mut [u8], wait: Option<Duration>) -> io::Result<(usize, SocketAddr)>;
-    /// Send `datagram` to `to`, or to the connected peer with `None`;
-    /// returns how many bytes the kernel took (all of them, for a
-    /// datagram socket).
-    fn send_to(
-        &self,
-        datagram: &[u8],
-        to: Option<SocketAddr>,
-        wait: Option<Duration>,
-    ) -> io::Result<usize>;
-    /// Wake a receive blocked or waiting on the socket (the first step of
-    /// a local close); errors are ignored.
-    fn wake_receivers(&self);
-}
-
-impl<T: DatagramTransport + ?Sized> DatagramTransport for &T {
-    fn recv_from(&self, buf: &mut [u8], wait: Option<Duration>) -> io::Result<(usize, SocketAddr)> {
-        (**self).recv_from(buf, wait)
-    }
-    fn send_to(
-        &self,
-        datagram: &[u8],
-        to: Option<SocketAddr>,
-        wait: Option<Duration>,
-    ) -> io::Result<usize> {
-        (**self).send_to(datagram, to, wait)
-    }
-    fn wake_receivers(&self) {
-        (**self).wake_receivers()
     }
 }

@@ -3,9 +3,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::Hash;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crate::addr::PeerAddr;
 use crate::options::ConnectionEvent;
 
 /// The bounds of a [`PeerTable`].
@@ -49,12 +49,18 @@ pub enum Pushed {
     /// Dropped (and counted): the datagram came from a new peer while the
     /// table was full.
     TooManyPeers,
+    /// Dropped (and counted): the sender cannot be replied to (an unnamed
+    /// Unix socket, [`PeerTable::unreachable`]).
+    Unreachable,
 }
 
 impl Pushed {
     /// Whether the datagram was dropped.
     pub fn dropped(self) -> bool {
-        matches!(self, Pushed::QueueFull | Pushed::TooManyPeers)
+        matches!(
+            self,
+            Pushed::QueueFull | Pushed::TooManyPeers | Pushed::Unreachable
+        )
     }
 }
 
@@ -87,18 +93,19 @@ struct Peer<D> {
 /// assert_eq!(peers.push("alice", 3, now), Pushed::QueueFull);
 /// assert_eq!(peers.push("bob", 4, now), Pushed::TooManyPeers);
 /// assert_eq!(peers.pop(&"alice", now), Some(1));
-/// let local = "127.0.0.1:9000".parse::<std::net::SocketAddr>().unwrap();
+/// let local = "127.0.0.1:9000".parse::<std::net::SocketAddr>().unwrap().into();
 /// assert!(matches!(
-///     peers.report(local, now),
+///     peers.report(&local, now),
 ///     Some(ConnectionEvent::DatagramsDropped { queue_full: 1, too_many_peers: 1, peers: 1, .. })
 /// ));
-/// assert!(peers.report(local, now).is_none()); // nothing new
+/// assert!(peers.report(&local, now).is_none()); // nothing new
 /// ```
 pub struct PeerTable<A, D> {
     limits: PeerLimits,
     peers: HashMap<A, Peer<D>>,
     queue_full: u64,
     too_many_peers: u64,
+    unreachable: u64,
     /// When the first drop not reported yet happened.
     dropped_since: Option<Instant>,
     last_report: Option<Instant>,
@@ -118,6 +125,7 @@ impl<A: Eq + Hash + Clone, D> PeerTable<A, D> {
             peers: HashMap::new(),
             queue_full: 0,
             too_many_peers: 0,
+            unreachable: 0,
             dropped_since: None,
             last_report: None,
             refuse_new: false,
@@ -164,6 +172,15 @@ impl<A: Eq + Hash + Clone, D> PeerTable<A, D> {
                 Pushed::NewPeer
             }
         }
+    }
+
+    /// A datagram arrived at `now` from a sender that cannot be replied to
+    /// (an unnamed Unix socket: no handler could answer it): drop and
+    /// count it.
+    pub fn unreachable(&mut self, now: Instant) -> Pushed {
+        self.unreachable += 1;
+        self.dropped_since.get_or_insert(now);
+        Pushed::Unreachable
     }
 
     /// The next datagram queued for `peer`, taken at `now` (which counts
@@ -272,8 +289,8 @@ impl<A: Eq + Hash + Clone, D> PeerTable<A, D> {
     /// server's callback — at once for the first drops, then at most once
     /// per report interval; `None` when nothing was dropped or the interval
     /// has not passed (the counts are kept for the next report).
-    pub fn report(&mut self, local: SocketAddr, now: Instant) -> Option<ConnectionEvent> {
-        if self.queue_full + self.too_many_peers == 0 {
+    pub fn report(&mut self, local: &PeerAddr, now: Instant) -> Option<ConnectionEvent> {
+        if self.queue_full + self.too_many_peers + self.unreachable == 0 {
             return None;
         }
         if let Some(at) = self.last_report {
@@ -288,9 +305,10 @@ impl<A: Eq + Hash + Clone, D> PeerTable<A, D> {
         self.last_report = Some(now);
         self.dropped_since = None;
         Some(ConnectionEvent::DatagramsDropped {
-            local: local.into(),
+            local: local.clone(),
             queue_full: std::mem::take(&mut self.queue_full),
             too_many_peers: std::mem::take(&mut self.too_many_peers),
+            unreachable: std::mem::take(&mut self.unreachable),
             peers,
         })
     }
@@ -303,6 +321,7 @@ impl<A, D> fmt::Debug for PeerTable<A, D> {
             .field("peers", &self.peers.len())
             .field("queue_full", &self.queue_full)
             .field("too_many_peers", &self.too_many_peers)
+            .field("unreachable", &self.unreachable)
             .finish_non_exhaustive()
     }
 }
@@ -320,8 +339,8 @@ mod tests {
         }
     }
 
-    fn local() -> SocketAddr {
-        "127.0.0.1:9000".parse().unwrap()
+    fn local() -> PeerAddr {
+        PeerAddr::Inet("127.0.0.1:9000".parse().unwrap())
     }
 
     fn dropped(event: Option<ConnectionEvent>) -> Option<(u64, u64, usize)> {
@@ -331,6 +350,7 @@ mod tests {
                 too_many_peers,
                 peers,
                 local: at,
+                ..
             } => {
                 assert_eq!(at, local());
                 Some((queue_full, too_many_peers, peers))
@@ -375,7 +395,7 @@ mod tests {
             assert_eq!(table.push('c', n, t0), Pushed::TooManyPeers);
         }
         assert_eq!(table.len(), 2);
-        assert_eq!(dropped(table.report(local(), t0)), Some((0, 1000, 0)));
+        assert_eq!(dropped(table.report(&local(), t0)), Some((0, 1000, 0)));
     }
 
     #[test]
@@ -383,25 +403,25 @@ mod tests {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
         let mut table = PeerTable::new(limits());
-        assert!(table.report(local(), t0).is_none());
+        assert!(table.report(&local(), t0).is_none());
         for n in 0..5 {
             table.push('a', n, t0);
         }
         table.push('b', 0, t0);
         table.push('c', 0, t0);
         // The first drops are reported at once.
-        assert_eq!(dropped(table.report(local(), t0)), Some((2, 1, 1)));
-        assert!(table.report(local(), t0).is_none());
+        assert_eq!(dropped(table.report(&local(), t0)), Some((2, 1, 1)));
+        assert!(table.report(&local(), t0).is_none());
         // More drops within the interval wait for it, counted.
         table.push('a', 9, t0 + ms(100));
         table.push('a', 9, t0 + ms(200));
-        assert!(table.report(local(), t0 + ms(500)).is_none());
+        assert!(table.report(&local(), t0 + ms(500)).is_none());
         assert_eq!(table.next_deadline(), Some(t0 + ms(1000)));
         assert_eq!(
-            dropped(table.report(local(), t0 + ms(1000))),
+            dropped(table.report(&local(), t0 + ms(1000))),
             Some((2, 0, 1))
         );
-        assert!(table.report(local(), t0 + ms(5000)).is_none());
+        assert!(table.report(&local(), t0 + ms(5000)).is_none());
     }
 
     #[test]

@@ -31,12 +31,12 @@
 //! let alice = "127.0.0.1:7000".parse::<std::net::SocketAddr>().unwrap();
 //! let dispatcher = Dispatcher::<u32>::new(local, DatagramServerOptions::default(), false);
 //! let now = Instant::now();
-//! let Dispatched::NewPeer(run) = dispatcher.received(Ok((1, alice)), now) else {
+//! let Dispatched::NewPeer(run) = dispatcher.received(Ok((1, alice.into())), now) else {
 //!     unreachable!()
 //! };
-//! assert!(matches!(dispatcher.received(Ok((2, alice)), now), Dispatched::Continue));
+//! assert!(matches!(dispatcher.received(Ok((2, alice.into())), now), Dispatched::Continue));
 //! let peer = run.link();
-//! assert_eq!(peer.peer_addr(), alice);
+//! assert_eq!(*peer.peer_addr(), alice);
 //! for expected in [1, 2] {
 //!     let mut op = peer.recv(now, Some(Duration::ZERO));
 //!     assert!(matches!(peer.poll_recv(&mut op, now), PeerStep::Ready(Ok(n)) if n == expected));
@@ -48,13 +48,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use event_listener::EventListener;
 
 use super::{PeerLimits, PeerTable, Pushed};
+use crate::addr::PeerAddr;
 use crate::connection::{deadline_after, lock};
 use crate::error::{Error, TimeoutKind};
 use crate::options::{
@@ -208,7 +208,7 @@ impl DatagramServerOptions {
 /// A peer's signal: how its handler is woken, and whether it was closed
 /// (shutdown) or expired (idle).
 struct Signal {
-    addr: SocketAddr,
+    addr: PeerAddr,
     event: Event,
     closed: AtomicBool,
     expired: AtomicBool,
@@ -250,9 +250,9 @@ impl Served for ServedPeer {
 }
 
 struct State<T> {
-    table: PeerTable<SocketAddr, Result<T, Error>>,
+    table: PeerTable<PeerAddr, Result<T, Error>>,
     /// The signal of each peer in the table.
-    peers: HashMap<SocketAddr, Arc<Signal>>,
+    peers: HashMap<PeerAddr, Arc<Signal>>,
     /// When idle expiry next has work (no peer can expire before).
     next_expiry: Option<Instant>,
 }
@@ -261,7 +261,7 @@ struct State<T> {
 /// and the server's [`Lifecycle`]. Shared by the driver's receive loop,
 /// the peers' handlers and the [`ShutdownHandle`]s.
 pub struct Dispatcher<T> {
-    local: SocketAddr,
+    local: PeerAddr,
     state: Mutex<State<T>>,
     lifecycle: Arc<Lifecycle<ServedPeer>>,
     idle_timeout: Option<Duration>,
@@ -301,9 +301,13 @@ impl<T> fmt::Debug for Dispatched<T> {
 impl<T: Send + 'static> Dispatcher<T> {
     /// The dispatcher of a server bound to `local`; `abortable`: whether
     /// the driver can stop a handler ([`PeerRun::set_abort`]).
-    pub fn new(local: SocketAddr, options: DatagramServerOptions, abortable: bool) -> Arc<Self> {
+    pub fn new(
+        local: impl Into<PeerAddr>,
+        options: DatagramServerOptions,
+        abortable: bool,
+    ) -> Arc<Self> {
         Arc::new(Dispatcher {
-            local,
+            local: local.into(),
             state: Mutex::new(State {
                 table: PeerTable::new(options.limits()),
                 peers: HashMap::new(),
@@ -317,8 +321,8 @@ impl<T: Send + 'static> Dispatcher<T> {
     }
 
     /// The server's local address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
+    pub fn local_addr(&self) -> &PeerAddr {
+        &self.local
     }
 
     /// A handle that shuts the server down from anywhere.
@@ -360,7 +364,7 @@ impl<T: Send + 'static> Dispatcher<T> {
     /// Report that no handler could be started for `run`'s peer (its
     /// datagrams are dropped with it).
     pub fn cannot_serve(&self, run: PeerRun<T>, err: &dyn fmt::Display) {
-        let peer = run.link.peer_addr();
+        let peer = run.link.peer_addr().clone();
         drop(run);
         self.lifecycle.cannot_serve(peer, err);
     }
@@ -385,28 +389,39 @@ impl<T: Send + 'static> Dispatcher<T> {
     /// stops the server.
     pub fn received(
         self: &Arc<Self>,
-        received: Result<(T, SocketAddr), Error>,
+        received: Result<(T, PeerAddr), Error>,
         now: Instant,
     ) -> Dispatched<T> {
         let dispatched = match received {
+            // An unnamed Unix socket cannot be replied to: no handler could
+            // answer it, so the datagram is dropped and counted
+            // (`unreachable` in the next `DatagramsDropped`).
+            Ok((_, from)) if is_unnamed(&from) => self.unreachable(now),
             Ok((packet, from)) => self.push(from, Ok(packet), now),
             Err(err) => match datagram_sender(&err) {
+                Some(peer) if is_unnamed(peer) => self.unreachable(now),
                 // The sender is unknown (Windows reports a too-long
                 // datagram without it): no handler to give it to, so it is
                 // reported.
-                Some(peer) if peer.port() == 0 => {
+                Some(peer @ PeerAddr::Inet(inet)) if inet.port() == 0 => {
                     self.emit(ConnectionEvent::Rejected {
-                        peer: peer.into(),
+                        peer: peer.clone(),
                         reason: format!("a datagram from an unknown sender was dropped: {err}"),
                     });
                     Dispatched::Continue
                 }
-                Some(peer) => self.push(peer, Err(err), now),
+                Some(peer) => {
+                    let peer = peer.clone();
+                    self.push(peer, Err(err), now)
+                }
                 None => match err {
                     Error::Timeout { .. } => Dispatched::Continue,
                     Error::Closed => Dispatched::Stop,
                     Error::Io { source, .. } => {
-                        match self.lifecycle.accept_failed(self.local, &source, now) {
+                        match self
+                            .lifecycle
+                            .accept_failed(self.local.clone(), &source, now)
+                        {
                             Some(resume) => Dispatched::Backoff(resume),
                             None => self.fail(Error::Io { peer: None, source }),
                         }
@@ -428,9 +443,14 @@ impl<T: Send + 'static> Dispatcher<T> {
         Dispatched::Stop
     }
 
+    fn unreachable(&self, now: Instant) -> Dispatched<T> {
+        lock(&self.state).table.unreachable(now);
+        Dispatched::Continue
+    }
+
     fn push(
         self: &Arc<Self>,
-        from: SocketAddr,
+        from: PeerAddr,
         item: Result<T, Error>,
         now: Instant,
     ) -> Dispatched<T> {
@@ -444,16 +464,16 @@ impl<T: Send + 'static> Dispatcher<T> {
         }
         // A new peer: a place in the lifecycle first (none after shutdown:
         // the datagram is then dropped and counted).
-        let slot = self.lifecycle.admit(from, None);
+        let slot = self.lifecycle.admit(from.clone(), None);
         if slot.is_none() {
             state.table.refuse_new_peers();
         }
-        if state.table.push(from, item, now) != Pushed::NewPeer {
+        if state.table.push(from.clone(), item, now) != Pushed::NewPeer {
             return Dispatched::Continue;
         }
         let slot = slot.expect("a new peer is admitted");
         let signal = Arc::new(Signal {
-            addr: from,
+            addr: from.clone(),
             event: Event::new(),
             closed: AtomicBool::new(false),
             expired: AtomicBool::new(false),
@@ -495,7 +515,7 @@ impl<T: Send + 'static> Dispatcher<T> {
                     (None, Some(idle)) => now.checked_add(idle),
                 };
             }
-            state.table.report(self.local, now)
+            state.table.report(&self.local, now)
         };
         if let Some(event) = event {
             self.emit(event);
@@ -546,17 +566,17 @@ impl<T: Send + 'static> PeerRun<T> {
         let link = &self.link;
         let dispatcher = &link.dispatcher;
         let mut state = lock(&dispatcher.state);
-        let addr = link.signal.addr;
+        let addr = &link.signal.addr;
         let ours = state
             .peers
-            .get(&addr)
+            .get(addr)
             .is_some_and(|signal| Arc::ptr_eq(signal, &link.signal));
-        if ours && !link.signal.is_closed() && state.table.queued(&addr) > 0 {
+        if ours && !link.signal.is_closed() && state.table.queued(addr) > 0 {
             return true;
         }
         if ours {
-            state.peers.remove(&addr);
-            state.table.remove(&addr);
+            state.peers.remove(addr);
+            state.table.remove(addr);
         }
         link.signal.closed.store(true, Ordering::Release);
         false
@@ -568,14 +588,14 @@ impl<T> Drop for PeerRun<T> {
         let link = &self.link;
         {
             let mut state = lock(&link.dispatcher.state);
-            let addr = link.signal.addr;
+            let addr = &link.signal.addr;
             if state
                 .peers
-                .get(&addr)
+                .get(addr)
                 .is_some_and(|signal| Arc::ptr_eq(signal, &link.signal))
             {
-                state.peers.remove(&addr);
-                state.table.remove(&addr);
+                state.peers.remove(addr);
+                state.table.remove(addr);
             }
         }
         link.signal.close();
@@ -638,13 +658,13 @@ impl<T> fmt::Debug for PeerStep<T> {
 
 impl<T> PeerLink<T> {
     /// The peer's address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.signal.addr
+    pub fn peer_addr(&self) -> &PeerAddr {
+        &self.signal.addr
     }
 
     /// The server's local address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.dispatcher.local
+    pub fn local_addr(&self) -> &PeerAddr {
+        &self.dispatcher.local
     }
 
     /// Whether the peer was closed (shutdown, idle, or its handler ended).
@@ -654,10 +674,10 @@ impl<T> PeerLink<T> {
 
     /// Where a packet for the peer goes: its address, or
     /// [`Error::Closed`] once the peer is closed.
-    pub fn destination(&self) -> Result<SocketAddr, Error> {
+    pub fn destination(&self) -> Result<PeerAddr, Error> {
         match self.is_closed() {
             true => Err(Error::Closed),
-            false => Ok(self.signal.addr),
+            false => Ok(self.signal.addr.clone()),
         }
     }
 
@@ -721,9 +741,14 @@ mod tests;
 
 /// The sender of a datagram that failed on its own (a bad or a too-long
 /// datagram): its handler gets the error.
-fn datagram_sender(err: &Error) -> Option<SocketAddr> {
+fn datagram_sender(err: &Error) -> Option<&PeerAddr> {
     match err {
-        Error::Deserialize { peer, .. } | Error::DatagramTooLong { peer, .. } => peer.inet(),
+        Error::Deserialize { peer, .. } | Error::DatagramTooLong { peer, .. } => Some(peer),
         _ => None,
     }
+}
+
+/// Whether `addr` is an unnamed Unix socket (nothing can be sent to it).
+fn is_unnamed(addr: &PeerAddr) -> bool {
+    addr.unix().is_some_and(|unix| unix.is_unnamed())
 }

@@ -1,6 +1,8 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
+
+use crate::addr::PeerAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -11,20 +13,20 @@ use crate::protocol::Protocol;
 use crate::serializer::Utf8;
 
 /// What a [`Queue`] delivers next: a datagram and its sender, or an error.
-type Inbound = VecDeque<io::Result<(Vec<u8>, SocketAddr)>>;
+type Inbound = VecDeque<io::Result<(Vec<u8>, PeerAddr)>>;
 
 /// A socket whose receive queue is a list of datagrams (truncated to the
 /// receive buffer, as a kernel does) or errors.
 #[derive(Default)]
 struct Queue {
     inbound: Mutex<Inbound>,
-    sent: Mutex<Vec<(Vec<u8>, Option<SocketAddr>)>>,
+    sent: Mutex<Vec<(Vec<u8>, Option<PeerAddr>)>>,
     full: AtomicUsize,
     woken: AtomicUsize,
 }
 
 impl Queue {
-    fn deliver(&self, datagram: &[u8], from: SocketAddr) {
+    fn deliver(&self, datagram: &[u8], from: PeerAddr) {
         self.inbound
             .lock()
             .unwrap()
@@ -33,7 +35,7 @@ impl Queue {
 }
 
 impl DatagramTransport for Queue {
-    fn recv_from(&self, buf: &mut [u8], _: Option<Duration>) -> io::Result<(usize, SocketAddr)> {
+    fn recv_from(&self, buf: &mut [u8], _: Option<Duration>) -> io::Result<(usize, PeerAddr)> {
         let (datagram, from) = self
             .inbound
             .lock()
@@ -48,14 +50,17 @@ impl DatagramTransport for Queue {
     fn send_to(
         &self,
         datagram: &[u8],
-        to: Option<SocketAddr>,
+        to: Option<&PeerAddr>,
         _: Option<Duration>,
     ) -> io::Result<usize> {
         if self.full.load(Ordering::Relaxed) > 0 {
             self.full.fetch_sub(1, Ordering::Relaxed);
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        self.sent.lock().unwrap().push((datagram.to_vec(), to));
+        self.sent
+            .lock()
+            .unwrap()
+            .push((datagram.to_vec(), to.cloned()));
         Ok(datagram.len())
     }
 
@@ -64,8 +69,8 @@ impl DatagramTransport for Queue {
     }
 }
 
-fn addr(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
+fn addr(port: u16) -> PeerAddr {
+    PeerAddr::Inet(SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 type Numbers = crate::protocol::TryMapReceived<
@@ -73,7 +78,7 @@ type Numbers = crate::protocol::TryMapReceived<
     fn(String) -> Result<u32, std::num::ParseIntError>,
 >;
 
-fn numbers(max: usize, peer: Option<SocketAddr>) -> DatagramEngine<Numbers> {
+fn numbers(max: usize, peer: Option<PeerAddr>) -> DatagramEngine<Numbers> {
     let protocol = DatagramProtocol::new(Utf8)
         .try_map_received((|s: String| s.parse::<u32>()) as fn(String) -> _);
     let options = DatagramOptions::default().max_datagram_size(max);
@@ -83,7 +88,7 @@ fn numbers(max: usize, peer: Option<SocketAddr>) -> DatagramEngine<Numbers> {
 fn recv_now<P: ForDatagrams>(
     engine: &DatagramEngine<P>,
     io: &Queue,
-) -> Step<Result<(P::Received, SocketAddr), Error>> {
+) -> Step<Result<(P::Received, PeerAddr), Error>> {
     let now = Instant::now();
     let mut op = engine.recv(now, None);
     engine.poll_recv(&mut op, io, now)
@@ -103,7 +108,7 @@ fn a_bad_datagram_is_an_error_for_itself_only() {
             let Error::Deserialize { peer, source } = err else {
                 unreachable!()
             };
-            assert_eq!((peer, &source.frame[..]), (addr(2).into(), &b"one"[..]));
+            assert_eq!((peer, &source.frame[..]), (addr(2), &b"one"[..]));
         }
         other => panic!("expected a deserialize error, got {other:?}"),
     }

@@ -1,3 +1,4 @@
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -8,8 +9,8 @@ fn local() -> SocketAddr {
     "127.0.0.1:9000".parse().unwrap()
 }
 
-fn addr(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
+fn addr(port: u16) -> PeerAddr {
+    PeerAddr::Inet(SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 fn dispatcher(options: DatagramServerOptions) -> Arc<Dispatcher<u32>> {
@@ -57,7 +58,7 @@ fn each_peer_gets_its_own_datagrams_in_order() {
         continued(server.received(Ok((n * 10, addr(2))), t0));
     }
     let (a, b) = (a.link(), b.link());
-    assert_eq!((a.peer_addr(), b.peer_addr()), (addr(1), addr(2)));
+    assert_eq!((a.peer_addr(), b.peer_addr()), (&addr(1), &addr(2)));
     for n in 1..=4 {
         assert_eq!(take(&b, t0).unwrap(), n * 10);
         assert_eq!(take(&a, t0).unwrap(), n);
@@ -78,7 +79,7 @@ fn a_bad_datagram_is_an_error_for_its_peer_only() {
     let run = new_peer(server.received(Ok((1, addr(1))), t0));
     let a = run.link();
     let too_long = Error::DatagramTooLong {
-        peer: addr(1).into(),
+        peer: addr(1),
         length: 9,
         limit: 8,
     };
@@ -92,7 +93,7 @@ fn a_bad_datagram_is_an_error_for_its_peer_only() {
     assert_eq!(take(&a, t0).unwrap(), 3);
     // A bad first datagram starts the peer's handler too.
     let bad = Error::DatagramTooLong {
-        peer: addr(2).into(),
+        peer: addr(2),
         length: 9,
         limit: 8,
     };
@@ -354,4 +355,40 @@ fn a_bad_datagram_from_an_unknown_sender_is_reported_not_served() {
         &events.lock().unwrap()[..],
         [ConnectionEvent::Rejected { peer, .. }] if *peer == unknown
     ));
+}
+
+#[test]
+fn an_unnamed_unix_sender_is_counted_not_served() {
+    use crate::addr::UnixAddr;
+    let t0 = Instant::now();
+    let (events, options) = recorder();
+    let server = Dispatcher::<u32>::new(UnixAddr::path("/run/server.sock"), options, false);
+    let unnamed = PeerAddr::Unix(UnixAddr::Unnamed);
+    continued(server.received(Ok((1, unnamed.clone())), t0));
+    let bad = Error::DatagramTooLong {
+        peer: unnamed,
+        length: 10,
+        limit: 9,
+    };
+    continued(server.received(Err(bad), t0 + Duration::from_secs(2)));
+    // A named one is served.
+    let named = PeerAddr::Unix(UnixAddr::path("/run/client.sock"));
+    let run = new_peer(server.received(Ok((2, named.clone())), t0));
+    assert_eq!(run.link().peer_addr(), &named);
+    let events = events.lock().unwrap();
+    assert!(
+        matches!(
+            &events[..],
+            [
+                ConnectionEvent::DatagramsDropped {
+                    unreachable: 1,
+                    queue_full: 0,
+                    too_many_peers: 0,
+                    ..
+                },
+                ConnectionEvent::DatagramsDropped { unreachable: 1, .. },
+            ]
+        ),
+        "{events:?}"
+    );
 }
