@@ -22,6 +22,7 @@ enum RecvState {
     },
     /// The TLS stream failed after records that decrypted: the packets
     /// they completed are returned first, then the error (and `Failed`).
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     Ending(Terminal),
     /// Receiving is over for good: the error is reported on every call.
     Failed(Terminal),
