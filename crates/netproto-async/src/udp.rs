@@ -30,6 +30,11 @@ use crate::connect::resolve;
 use crate::io::{first, signalled, until_instant};
 use crate::rt::{AsyncDatagram, Interest, Runtime};
 
+/// The first pause after a spurious "writable" (see `drive`).
+const SPURIOUS_WRITABLE_MIN: Duration = Duration::from_millis(1);
+/// The longest pause after repeated spurious "writable"s.
+const SPURIOUS_WRITABLE_MAX: Duration = Duration::from_millis(50);
+
 /// A runtime's datagram socket as the datagram engine's transport
 /// (non-blocking: `wait` is not needed).
 pub(crate) struct AsyncUdp<S>(S);
@@ -129,6 +134,12 @@ impl<R: Runtime, P: ForDatagrams> Dgram<R, P> {
         &self,
         mut poll: impl FnMut(&AsyncUdp<R::Datagram>, Instant) -> Step<T>,
     ) -> T {
+        // How long to wait when the socket said it was writable and the
+        // send still would block: a Unix datagram socket whose receiver's
+        // queue is full says so (Linux), and waiting for readiness again
+        // would spin. Doubles from 1 ms to 50 ms while it lasts.
+        let mut backoff: Option<Duration> = None;
+        let mut waited_for_writable = false;
         loop {
             // The step is taken apart before waiting, so that the
             // operation's output is never held across an `.await` (the
@@ -146,6 +157,22 @@ impl<R: Runtime, P: ForDatagrams> Dgram<R, P> {
             };
             if until.is_some_and(|at| at <= Instant::now()) {
                 continue;
+            }
+            let writable = matches!(interest, Interest::Writable);
+            if writable && waited_for_writable {
+                let pause = backoff.map_or(SPURIOUS_WRITABLE_MIN, |b| {
+                    (b * 2).min(SPURIOUS_WRITABLE_MAX)
+                });
+                backoff = Some(pause);
+                let at = Instant::now() + pause;
+                let at = until.map_or(at, |until| until.min(at));
+                let closed = signalled(&self.closing, || self.engine.is_closed());
+                first(closed, until_instant::<R>(Some(at))).await;
+                continue;
+            }
+            waited_for_writable = writable;
+            if !writable {
+                backoff = None;
             }
             let ready = async {
                 // A readiness error shows up again in the next receive or send.
