@@ -22,6 +22,7 @@ pub mod endpoint;
 pub mod framing;
 pub mod seed;
 pub mod serializing;
+pub mod tls;
 
 /// The fuzzer's input, read from the front.
 pub struct Input<'a> {
