@@ -18,8 +18,8 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use netproto_core::StreamProtocol;
-use netproto_core::connection::{Connection, SendPacket, Step, Transport, memory};
-use netproto_core::endpoint::ConnectionSetup;
+use netproto_core::driver::connection::{Connection, SendPacket, Step, Transport, memory};
+use netproto_core::driver::endpoint::ConnectionSetup;
 use netproto_core::framing::LengthPrefix;
 use netproto_core::options::{ClientOptions, ServerOptions};
 use netproto_core::serializer::BytesSerializer;
@@ -184,7 +184,10 @@ fn after_a_handshake(input: &mut Input<'_>) {
             break;
         }
     }
-    assert!(matches!((&a, &b), (Some(Ok(())), Some(Ok(())))), "{a:?} {b:?}");
+    assert!(
+        matches!((&a, &b), (Some(Ok(())), Some(Ok(())))),
+        "{a:?} {b:?}"
+    );
     // Real packets, then the spliced bytes, then maybe more real packets.
     let count = usize::from(input.byte() % 4);
     let mut sent = Vec::new();
