@@ -18,10 +18,17 @@
 //!   seconds, executions, crashes), so that runs over several sessions add
 //!   up; the summary gives each target's executions so far against the
 //!   goal of [`GOAL`], and `cargo xtask fuzz --report` prints it alone.
-//! * Seeds committed under `fuzz/seeds/<target>/` are copied into the
-//!   working corpus `fuzz/corpus/<target>/` (ignored by git) before a run;
-//!   crash inputs land in `fuzz/artifacts/<target>/`, logs in
-//!   `fuzz/target/xtask-logs/<target>.log`.
+//! * `--until-goal` runs every target named (or all) that is short of the
+//!   goal, in runs of N seconds (default 300 in this mode), the targets
+//!   closest to the goal first (by the rate the log shows), each until it
+//!   reaches the goal; stop it at any time, every run is logged.
+//! * Seeds committed under `fuzz/seeds/<target>/` and the minimised corpus
+//!   committed under `fuzz/minimised/<target>/` are copied into the working
+//!   corpus `fuzz/corpus/<target>/` (ignored by git) before a run; after the
+//!   run, the inputs of the working corpus that reach coverage the
+//!   minimised corpus lacks are merged into it (libFuzzer's `-merge=1`), so
+//!   that later sessions start where this one ended. Crash inputs land in
+//!   `fuzz/artifacts/<target>/`, logs in `fuzz/target/xtask-logs/`.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -31,7 +38,7 @@ use std::time::Instant;
 
 use crate::{cargo, workspace_root};
 
-const USAGE: &str = "usage: cargo xtask fuzz [--seconds N] [--stable] [--sanitizer address|none] [--report] [TARGET...]";
+const USAGE: &str = "usage: cargo xtask fuzz [--seconds N] [--until-goal] [--stable] [--sanitizer address|none] [--report] [TARGET...]";
 
 /// Executions per target the campaign aims at, over all runs.
 pub const GOAL: u64 = 10_000_000;
@@ -40,7 +47,8 @@ pub const GOAL: u64 = 10_000_000;
 const CAMPAIGN_LOG: &str = "fuzz/campaign.tsv";
 
 struct Options {
-    seconds: u64,
+    seconds: Option<u64>,
+    until_goal: bool,
     force_stable: bool,
     sanitizer: Option<String>,
     report: bool,
@@ -49,7 +57,8 @@ struct Options {
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
-        seconds: 30,
+        seconds: None,
+        until_goal: false,
         force_stable: false,
         sanitizer: None,
         report: false,
@@ -60,12 +69,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
         match arg.as_str() {
             "--seconds" | "-s" => {
                 let value = args.next().ok_or("--seconds needs a value")?;
-                options.seconds = value
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| format!("--seconds: {value:?} is not a positive number"))?;
+                options.seconds =
+                    Some(
+                        value.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                            format!("--seconds: {value:?} is not a positive number")
+                        })?,
+                    );
             }
+            "--until-goal" => options.until_goal = true,
             "--stable" => options.force_stable = true,
             "--report" => options.report = true,
             "--sanitizer" => {
@@ -78,6 +89,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
         }
     }
     Ok(options)
+}
+
+impl Options {
+    /// Seconds per run: as given, or 30 (300 with `--until-goal`).
+    fn run_seconds(&self) -> u64 {
+        self.seconds
+            .unwrap_or(if self.until_goal { 300 } else { 30 })
+    }
 }
 
 /// How cargo-fuzz is invoked.
@@ -215,16 +234,45 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
     let logs = fuzz_dir.join("target").join("xtask-logs");
     fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+    let seconds = options.run_seconds();
     let mut outcomes = Vec::new();
-    for target in &targets {
-        let outcome = fuzz_one(&mode, &fuzz_dir, &logs, target, options.seconds)?;
-        // Logged as each target ends, so an interrupted campaign keeps
-        // what it did.
-        log_run(&campaign, &mode, options.seconds, &outcome)?;
-        outcomes.push(outcome);
+    if options.until_goal {
+        let text = fs::read_to_string(&campaign).unwrap_or_default();
+        let order = goal_order(&targets, &campaign_totals(&text));
+        eprintln!(
+            "\n{} targets short of the goal, closest first: {}",
+            order.len(),
+            order.join(", ")
+        );
+        for target in &order {
+            loop {
+                let text = fs::read_to_string(&campaign).unwrap_or_default();
+                let done = campaign_totals(&text)
+                    .get(target)
+                    .is_some_and(|t| t.executions >= GOAL);
+                if done {
+                    break;
+                }
+                let outcome = fuzz_one(&mode, &fuzz_dir, &logs, target, seconds)?;
+                log_run(&campaign, &mode, seconds, &outcome)?;
+                let stop = outcome.crashed() || outcome.executions.unwrap_or(0) == 0;
+                outcomes.push(outcome);
+                if stop {
+                    break;
+                }
+            }
+        }
+    } else {
+        for target in &targets {
+            let outcome = fuzz_one(&mode, &fuzz_dir, &logs, target, seconds)?;
+            // Logged as each target ends, so an interrupted campaign keeps
+            // what it did.
+            log_run(&campaign, &mode, seconds, &outcome)?;
+            outcomes.push(outcome);
+        }
     }
 
-    print_summary(&mode, options.seconds, &outcomes);
+    print_summary(&mode, seconds, &outcomes);
     let text = fs::read_to_string(&campaign).unwrap_or_default();
     print!("\n{}", render_campaign(&all, &campaign_totals(&text)));
     let crashed: Vec<&str> = outcomes
@@ -308,7 +356,9 @@ fn fuzz_one(
     for dir in [&corpus, &artifacts] {
         fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let seeded = copy_seeds(&fuzz_dir.join("seeds").join(target), &corpus)?;
+    let minimised = fuzz_dir.join("minimised").join(target);
+    let seeded = copy_seeds(&fuzz_dir.join("seeds").join(target), &corpus, "seed-")?
+        + copy_seeds(&minimised, &corpus, "")?;
     let before = files_in(&artifacts);
     let log = logs.join(format!("{target}.log"));
     let log_file =
@@ -354,6 +404,9 @@ fn fuzz_one(
             eprintln!("{line}");
         }
     }
+    if status.success() {
+        merge_corpus(mode, logs, target, &corpus, &minimised)?;
+    }
     Ok(Outcome {
         target: target.to_owned(),
         executions: final_stat(&text, "number_of_executed_units"),
@@ -387,15 +440,56 @@ fn written_units(log: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Copy committed seeds into the working corpus (keeping files already
-/// there); returns how many were copied.
-fn copy_seeds(seeds: &Path, corpus: &Path) -> Result<usize, String> {
+/// Merge into the committed minimised corpus the inputs of the working
+/// corpus that add coverage to it (libFuzzer's `-merge=1`: the first
+/// directory keeps its files and gains only inputs with new features).
+fn merge_corpus(
+    mode: &Mode,
+    logs: &Path,
+    target: &str,
+    corpus: &Path,
+    minimised: &Path,
+) -> Result<(), String> {
+    fs::create_dir_all(minimised)
+        .map_err(|e| format!("cannot create {}: {e}", minimised.display()))?;
+    let before = files_in(minimised).len();
+    let log = logs.join(format!("{target}.merge.log"));
+    let log_file =
+        fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let log_err = log_file
+        .try_clone()
+        .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
+    let mut cmd = mode.cargo_fuzz("run", target);
+    cmd.arg(minimised)
+        .arg(corpus)
+        .args(["--", "-merge=1", "-timeout=25", "-rss_limit_mb=2560"])
+        .stdout(log_file)
+        .stderr(log_err);
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start the corpus merge of {target}: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "merging the corpus of {target} failed ({status}); see {}",
+            log.display()
+        ));
+    }
+    eprintln!(
+        "    minimised corpus of {target}: {before} -> {} inputs",
+        files_in(minimised).len()
+    );
+    Ok(())
+}
+
+/// Copy committed inputs into the working corpus under `prefix` + their
+/// name (keeping files already there); returns how many were copied.
+fn copy_seeds(seeds: &Path, corpus: &Path, prefix: &str) -> Result<usize, String> {
     let mut copied = 0;
     for seed in files_in(seeds) {
         let Some(name) = seed.file_name() else {
             continue;
         };
-        let dest = corpus.join(format!("seed-{}", name.to_string_lossy()));
+        let dest = corpus.join(format!("{prefix}{}", name.to_string_lossy()));
         if !dest.exists() {
             fs::copy(&seed, &dest).map_err(|e| {
                 format!("cannot copy {} to {}: {e}", seed.display(), dest.display())
@@ -494,49 +588,110 @@ fn log_run(path: &Path, mode: &Mode, seconds: u64, outcome: &Outcome) -> Result<
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// Executions and crashes per target over every run in the campaign log.
-fn campaign_totals(log: &str) -> std::collections::BTreeMap<String, (u64, u64)> {
+/// One target's runs in the campaign log, added up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Totals {
+    executions: u64,
+    crashes: u64,
+    seconds: u64,
+}
+
+impl Totals {
+    /// Seconds still needed to reach [`GOAL`] at the rate logged so far
+    /// (`None` for a target never run).
+    fn seconds_to_goal(&self) -> Option<u64> {
+        let missing = GOAL.saturating_sub(self.executions);
+        if missing == 0 {
+            return Some(0);
+        }
+        (self.executions > 0 && self.seconds > 0)
+            .then(|| missing.saturating_mul(self.seconds) / self.executions)
+    }
+}
+
+/// Executions, crashes and seconds per target over every run in the
+/// campaign log.
+fn campaign_totals(log: &str) -> std::collections::BTreeMap<String, Totals> {
     let mut totals = std::collections::BTreeMap::new();
     for line in log
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
     {
         let fields: Vec<&str> = line.split('\t').collect();
-        if let [_, target, _, _, executions, crashes] = fields.as_slice() {
-            let entry = totals.entry((*target).to_owned()).or_insert((0, 0));
-            entry.0 += executions.parse::<u64>().unwrap_or(0);
-            entry.1 += crashes.parse::<u64>().unwrap_or(0);
+        if let [_, target, _, seconds, executions, crashes] = fields.as_slice() {
+            let entry: &mut Totals = totals.entry((*target).to_owned()).or_default();
+            entry.executions += executions.parse::<u64>().unwrap_or(0);
+            entry.crashes += crashes.parse::<u64>().unwrap_or(0);
+            entry.seconds += seconds.parse::<u64>().unwrap_or(0);
         }
     }
     totals
 }
 
+/// The targets short of the goal, the ones closest to it first (targets
+/// never run last, in the order given).
+fn goal_order(
+    targets: &[String],
+    totals: &std::collections::BTreeMap<String, Totals>,
+) -> Vec<String> {
+    let mut short: Vec<(u64, &String)> = targets
+        .iter()
+        .filter_map(|t| {
+            let totals = totals.get(t).copied().unwrap_or_default();
+            match totals.seconds_to_goal() {
+                Some(0) => None,
+                Some(s) => Some((s, t)),
+                None => Some((u64::MAX, t)),
+            }
+        })
+        .collect();
+    short.sort_by_key(|&(seconds, _)| seconds);
+    short.into_iter().map(|(_, t)| t.clone()).collect()
+}
+
 /// The campaign so far: every target, its executions against [`GOAL`].
 fn render_campaign(
     targets: &[String],
-    totals: &std::collections::BTreeMap<String, (u64, u64)>,
+    totals: &std::collections::BTreeMap<String, Totals>,
 ) -> String {
     let mut out = format!(
-        "fuzz campaign so far ({CAMPAIGN_LOG}; goal {GOAL} executions per target)\n{:<28} {:>13} {:>8} {:>5}\n",
-        "target", "executions", "crashes", "goal"
+        "fuzz campaign so far ({CAMPAIGN_LOG}; goal {GOAL} executions per target)\n{:<28} {:>13} {:>9} {:>8} {:>11}\n",
+        "target", "executions", "execs/s", "crashes", "goal"
     );
     let mut sum = 0;
+    let mut to_goal = 0;
     for target in targets {
-        let (executions, crashes) = totals.get(target).copied().unwrap_or((0, 0));
-        sum += executions;
-        let met = if executions >= GOAL { "met" } else { "-" };
+        let t = totals.get(target).copied().unwrap_or_default();
+        sum += t.executions;
+        let rate = t
+            .executions
+            .checked_div(t.seconds)
+            .map_or_else(|| "-".to_owned(), |r| r.to_string());
+        let goal = match t.seconds_to_goal() {
+            Some(0) => "met".to_owned(),
+            Some(s) => {
+                to_goal += s;
+                format!("{:.1} h more", s as f64 / 3600.0)
+            }
+            None => "not run".to_owned(),
+        };
         out.push_str(&format!(
-            "{target:<28} {executions:>13} {crashes:>8} {met:>5}\n"
+            "{target:<28} {:>13} {rate:>9} {:>8} {goal:>11}\n",
+            t.executions, t.crashes
         ));
     }
     let met = targets
         .iter()
-        .filter(|t| totals.get(*t).is_some_and(|(e, _)| *e >= GOAL))
+        .filter(|t| totals.get(*t).is_some_and(|t| t.executions >= GOAL))
         .count();
     out.push_str(&format!(
         "{:<28} {sum:>13}          {met}/{} targets at the goal\n",
         "total",
         targets.len()
+    ));
+    out.push_str(&format!(
+        "(at the rates logged, the targets short of the goal need {:.1} core-hours more)\n",
+        to_goal as f64 / 3600.0
     ));
     out
 }
@@ -552,14 +707,18 @@ mod tests {
     #[test]
     fn options_parse() {
         let o = parse(&args(&["--seconds", "60", "endpoint", "framer_raw"])).unwrap();
-        assert_eq!(o.seconds, 60);
+        assert_eq!(o.run_seconds(), 60);
+        assert!(!o.until_goal);
         assert_eq!(o.targets, ["endpoint", "framer_raw"]);
         assert!(!o.force_stable && o.sanitizer.is_none() && !o.report);
         assert!(parse(&args(&["--report"])).unwrap().report);
         let o = parse(&args(&["--stable", "--sanitizer", "none"])).unwrap();
         assert!(o.force_stable);
         assert_eq!(o.sanitizer.as_deref(), Some("none"));
-        assert_eq!(parse(&[]).unwrap().seconds, 30);
+        assert_eq!(parse(&[]).unwrap().run_seconds(), 30);
+        let o = parse(&args(&["--until-goal"])).unwrap();
+        assert!(o.until_goal);
+        assert_eq!(o.run_seconds(), 300);
         assert!(parse(&args(&["--seconds", "0"])).is_err());
         assert!(parse(&args(&["--seconds"])).is_err());
         assert!(parse(&args(&["--bogus"])).is_err());
@@ -572,8 +731,18 @@ mod tests {
                    2026-12-02T06:00:00Z\tframer_raw\taddress\t60\t5000000\t1\n\
                    2026-12-02T06:00:00Z\tendpoint\tnone\t60\t700\t0\n";
         let totals = campaign_totals(log);
-        assert_eq!(totals["framer_raw"], (11_000_000, 1));
-        assert_eq!(totals["endpoint"], (700, 0));
+        assert_eq!(
+            totals["framer_raw"],
+            Totals {
+                executions: 11_000_000,
+                crashes: 1,
+                seconds: 120
+            }
+        );
+        assert_eq!(totals["endpoint"].executions, 700);
+        // 700 in 60 s: the rest of 10 M takes 857 082 s (rounded down).
+        assert_eq!(totals["endpoint"].seconds_to_goal(), Some(857_082));
+        assert_eq!(totals["framer_raw"].seconds_to_goal(), Some(0));
         let targets = [
             "endpoint".to_owned(),
             "framer_raw".to_owned(),
@@ -587,7 +756,21 @@ mod tests {
             .unwrap();
         assert!(raw.contains("11000000") && raw.ends_with("met"), "{raw}");
         let new = report.lines().find(|l| l.starts_with("new")).unwrap();
-        assert!(new.split_whitespace().eq(["new", "0", "0", "-"]), "{new}");
+        assert!(
+            new.split_whitespace()
+                .eq(["new", "0", "-", "0", "not", "run"]),
+            "{new}"
+        );
+        assert!(report.contains("need 238.1 core-hours more"), "{report}");
+        // Closest to the goal first; never run last; met left out.
+        let log = format!("{log}2026-12-02T07:00:00Z\tfast\tnone\t10\t5000000\t0\n");
+        let targets = targets.to_vec();
+        let mut with_fast = targets.clone();
+        with_fast.push("fast".to_owned());
+        assert_eq!(
+            goal_order(&with_fast, &campaign_totals(&log)),
+            ["fast", "endpoint", "new"]
+        );
     }
 
     #[test]
