@@ -96,6 +96,7 @@ impl<P: Protocol> Connection<P> {
                     } else {
                         send.half.pending().len()
                     };
+                    self.note_forced(&send);
                     drop(send);
                     return Step::Ready(self.finish_close(io, undelivered));
                 }
@@ -155,16 +156,36 @@ impl<P: Protocol> Connection<P> {
     /// counted in it. A `close` still flushing is cut short (and returns
     /// [`Error::Undelivered`] with what it gave up); a receive or send
     /// waiting elsewhere returns [`Error::Closed`].
+    ///
+    /// The count is exact: it is taken under the send lock — at once when
+    /// nothing is being written, else once the shutdown has ended the
+    /// write in progress — so bytes a write handed to the kernel just
+    /// before are not reported lost. An operation that ends because of the
+    /// forced close notes the reason before it returns: a handler that
+    /// reads the reason after its receive failed finds it.
     pub fn force_close<T: Transport + ?Sized>(&self, io: &T, reason: Option<&str>) {
-        self.mark_closed();
-        let undelivered = self.queued();
-        match (reason, undelivered) {
-            (Some(reason), 0) => self.events.note_reason(reason),
-            (Some(reason), bytes) => self.events.note_reason(format_args!(
-                "{reason}, with {bytes} queued bytes not delivered"
-            )),
-            (None, _) => {}
+        let _ = self.forced.set(reason.map(str::to_owned));
+        match self.try_lock_send() {
+            // Nothing is being written: the count is exact now, and the
+            // reason is known before any operation sees the close.
+            Some(send) => {
+                self.note_forced(&send);
+                self.mark_closed();
+            }
+            None => {
+                self.mark_closed();
+            }
         }
-        let _ = self.finish_close(io, undelivered);
+        // This close reports the event: one the shutdown cuts short (a
+        // `close` flushing) returns what it gave up to its caller only.
+        if self.finished.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // Every operation sees `closed` before the shutdown wakes it, so
+        // none reports the shutdown as the peer's doing; a write in
+        // progress ends, and the bytes are counted once it let go.
+        let _ = io.shutdown(Shutdown::Both);
+        self.note_forced(&lock(&self.send));
+        self.events.disconnected();
     }
 }

@@ -113,7 +113,7 @@ use crate::endpoint::{ConnectionEvents, Endpoint, RecvHalf, SendHalf};
 use crate::error::Error;
 use crate::protocol::Protocol;
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use crate::sync::{Mutex, MutexGuard, TryLockError};
+use crate::sync::{Mutex, MutexGuard, OnceLock, TryLockError};
 
 mod close;
 pub mod memory;
@@ -218,6 +218,11 @@ pub struct Connection<P: Protocol> {
     finished: AtomicBool,
     /// Bytes queued for the socket (what a `close` that gives up reports).
     queued: AtomicUsize,
+    /// A forced close's reason (`Some(None)`: forced without one of its
+    /// own), set before the connection is marked closed. The first to see
+    /// the forced close under the send lock notes it, with the queued
+    /// bytes given up counted exactly ([`Connection::note_forced`]).
+    forced: OnceLock<Option<String>>,
     events: ConnectionEvents,
     peer: PeerAddr,
     local: PeerAddr,
@@ -248,6 +253,7 @@ impl<P: Protocol> Connection<P> {
             closed: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             queued: AtomicUsize::new(0),
+            forced: OnceLock::new(),
             events,
             local,
             idle_timeout,
@@ -320,6 +326,39 @@ impl<P: Protocol> Connection<P> {
     /// send): remember why and report `Disconnected` — a peer that closes,
     /// resets or breaks the protocol ends the connection as surely as a
     /// local `close`.
+    /// Note a forced close's reason, if the connection was forced closed,
+    /// with the bytes `send` still holds: counted under the send lock, so
+    /// a write that reached the kernel is never reported lost. The first
+    /// note wins; every operation that ends because of the forced close
+    /// notes it before it returns, so what it tells its caller and what
+    /// the caller then reads as the reason agree.
+    fn note_forced(&self, send: &Sender<P>) {
+        let Some(reason) = self.forced.get() else {
+            return;
+        };
+        match (reason, send.half.pending().len()) {
+            (Some(reason), 0) => self.events.note_reason(reason),
+            (Some(reason), bytes) => self.events.note_reason(format_args!(
+                "{reason}, with {bytes} queued bytes not delivered"
+            )),
+            (None, 0) => {}
+            (None, bytes) => self.events.note_reason(Error::Undelivered {
+                peer: self.peer.clone(),
+                bytes,
+            }),
+        }
+    }
+
+    /// [`Error::Closed`], for an operation that found the connection
+    /// closed and does not hold the send lock (see
+    /// [`note_forced`](Connection::note_forced)).
+    fn closed_error(&self) -> Error {
+        if self.forced.get().is_some() && self.events.reason().is_none() {
+            self.note_forced(&lock(&self.send));
+        }
+        Error::Closed
+    }
+
     fn ended_by(&self, err: &Error) {
         match err {
             Error::ConnectionClosed { .. } => self.events.note_reason(err),

@@ -87,7 +87,7 @@ impl<P: Protocol> Connection<P> {
         now: Instant,
     ) -> Step<Result<(), Error>> {
         if self.is_closed() {
-            return Step::Ready(Err(Error::Closed));
+            return Step::Ready(Err(self.closed_error()));
         }
         let mut recv = lock(&self.recv);
         let mut send = lock(&self.send);
@@ -188,7 +188,7 @@ impl<P: Protocol> Connection<P> {
         let mut read_under_deadline = false;
         loop {
             if self.is_closed() {
-                return Step::Ready(Err(Error::Closed));
+                return Step::Ready(Err(self.closed_error()));
             }
             if let Some(result) = recv.next_packet() {
                 if let Err(err) = &result {
@@ -210,13 +210,13 @@ impl<P: Protocol> Connection<P> {
             }
             op.attempted = true;
             match io.read(recv.read_buf(), left(op.deadline, now)) {
-                Ok(0) if self.is_closed() => return Step::Ready(Err(Error::Closed)),
+                Ok(0) if self.is_closed() => return Step::Ready(Err(self.closed_error())),
                 Ok(n) => {
                     recv.commit(n);
                     read_under_deadline = op.deadline.is_some() && n > 0;
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) if self.is_closed() => return Step::Ready(Err(Error::Closed)),
+                Err(_) if self.is_closed() => return Step::Ready(Err(self.closed_error())),
                 Err(err) if would_block(&err) || err.kind() == io::ErrorKind::TimedOut => {
                     recv.release_memory();
                     return Step::Readable(op.deadline);
@@ -262,7 +262,7 @@ impl<P: Protocol> Connection<P> {
         now: Instant,
     ) -> Step<Result<(), Error>> {
         if self.is_closed() {
-            return Step::Ready(Err(Error::Closed));
+            return Step::Ready(Err(self.closed_error()));
         }
         let mut send = lock(&self.send);
         let deadline = op.deadline.map(|(at, _)| at);
@@ -302,7 +302,7 @@ impl<P: Protocol> Connection<P> {
     ) -> Step<Result<(), Error>> {
         let _ = now;
         if self.is_closed() {
-            return Step::Ready(Err(Error::Closed));
+            return Step::Ready(Err(self.closed_error()));
         }
         let mut send = lock(&self.send);
         self.write_for_sender(&mut send, io)
@@ -339,7 +339,7 @@ impl<P: Protocol> Connection<P> {
     ) -> Step<Result<(), Error>> {
         let _ = now;
         if self.is_closed() {
-            return Step::Ready(Err(Error::Closed));
+            return Step::Ready(Err(self.closed_error()));
         }
         let mut send = lock(&self.send);
         if send.write_shut {
@@ -380,6 +380,7 @@ impl<P: Protocol> Connection<P> {
                 return Flushed::Done;
             }
             if interruptible && self.is_closed() {
+                self.note_forced(send);
                 return Flushed::Failed(Error::Closed);
             }
             match io.write(send.half.pending(), wait) {
@@ -396,6 +397,7 @@ impl<P: Protocol> Connection<P> {
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) if interruptible && self.is_closed() => {
+                    self.note_forced(send);
                     return Flushed::Failed(Error::Closed);
                 }
                 Err(err) if would_block(&err) => return Flushed::Blocked,

@@ -271,6 +271,74 @@ fn a_close_cut_short_by_a_forced_close_still_says_what_it_gave_up() {
     );
 }
 
+/// A socket whose write hands the bytes to the peer, says so, and then
+/// does not return until the socket is shut down: a sender that lost the
+/// CPU between its write and the engine's bookkeeping.
+struct SlowToReturn {
+    inner: MemorySocket,
+    written: std::sync::mpsc::SyncSender<()>,
+    shut: (std::sync::Mutex<bool>, std::sync::Condvar),
+}
+
+impl Transport for SlowToReturn {
+    fn read(&self, buf: &mut [u8], wait: Option<Duration>) -> std::io::Result<usize> {
+        self.inner.read(buf, wait)
+    }
+
+    fn write(&self, buf: &[u8], wait: Option<Duration>) -> std::io::Result<usize> {
+        let n = self.inner.write(buf, wait)?;
+        let _ = self.written.try_send(());
+        let (shut, woken) = &self.shut;
+        let mut shut = shut.lock().unwrap();
+        while !*shut {
+            shut = woken.wait(shut).unwrap();
+        }
+        Ok(n)
+    }
+
+    fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
+        let (shut, woken) = &self.shut;
+        *shut.lock().unwrap() = true;
+        woken.notify_all();
+        self.inner.shutdown(how)
+    }
+}
+
+/// A server shutting down while a send's write has reached the peer but
+/// not yet returned: nothing was lost, and the event does not say bytes
+/// were.
+#[test]
+fn a_forced_close_does_not_count_bytes_a_write_in_progress_delivered() {
+    let seen = Seen::default();
+    let (conn, ours, theirs) = served(seen.server(ServerOptions::default()));
+    let (written, wrote) = std::sync::mpsc::sync_channel(1);
+    let io = SlowToReturn {
+        inner: ours,
+        written,
+        shut: Default::default(),
+    };
+    let conn = Arc::new(conn);
+    let io = Arc::new(io);
+    let sender = {
+        let (conn, io) = (conn.clone(), io.clone());
+        std::thread::spawn(move || {
+            let mut send = SendPacket::new("ping");
+            matches!(
+                conn.poll_send(&mut send, &*io, Instant::now()),
+                Step::Ready(Ok(()))
+            )
+        })
+    };
+    wrote.recv().unwrap();
+    conn.force_close(&*io, Some(ConnectionEvents::SERVER_SHUT_DOWN));
+    assert!(sender.join().unwrap(), "the send succeeded");
+    assert_eq!(read_all(&theirs), b"ping\n");
+    assert_eq!(
+        seen.disconnects(),
+        [Some(ConnectionEvents::SERVER_SHUT_DOWN.to_owned())]
+    );
+}
+
 #[test]
 fn close_delivers_what_is_queued_then_ends_the_stream() {
     let (conn, ours, theirs) = served(ServerOptions::default());
