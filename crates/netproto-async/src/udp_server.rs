@@ -1,7 +1,7 @@
-//! The datagram server (UDP or Unix datagrams): one receive loop, a task
-//! per remote peer. The peers,
+//! The datagram server (UDP or Unix datagrams): one receive loop and the
+//! handlers of the remote peers, polled together in `serve`'s task. The peers,
 //! their queues, idle expiry and the shutdown plan are the core's
-//! [`Dispatcher`]; this file receives, spawns and sleeps.
+//! [`Dispatcher`]; this file receives, runs the handlers and sleeps.
 
 use std::fmt;
 use std::future::Future;
@@ -10,10 +10,17 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::FutureExt;
+use std::future::poll_fn;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+
 use futures_util::future::{AbortHandle, Abortable};
+use futures_util::stream::FuturesUnordered;
+use futures_util::task::AtomicWaker;
+use futures_util::{FutureExt, StreamExt};
 use netproto_core::Error;
-use netproto_core::addr::{DatagramFamily, Udp};
+use netproto_core::addr::{DatagramFamily, PeerAddr, Udp};
 #[cfg(unix)]
 use netproto_core::addr::{Unix, UnixAddr};
 use netproto_core::datagram::{DatagramServerOptions, ForDatagrams};
@@ -126,8 +133,13 @@ where
         self.udp.socket()
     }
 
-    /// Serve every remote peer with `handler`, in a task per peer, until
-    /// shutdown ([`shutdown_handle`](DatagramServer::shutdown_handle)).
+    /// Serve every remote peer with `handler` until shutdown
+    /// ([`shutdown_handle`](DatagramServer::shutdown_handle)). The
+    /// handlers run concurrently inside this future, as a hand-written
+    /// receive loop would run them: a datagram queued for a waiting
+    /// handler is handled before the next one is received, with no task
+    /// switch (a handler with CPU-heavy or blocking work should move it to
+    /// a task or thread of its own).
     ///
     /// A datagram from a peer with no handler running starts one; the
     /// peer's datagrams are queued in order for it
@@ -141,31 +153,74 @@ where
     /// On shutdown, new peers are refused (counted as dropped); handlers
     /// finish within the grace period; then their receives fail with
     /// [`Error::Closed`]; handlers still running `handler_stop_wait` later
-    /// are aborted; then the socket is closed and `serve` returns. A
+    /// are dropped; then the socket is closed and `serve` returns. A
     /// receive error that is not transient ends `serve` with that error.
     ///
     /// Cancel safety: dropping the future stops receiving (the socket
-    /// stays open); running handlers go on in their tasks, their peers
-    /// getting no more datagrams.
+    /// stays open) and drops the running handlers, freeing their peers.
     pub async fn serve<H, Fut>(&self, handler: H) -> Result<(), Error>
     where
         H: Fn(DatagramPeer<R, P, F>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let handler = Arc::new(handler);
         self.dispatcher.start_serving();
-        let receiving = async {
-            self.receive_loop(&handler).await;
-            false
-        };
-        let stopping = async {
-            self.drive_shutdown().await;
-            true
-        };
-        if !first(receiving, stopping).await {
-            // The socket failed for good: shutdown was asked for.
-            self.drive_shutdown().await;
-        }
+        let mut peers = FuturesUnordered::new();
+        let mut shutdown = pin!(self.drive_shutdown());
+        let mut receive = pin!(self.next_received(None));
+        let mut receiving = true;
+        let handlers_woken = Arc::new(LoopWaker::default());
+        let handlers_waker = Waker::from(handlers_woken.clone());
+        poll_fn(|cx| {
+            handlers_woken.enter(cx.waker());
+            let mut budget = POLL_BUDGET;
+            loop {
+                // Datagrams that keep coming, or a handler that keeps
+                // waking itself, must not keep the runtime's other tasks
+                // from running: yield after a bounded amount of work.
+                if budget == 0 {
+                    handlers_woken.leave();
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                budget -= 1;
+                // Every handler that can go on runs now: one woken by the
+                // datagram just queued for it handles it before the next
+                // receive.
+                let mut handlers_cx = Context::from_waker(&handlers_waker);
+                while let Poll::Ready(Some(())) = peers.poll_next_unpin(&mut handlers_cx) {}
+                if shutdown.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+                let received = match receiving {
+                    true => receive.as_mut().poll(cx),
+                    false => Poll::Pending,
+                };
+                let Poll::Ready(received) = received else {
+                    if handlers_woken.leave() {
+                        continue;
+                    }
+                    return Poll::Pending;
+                };
+                let backoff = match self.dispatcher.received(received, Instant::now()) {
+                    Dispatched::NewPeer(run) => {
+                        peers.push(self.peer(run, &handler));
+                        None
+                    }
+                    Dispatched::Continue => None,
+                    Dispatched::Backoff(at) => Some(at),
+                    // The socket failed for good (shutdown was asked for):
+                    // the handlers go on until the shutdown plan ends.
+                    Dispatched::Stop => {
+                        receiving = false;
+                        continue;
+                    }
+                };
+                receive.set(self.next_received(backoff));
+            }
+        })
+        .await;
+        // Handlers still running past `handler_stop_wait` end here.
+        drop(peers);
         self.udp.close();
         self.dispatcher.finish_serving()
     }
@@ -179,40 +234,40 @@ where
         }
     }
 
-    async fn receive_loop<H, Fut>(&self, handler: &Arc<H>)
-    where
-        H: Fn(DatagramPeer<R, P, F>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        loop {
-            let received = self
-                .udp
-                .recv(self.dispatcher.recv_timeout(Instant::now()))
-                .await;
-            match self.dispatcher.received(received, Instant::now()) {
-                Dispatched::NewPeer(run) => self.spawn_peer(run, handler.clone()),
-                Dispatched::Continue => {}
-                Dispatched::Backoff(at) => R::sleep_until(at).await,
-                Dispatched::Stop => return,
-            }
+    /// The next datagram (after a back-off the dispatcher asked for),
+    /// waiting at most until the dispatcher's next timer.
+    async fn next_received(
+        &self,
+        backoff: Option<Instant>,
+    ) -> Result<(P::Received, PeerAddr), Error> {
+        if let Some(at) = backoff {
+            R::sleep_until(at).await;
         }
+        self.udp
+            .recv(self.dispatcher.recv_timeout(Instant::now()))
+            .await
     }
 
-    fn spawn_peer<H, Fut>(&self, run: PeerRun<P::Received>, handler: Arc<H>)
+    /// A peer's handler, run again while its peer has datagrams queued;
+    /// ended early (dropped) when the shutdown plan aborts it.
+    fn peer<'a, H, Fut>(
+        &'a self,
+        run: PeerRun<P::Received>,
+        handler: &'a H,
+    ) -> impl Future<Output = ()> + Send + 'a
     where
         H: Fn(DatagramPeer<R, P, F>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         let (abort, registration) = AbortHandle::new_pair();
         run.set_abort(move || abort.abort());
-        let udp = self.udp.clone();
         let task = async move {
-            // Dropped when the task ends (normally, or aborted): frees the
-            // peer's place.
+            // Dropped when the handler ends (normally, or aborted): frees
+            // the peer's place.
             let run = run;
             loop {
                 let peer = DatagramPeer {
-                    udp: udp.clone(),
+                    udp: self.udp.clone(),
                     link: run.link(),
                     family: PhantomData,
                 };
@@ -222,9 +277,62 @@ where
                     break;
                 }
             }
-            drop(run);
         };
-        R::spawn(Abortable::new(task, registration).map(|_| ()));
+        Abortable::new(task, registration).map(|_| ())
+    }
+}
+
+/// How many rounds (handlers, shutdown, one datagram) one poll of `serve`
+/// runs before it yields to the runtime.
+const POLL_BUDGET: usize = 64;
+
+/// The waker `serve` polls its handlers with. A handler woken while
+/// `serve` is polling (by the datagram it just queued for it) only marks
+/// the handlers as woken, and `serve` polls them before returning; waking
+/// `serve`'s task from inside its own poll would make the runtime schedule
+/// it again, and a multi-threaded runtime wake an idle worker for it (a
+/// context switch per datagram). A wake at any other time wakes the task.
+#[derive(Default)]
+struct LoopWaker {
+    polling: AtomicBool,
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl LoopWaker {
+    /// `serve`'s poll starts, woken by `task`.
+    fn enter(&self, task: &Waker) {
+        self.task.register(task);
+        self.polling.store(true, Ordering::SeqCst);
+    }
+
+    /// `serve`'s poll would return pending: whether a handler was woken
+    /// since it last looked (poll them again) — if not, later wakes wake
+    /// the task.
+    fn leave(&self) -> bool {
+        if self.woken.swap(false, Ordering::SeqCst) {
+            return true;
+        }
+        self.polling.store(false, Ordering::SeqCst);
+        // A wake between the swap and the store did not wake the task.
+        if self.woken.swap(false, Ordering::SeqCst) {
+            self.polling.store(true, Ordering::SeqCst);
+            return true;
+        }
+        false
+    }
+}
+
+impl Wake for LoopWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        if !self.polling.load(Ordering::SeqCst) {
+            self.task.wake();
+        }
     }
 }
 
