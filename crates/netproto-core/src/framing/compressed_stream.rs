@@ -86,6 +86,7 @@ impl<D: Decompressor> StreamEnds<D> {
             self.scratch = vec![0; SCRATCH];
         }
         loop {
+            let had_input = self.pos < src.len();
             let (taken, produced, ended) = self
                 .decompressor
                 .step(&src[self.pos..], &mut self.scratch)
@@ -102,7 +103,12 @@ impl<D: Decompressor> StreamEnds<D> {
             }
             match ended {
                 true => return Ok(true),
-                _ if taken == 0 && produced == 0 => {
+                // A full output: the decompressor may hold more of it, and
+                // the stream's end behind it, even with every byte taken —
+                // the end of a stream that ends the input must not wait
+                // for a byte after it.
+                _ if produced == self.scratch.len() => continue,
+                _ if taken == 0 && produced == 0 && had_input => {
                     return Err(Self::malformed(
                         "the decompressor takes no more input".into(),
                     ));
@@ -264,8 +270,17 @@ pub(crate) mod checks {
     use crate::framing::{FrameDecoder, Framer, decode_all};
 
     /// `items` back to back come out whole, from one read and from reads
-    /// of one byte; every byte examined once.
+    /// of one byte; every byte examined once. So does each item alone: a
+    /// stream that ends the input (no byte after it to make the
+    /// decompressor go on) comes out once its last byte arrived.
     pub(crate) fn whole_in_one_read_or_byte_by_byte<F: Framer>(framer: &F, items: &[Vec<u8>]) {
+        back_to_back(framer, items);
+        for item in items {
+            back_to_back(framer, std::slice::from_ref(item));
+        }
+    }
+
+    fn back_to_back<F: Framer>(framer: &F, items: &[Vec<u8>]) {
         let wire = items.concat();
         let (frames, err) = decode_all(&mut framer.decoder(), &wire);
         assert!(err.is_none(), "{err:?}");

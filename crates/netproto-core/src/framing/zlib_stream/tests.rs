@@ -7,6 +7,7 @@ use super::*;
 use crate::error::FramingError;
 use crate::framing::compressed_stream::checks;
 use crate::framing::decode_all;
+use bytes::BytesMut;
 
 fn zlib(data: &[u8], level: u32) -> Vec<u8> {
     let mut encoder = ZlibEncoder::new(Vec::new(), Compression::new(level));
@@ -80,4 +81,53 @@ fn encode_checks_the_header_and_the_length() {
         Err(EncodeError::FrameTooLong { limit: 64, .. })
     ));
     assert_eq!(dst.len(), kept);
+}
+
+/// A 171-byte stream (found by the fuzzer; its checksum made valid) that
+/// inflates to 122 342 bytes, its last bytes taken while the decompressor
+/// still holds output: it must come out when it ends the input, in any
+/// reads — it was `UnexpectedEof` unless a byte followed it.
+#[test]
+fn a_stream_that_ends_the_input_with_output_pending_comes_out() {
+    use crate::framing::FrameDecoder;
+    let stream = hex(
+        "78daedc0010d000000c2a0acef5fc21c6e5000c0bb000000000000000000000000000000000000000000000000a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a80000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a9bb3a1ec2",
+    );
+    let empty = zlib(b"", 9);
+    let wire = [empty.clone(), stream.clone()].concat();
+    let framer = ZlibStream::new();
+    for reads in [
+        &[wire.len()][..],
+        &[5, 1, 120, 9728, 2048, 72, 3072, 512, 1024, 7, 6, 44, 2, 21],
+        &[1],
+    ] {
+        let mut decoder = framer.decoder();
+        let mut buf = BytesMut::new();
+        let mut frames = Vec::new();
+        let mut rest = &wire[..];
+        for &n in reads.iter().cycle() {
+            let n = n.min(rest.len());
+            buf.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+                frames.push(frame);
+            }
+            if rest.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(
+            frames,
+            [empty.clone(), stream.clone()],
+            "reads of {reads:?}"
+        );
+        assert_eq!(decoder.decode_eof(&mut buf).unwrap(), None);
+    }
+}
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
 }
