@@ -157,7 +157,8 @@ pub(crate) async fn signalled(event: &Event, done: impl Fn() -> bool) {
         if done() {
             return;
         }
-        let listener = event.listen();
+        // On the stack (inside this future): no allocation per wait.
+        event_listener::listener!(event => listener);
         if done() {
             return;
         }

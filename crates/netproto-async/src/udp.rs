@@ -20,6 +20,7 @@ use netproto_core::driver::InStream;
 use netproto_core::driver::connection::Step;
 use netproto_core::driver::datagram::{DatagramEngine, DatagramTransport, SendDatagram};
 use netproto_core::options::{DatagramOptions, IntoAddress};
+use netproto_socket::DATAGRAM_STOP_READING_WAKES_READERS;
 use netproto_socket::datagram::{
     DatagramSocketOptions, bind_udp_any, connect_udp_any, datagram_addrs,
 };
@@ -144,7 +145,8 @@ impl<R: Runtime, P: ForDatagrams> Dgram<R, P> {
             // The step is taken apart before waiting, so that the
             // operation's output is never held across an `.await` (the
             // future is `Send` whatever the packet type).
-            let (interest, until) = match poll(&self.io, Instant::now()) {
+            let now = Instant::now();
+            let (interest, until) = match poll(&self.io, now) {
                 Step::Ready(value) => return value,
                 Step::Readable(until) => (Some(Interest::Readable), until),
                 Step::Writable(until) => (Some(Interest::Writable), until),
@@ -155,7 +157,7 @@ impl<R: Runtime, P: ForDatagrams> Dgram<R, P> {
                 until_instant::<R>(until).await;
                 continue;
             };
-            if until.is_some_and(|at| at <= Instant::now()) {
+            if until.is_some_and(|at| at <= now) {
                 continue;
             }
             let writable = matches!(interest, Interest::Writable);
@@ -178,7 +180,16 @@ impl<R: Runtime, P: ForDatagrams> Dgram<R, P> {
                 // A readiness error shows up again in the next receive or send.
                 let _ = self.io.0.ready(interest).await;
             };
-            let closed = signalled(&self.closing, || self.engine.is_closed());
+            // A receiver is woken by the close shutting the read half down
+            // where that wakes the reactor; a sender, or a receiver
+            // elsewhere, by the close signal.
+            let closed = async {
+                if writable || !DATAGRAM_STOP_READING_WAKES_READERS {
+                    signalled(&self.closing, || self.engine.is_closed()).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
             first(first(ready, closed), until_instant::<R>(until)).await;
         }
     }

@@ -168,6 +168,10 @@ where
         let mut shutdown = pin!(self.drive_shutdown());
         let mut receive = pin!(self.next_received(None));
         let mut receiving = true;
+        // One timer for the dispatcher's timers, kept across receives:
+        // armed again only when they change or it fired.
+        let mut timer = pin!(until_instant::<R>(None));
+        let mut armed = None;
         let handlers_woken = Arc::new(LoopWaker::default());
         let handlers_waker = Waker::from(handlers_woken.clone());
         poll_fn(|cx| {
@@ -190,6 +194,17 @@ where
                 while let Poll::Ready(Some(())) = peers.poll_next_unpin(&mut handlers_cx) {}
                 if shutdown.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(());
+                }
+                let due = self.dispatcher.next_timer();
+                if due != armed {
+                    armed = due;
+                    timer.set(until_instant::<R>(due));
+                }
+                if timer.as_mut().poll(cx).is_ready() {
+                    self.dispatcher.run_timers(Instant::now());
+                    armed = None;
+                    timer.set(until_instant::<R>(None));
+                    continue;
                 }
                 let received = match receiving {
                     true => receive.as_mut().poll(cx),
@@ -234,8 +249,8 @@ where
         }
     }
 
-    /// The next datagram (after a back-off the dispatcher asked for),
-    /// waiting at most until the dispatcher's next timer.
+    /// The next datagram (after a back-off the dispatcher asked for); the
+    /// dispatcher's timers have a timer of their own in `serve`.
     async fn next_received(
         &self,
         backoff: Option<Instant>,
@@ -243,9 +258,7 @@ where
         if let Some(at) = backoff {
             R::sleep_until(at).await;
         }
-        self.udp
-            .recv(self.dispatcher.recv_timeout(Instant::now()))
-            .await
+        self.udp.recv(None).await
     }
 
     /// A peer's handler, run again while its peer has datagrams queued;

@@ -105,6 +105,19 @@ pub mod unix;
 /// close arrives).
 pub const STOP_READING_WAKES_READERS: bool = cfg!(unix);
 
+/// Whether shutting the read half of a *datagram* socket down wakes a task
+/// waiting in the reactor for it to become readable — connected or not,
+/// UDP or Unix — as [`STOP_READING_WAKES_READERS`] says for streams.
+///
+/// * Linux and Android (`true`): `shutdown` on a datagram socket marks it
+///   shut and wakes its waiters even when it is not connected (and then
+///   returns `ENOTCONN`).
+/// * Elsewhere (`false`): the BSDs and macOS refuse to shut an unconnected
+///   socket down at all (`ENOTCONN`), and Windows is as for streams, so the
+///   async drivers wake a datagram receiver with their close signal.
+pub const DATAGRAM_STOP_READING_WAKES_READERS: bool =
+    cfg!(any(target_os = "linux", target_os = "android"));
+
 /// Whether the platform can read back the keep-alive idle time, that is
 /// whether [`SocketOptions::keepalive`] can return `Some(idle)`: `true` on
 /// Linux, macOS, the other BSDs and most Unix systems; `false` on Windows,

@@ -369,18 +369,31 @@ impl<T: Send + 'static> Dispatcher<T> {
         self.lifecycle.cannot_serve(peer, err);
     }
 
+    /// When the dispatcher's timers (idle expiry, a pending drop report)
+    /// are next due (`None`: no timer), for a driver that keeps one timer
+    /// across receives and calls [`run_timers`](Self::run_timers) when it
+    /// fires. It changes only when a timer ran or a new one started.
+    pub fn next_timer(&self) -> Option<Instant> {
+        let state = lock(&self.state);
+        match (state.next_expiry, state.table.next_report()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Run the timers due at `now` (idle expiry, the drop report): what a
+    /// receive that timed out at [`recv_timeout`](Self::recv_timeout) does.
+    pub fn run_timers(&self, now: Instant) {
+        self.timers(now);
+    }
+
     /// How long the socket receive may wait at `now` before the
     /// dispatcher's timers (idle expiry, a pending drop report) need
     /// [`received`](Self::received) with a timeout (`None`: as long as it
     /// takes).
     pub fn recv_timeout(&self, now: Instant) -> Option<Duration> {
-        let state = lock(&self.state);
-        let report = state.table.next_report();
-        let at = match (state.next_expiry, report) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        at.map(|at| at.saturating_duration_since(now))
+        self.next_timer()
+            .map(|at| at.saturating_duration_since(now))
     }
 
     /// What the socket receive gave at `now`: a packet or a per-datagram
