@@ -32,12 +32,20 @@ impl Serializer for Utf8 {
         Ok(())
     }
 
+    #[inline]
     fn deserialize(&self, frame: Bytes) -> Result<String, DeserializeError> {
-        self.deserialize_frame(Frame::owned(frame))
+        // Copied first, validated in the copy (in cache by then): as fast
+        // as `String::from_utf8(frame.to_vec())` at every size.
+        match String::from_utf8(frame.to_vec()) {
+            Ok(text) => Ok(text),
+            Err(err) => Err(DeserializeError::new(frame, err.utf8_error())),
+        }
     }
 
     #[inline]
     fn deserialize_frame(&self, frame: Frame<'_>) -> Result<String, DeserializeError> {
-        parse_frame(frame, |bytes| std::str::from_utf8(bytes).map(str::to_owned))
+        parse_frame(frame, |bytes| {
+            String::from_utf8(bytes.to_vec()).map_err(|err| err.utf8_error())
+        })
     }
 }
