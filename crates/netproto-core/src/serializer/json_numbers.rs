@@ -68,17 +68,31 @@ fn fits_64_bits(text: &[u8]) -> bool {
 /// Whether `bytes` has a run of 19 or more digits: every integer beyond 64
 /// bits has one, and almost no other text does, so the full scan runs only
 /// for the rare packet that may hold one.
+///
+/// It looks at one byte in 19: any run of 19 digits covers one of them, and
+/// only a digit found there is measured (out to the bytes around it).
 pub(crate) fn may_hold_big_integer(bytes: &[u8]) -> bool {
-    let mut run = 0;
-    for &b in bytes {
-        if b.is_ascii_digit() {
-            run += 1;
-            if run >= 19 {
-                return true;
-            }
-        } else {
-            run = 0;
+    const RUN: usize = 19;
+    let mut at = RUN - 1;
+    while let Some(b) = bytes.get(at) {
+        if !b.is_ascii_digit() {
+            at += RUN;
+            continue;
         }
+        let start = bytes[..at]
+            .iter()
+            .rposition(|b| !b.is_ascii_digit())
+            .map_or(0, |i| i + 1);
+        let end = bytes[at..]
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .map_or(bytes.len(), |i| at + i);
+        if end - start >= RUN {
+            return true;
+        }
+        // A later run starts after `end` and so covers `end + RUN`, or a
+        // position 19 after it.
+        at = end + RUN;
     }
     false
 }
@@ -153,6 +167,47 @@ pub(crate) fn find_number_issue(bytes: &[u8]) -> Option<NumberIssue> {
 
 #[cfg(test)]
 mod tests {
+    /// The byte-by-byte scan `may_hold_big_integer` must agree with.
+    fn has_run_of_19_digits(bytes: &[u8]) -> bool {
+        bytes
+            .split(|b| !b.is_ascii_digit())
+            .any(|run| run.len() >= 19)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_strided_scan_agrees_with_the_bytewise_one(
+            text in proptest::collection::vec(
+                proptest::sample::select(b"0123456789,x".to_vec()), 0..200)
+        ) {
+            proptest::prop_assert_eq!(
+                super::may_hold_big_integer(&text),
+                has_run_of_19_digits(&text)
+            );
+        }
+    }
+
+    #[test]
+    fn the_strided_scan_finds_every_run_of_19_digits() {
+        // Runs of 17 to 21 digits at every offset, with short runs and
+        // text around them.
+        for len in 17..=21 {
+            for offset in 0..45 {
+                for filler in [&b"x"[..], b"12,", b"123456789012345678 "] {
+                    let mut text: Vec<u8> = filler.iter().copied().cycle().take(offset).collect();
+                    text.extend(std::iter::repeat_n(b'7', len));
+                    text.extend_from_slice(b",\"a\":1}");
+                    assert_eq!(
+                        super::may_hold_big_integer(&text),
+                        has_run_of_19_digits(&text),
+                        "{}",
+                        String::from_utf8_lossy(&text)
+                    );
+                }
+            }
+        }
+    }
+
     use super::*;
 
     fn issue(text: &str) -> Option<String> {
