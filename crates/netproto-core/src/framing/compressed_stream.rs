@@ -42,9 +42,6 @@ pub(crate) struct StreamEnds<D> {
     discarding: bool,
     failed: Option<FramingError>,
     examined: u64,
-    /// An error the decompressor met while only draining output (see
-    /// `advance`): reported once more input comes.
-    deferred: Option<String>,
 }
 
 impl<D> std::fmt::Debug for StreamEnds<D> {
@@ -71,7 +68,6 @@ impl<D: Decompressor> StreamEnds<D> {
             discarding: false,
             failed: None,
             examined: 0,
-            deferred: None,
         }
     }
 
@@ -91,24 +87,10 @@ impl<D: Decompressor> StreamEnds<D> {
         }
         loop {
             let had_input = self.pos < src.len();
-            if let (true, Some(reason)) = (had_input, self.deferred.take()) {
-                return Err(Self::malformed(reason));
-            }
-            let (taken, produced, ended) =
-                match self.decompressor.step(&src[self.pos..], &mut self.scratch) {
-                    Ok(step) => step,
-                    // Found while only draining output, with every byte
-                    // taken: how far the decompressor had read ahead
-                    // depends on how the reads split the stream, so the
-                    // error waits for the next byte (which meets it again)
-                    // or the end of the input (a stream cut short), as it
-                    // does when the stream comes in smaller reads.
-                    Err(reason) if !had_input => {
-                        self.deferred = Some(reason);
-                        return Ok(false);
-                    }
-                    Err(reason) => return Err(Self::malformed(reason)),
-                };
+            let (taken, produced, ended) = self
+                .decompressor
+                .step(&src[self.pos..], &mut self.scratch)
+                .map_err(Self::malformed)?;
             self.pos += taken;
             self.examined += taken as u64;
             self.output += produced as u64;
@@ -139,7 +121,6 @@ impl<D: Decompressor> StreamEnds<D> {
     }
 
     fn reset(&mut self) {
-        self.deferred = None;
         self.decompressor.restart();
         self.pos = 0;
         self.output = 0;
