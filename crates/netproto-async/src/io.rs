@@ -101,13 +101,7 @@ impl<R: Runtime, P: Protocol> Shared<R, P> {
         // connection is closed already) wait for the socket alone.
         let woken_by_shutdown = interest == Interest::Readable && STOP_READING_WAKES_READERS;
         let interruptible = !self.conn.is_closed() && !woken_by_shutdown;
-        let closed = async {
-            if interruptible {
-                signalled(&self.closing, || self.conn.is_closed()).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
+        let closed = signalled_if(interruptible, &self.closing, || self.conn.is_closed());
         first(first(ready, closed), until_instant::<R>(until)).await;
     }
 
@@ -163,6 +157,16 @@ pub(crate) async fn signalled(event: &Event, done: impl Fn() -> bool) {
             return;
         }
         listener.await;
+    }
+}
+
+/// [`signalled`] when `listen` (a wait the close signal must end), else
+/// never: a wait something else ends.
+pub(crate) async fn signalled_if(listen: bool, event: &Event, done: impl Fn() -> bool) {
+    if listen {
+        signalled(event, done).await;
+    } else {
+        std::future::pending::<()>().await;
     }
 }
 

@@ -28,7 +28,7 @@ use netproto_socket::datagram::{
 use netproto_socket::unix::SocketFile;
 
 use crate::connect::resolve;
-use crate::io::{first, signalled, until_instant};
+use crate::io::{first, signalled, signalled_if, until_instant};
 use crate::rt::{AsyncDatagram, Interest, Runtime};
 
 /// The first pause after a spurious "writable" (see `drive`).
@@ -183,13 +183,8 @@ impl<R: Runtime, P: ForDatagrams> Dgram<R, P> {
             // A receiver is woken by the close shutting the read half down
             // where that wakes the reactor; a sender, or a receiver
             // elsewhere, by the close signal.
-            let closed = async {
-                if writable || !DATAGRAM_STOP_READING_WAKES_READERS {
-                    signalled(&self.closing, || self.engine.is_closed()).await;
-                } else {
-                    std::future::pending::<()>().await;
-                }
-            };
+            let listen = writable || !DATAGRAM_STOP_READING_WAKES_READERS;
+            let closed = signalled_if(listen, &self.closing, || self.engine.is_closed());
             first(first(ready, closed), until_instant::<R>(until)).await;
         }
     }

@@ -34,18 +34,21 @@ impl Serializer for Utf8 {
 
     #[inline]
     fn deserialize(&self, frame: Bytes) -> Result<String, DeserializeError> {
-        // Copied first, validated in the copy (in cache by then): as fast
-        // as `String::from_utf8(frame.to_vec())` at every size.
-        match String::from_utf8(frame.to_vec()) {
+        match text(&frame) {
             Ok(text) => Ok(text),
-            Err(err) => Err(DeserializeError::new(frame, err.utf8_error())),
+            Err(err) => Err(DeserializeError::new(frame, err)),
         }
     }
 
     #[inline]
     fn deserialize_frame(&self, frame: Frame<'_>) -> Result<String, DeserializeError> {
-        parse_frame(frame, |bytes| {
-            String::from_utf8(bytes.to_vec()).map_err(|err| err.utf8_error())
-        })
+        parse_frame(frame, text)
     }
+}
+
+/// `bytes` as a `String`: copied first, validated in the copy (in cache by
+/// then) — as fast as `String::from_utf8(bytes.to_vec())` at every size.
+#[inline]
+fn text(bytes: &[u8]) -> Result<String, std::str::Utf8Error> {
+    String::from_utf8(bytes.to_vec()).map_err(|err| err.utf8_error())
 }

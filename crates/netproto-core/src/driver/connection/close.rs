@@ -165,16 +165,14 @@ impl<P: Protocol> Connection<P> {
     /// reads the reason after its receive failed finds it.
     pub fn force_close<T: Transport + ?Sized>(&self, io: &T, reason: Option<&str>) {
         let _ = self.forced.set(reason.map(str::to_owned));
-        match self.try_lock_send() {
-            // Nothing is being written: the count is exact now, and the
-            // reason is known before any operation sees the close.
-            Some(send) => {
-                self.note_forced(&send);
-                self.mark_closed();
+        {
+            // Nothing being written: the count is exact now, and the reason
+            // is known before any operation sees the close.
+            let send = self.try_lock_send();
+            if let Some(send) = &send {
+                self.note_forced(send);
             }
-            None => {
-                self.mark_closed();
-            }
+            self.mark_closed();
         }
         // This close reports the event: one the shutdown cuts short (a
         // `close` flushing) returns what it gave up to its caller only.

@@ -322,10 +322,6 @@ impl<P: Protocol> Connection<P> {
         }
     }
 
-    /// The connection ended because of `err` (seen by a receive or a
-    /// send): remember why and report `Disconnected` — a peer that closes,
-    /// resets or breaks the protocol ends the connection as surely as a
-    /// local `close`.
     /// Note a forced close's reason, if the connection was forced closed,
     /// with the bytes `send` still holds: counted under the send lock, so
     /// a write that reached the kernel is never reported lost. The first
@@ -359,6 +355,10 @@ impl<P: Protocol> Connection<P> {
         Error::Closed
     }
 
+    /// The connection ended because of `err` (seen by a receive or a
+    /// send): remember why and report `Disconnected` — a peer that closes,
+    /// resets or breaks the protocol ends the connection as surely as a
+    /// local `close`.
     fn ended_by(&self, err: &Error) {
         match err {
             Error::ConnectionClosed { .. } => self.events.note_reason(err),
