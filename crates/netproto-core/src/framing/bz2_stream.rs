@@ -28,7 +28,9 @@ use crate::serializer::DEFAULT_MAX_DECOMPRESSED_LENGTH;
 ///   [`FramingError::FrameTooLong`](crate::error::FramingError::FrameTooLong)
 ///   (or `FrameTooLongSoFar` when its end has not arrived yet); the
 ///   decoder follows it to its end, dropping its bytes as they arrive, and
-///   carries on after it.
+///   carries on after it; one whose end is never found (corrupt, or the
+///   input ends inside it) is then a fatal `Malformed`, as for
+///   [`ZlibStream`](super::ZlibStream).
 /// * Bzip2 can expand a few bytes into megabytes (runs compress about a
 ///   million to one), so finding a stream's end can cost far more than
 ///   its length: a stream that decompresses to more than

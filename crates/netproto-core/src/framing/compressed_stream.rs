@@ -26,6 +26,16 @@ pub(crate) trait Decompressor: Send + 'static {
 /// The size of the buffer decompressed output is thrown away in.
 const SCRATCH: usize = 32 * 1024;
 
+/// The one error of a stream skipped for its size that does not end:
+/// corrupt, or cut short by the end of the input. One message whatever the
+/// decompressor said, and whether it said it: how far a decompressor reads
+/// ahead of the bytes it was given depends on how they were split into
+/// reads, so whether it meets a corruption near the end of the input before
+/// that end does too. Only the skipped stream's own bytes are lost, and the
+/// oversize was reported already.
+const SKIPPED_STREAM_DOES_NOT_END: &str =
+    "a stream skipped for its size is corrupt or cut short: its end was not found";
+
 /// Decoding state for bare compressed streams back to back.
 pub(crate) struct StreamEnds<D> {
     max_frame_length: usize,
@@ -147,6 +157,7 @@ impl<D: Decompressor> StreamEnds<D> {
             };
             let ended = match self.advance(&src[..window]) {
                 Ok(ended) => ended,
+                Err(_) if self.discarding => return Err(self.fail_skipped()),
                 Err(error) => {
                     self.failed = Some(error.clone());
                     return Err(DecodeFailure::fatal(error));
@@ -197,8 +208,17 @@ impl<D: Decompressor> StreamEnds<D> {
         Ok(self.next_frame(src)?.map(Frame::into_bytes))
     }
 
-    /// The end of an oversized stream being discarded is a clean end (its
-    /// error was reported already).
+    /// The skipped stream's error: fatal, sticky, the same whatever the
+    /// decompressor met (see [`SKIPPED_STREAM_DOES_NOT_END`]).
+    fn fail_skipped(&mut self) -> DecodeFailure {
+        let error = Self::malformed(SKIPPED_STREAM_DOES_NOT_END.into());
+        self.failed = Some(error.clone());
+        DecodeFailure::fatal(error)
+    }
+
+    /// The end of the input inside an oversized stream being skipped is the
+    /// error an error met while skipping it is: the two cannot be told
+    /// apart in every read split.
     pub(crate) fn decode_eof(
         &mut self,
         src: &mut BytesMut,
@@ -209,7 +229,7 @@ impl<D: Decompressor> StreamEnds<D> {
         if self.discarding {
             src.clear();
             self.reset();
-            return Ok(None);
+            return Err(self.fail_skipped());
         }
         if src.is_empty() && self.pos == 0 {
             return Ok(None);
@@ -244,8 +264,9 @@ macro_rules! stream_ends_decoder {
                 self.0.next_frame(src)
             }
 
-            /// The end of an oversized stream being discarded is a clean
-            /// end (its error was reported already).
+            /// The end of the input inside an oversized stream being
+            /// skipped is a fatal `Malformed`, as an error met while
+            /// skipping it is.
             fn decode_eof(
                 &mut self,
                 src: &mut ::bytes::BytesMut,
@@ -267,6 +288,7 @@ pub(crate) use stream_ends_decoder;
 pub(crate) mod checks {
     use bytes::{Bytes, BytesMut};
 
+    use crate::error::FramingError;
     use crate::framing::{FrameDecoder, Framer, decode_all};
 
     /// `items` back to back come out whole, from one read and from reads
@@ -298,6 +320,62 @@ pub(crate) mod checks {
         assert_eq!(frames, items);
         assert_eq!(decoder.decode_eof(&mut buf).unwrap(), None);
         assert_eq!(decoder.bytes_examined(), wire.len() as u64);
+    }
+
+    /// `wire` (an oversized stream, corrupt or cut short, ending the
+    /// input) decodes to the same events in one read, in reads of 1, 2, 3
+    /// and 7 bytes: the oversize, then the skipped stream's one fatal error
+    /// (met while skipping or at the end of the input).
+    pub(crate) fn skipped_stream_that_does_not_end<F: Framer>(framer: &F, wire: &[u8]) {
+        let in_reads = |read: usize| {
+            let mut decoder = framer.decoder();
+            let mut buf = BytesMut::new();
+            let mut events = Vec::new();
+            let mut chunks = wire.chunks(read);
+            loop {
+                let chunk = chunks.next();
+                if let Some(chunk) = chunk {
+                    buf.extend_from_slice(chunk);
+                }
+                loop {
+                    let decoded = match chunk {
+                        Some(_) => decoder.decode(&mut buf),
+                        None => decoder.decode_eof(&mut buf),
+                    };
+                    match decoded {
+                        Ok(Some(frame)) => events.push(Ok(frame)),
+                        Ok(None) => break,
+                        Err(failure) => {
+                            let fatal = !failure.recoverable;
+                            let error = match failure.error {
+                                FramingError::FrameTooLongSoFar { limit, .. }
+                                | FramingError::FrameTooLong { limit, .. } => {
+                                    format!("over {limit}")
+                                }
+                                other => other.to_string(),
+                            };
+                            events.push(Err((error, fatal)));
+                            if fatal {
+                                return events;
+                            }
+                        }
+                    }
+                }
+                if chunk.is_none() {
+                    return events;
+                }
+            }
+        };
+        let whole = in_reads(wire.len());
+        assert_eq!(whole.len(), 2, "{whole:?}");
+        assert!(matches!(&whole[0], Err((_, false))), "{whole:?}");
+        assert!(
+            matches!(&whole[1], Err((error, true)) if error.contains("skipped for its size")),
+            "{whole:?}"
+        );
+        for read in [1, 2, 3, 7] {
+            assert_eq!(in_reads(read), whole, "reads of {read}");
+        }
     }
 
     /// With `framer` limited to `limit` bytes, `long` (over it) is one

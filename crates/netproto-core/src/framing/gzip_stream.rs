@@ -18,7 +18,9 @@ use crate::error::EncodeError;
 /// * A member longer than [`max_frame_length`](GzipStream::max_frame_length)
 ///   compressed bytes (default 64 KiB) is reported once as a recoverable
 ///   [`FramingError::FrameTooLong`](crate::error::FramingError::FrameTooLong)
-///   (or `FrameTooLongSoFar`), followed to its end, and skipped.
+///   (or `FrameTooLongSoFar`), followed to its end, and skipped; one whose
+///   end is never found (corrupt, or the input ends inside it) is then a
+///   fatal `Malformed`, as for `ZlibStream`.
 /// * Bytes that are not a gzip member (a bad magic number, method or flag
 ///   bits, corrupt deflate data, a CRC-32 or length mismatch in the
 ///   trailer) are a fatal

@@ -26,7 +26,12 @@ use crate::error::EncodeError;
 ///   [`FramingError::FrameTooLong`](crate::error::FramingError::FrameTooLong)
 ///   (or [`FramingError::FrameTooLongSoFar`](crate::error::FramingError::FrameTooLongSoFar)
 ///   when its end has not arrived yet); the decoder follows it to its end,
-///   dropping its bytes as they arrive, and carries on after it.
+///   dropping its bytes as they arrive, and carries on after it. A skipped
+///   stream whose end is never found (corrupt, or the input ends inside it)
+///   is then a fatal `Malformed` ("a stream skipped for its size is corrupt
+///   or cut short"): the same error whether the inflater met the corruption
+///   or the input ended first, as that depends on how the bytes were split
+///   into reads.
 /// * Bytes that are not zlib data (a bad header, corrupt deflate data, a
 ///   checksum mismatch) are a fatal
 ///   [`FramingError::Malformed`](crate::error::FramingError::Malformed)

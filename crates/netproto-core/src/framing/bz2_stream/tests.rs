@@ -111,3 +111,17 @@ fn encode_checks_the_header_and_the_length() {
     ));
     assert_eq!(dst.len(), kept);
 }
+
+#[test]
+fn a_skipped_stream_cut_short_is_one_error_in_every_split() {
+    let cut = bz2(
+        &(0..5000u32)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect::<Vec<_>>(),
+        1,
+    );
+    checks::skipped_stream_that_does_not_end(
+        &Bz2Stream::new().max_frame_length(100),
+        &cut[..cut.len() - 4],
+    );
+}

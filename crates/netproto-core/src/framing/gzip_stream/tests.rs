@@ -136,3 +136,21 @@ fn encode_checks_the_header_and_the_length() {
     ));
     assert_eq!(dst.len(), kept);
 }
+
+/// Found by the fuzzer: whether the corruption of this oversized member
+/// was reported depended on how it was split into reads.
+#[test]
+fn a_skipped_member_that_does_not_end_is_one_error_in_every_split() {
+    let mut member = vec![
+        0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xed, 0xc0, 0x01, 0x0d, 0x00,
+        0x00, 0x00, 0xc2, 0xa0, 0xac, 0xef, 0x5f, 0xc2, 0x1c, 0x6e, 0x50,
+    ];
+    member.resize(member.len() + 127, 0);
+    member.push(0xf8);
+    checks::skipped_stream_that_does_not_end(&GzipStream::new().max_frame_length(0), &member);
+    let cut = gzip(&[7; 5000], 0);
+    checks::skipped_stream_that_does_not_end(
+        &GzipStream::new().max_frame_length(100),
+        &cut[..cut.len() - 3],
+    );
+}
