@@ -239,6 +239,19 @@ impl Input {
     fn packets(&self) -> usize {
         self.bytes.len()
     }
+
+    /// These packets passed through `f` (a serializer), back to back
+    /// unframed, under the same label.
+    #[cfg_attr(not(feature = "compression"), allow(dead_code))]
+    fn mapped(&self, f: impl Fn(&Bytes) -> Bytes) -> Input {
+        let bytes: Vec<Bytes> = self.bytes.iter().map(f).collect();
+        Input {
+            text: Vec::new(),
+            wire: bytes.concat(),
+            bytes,
+            param: self.param.clone(),
+        }
+    }
 }
 
 /// How the input reaches the decoder.
@@ -576,6 +589,64 @@ fn serializers(c: &mut Criterion) {
 
     #[cfg(feature = "json")]
     json_serializer(c);
+    #[cfg(feature = "compression")]
+    zlib_serializer(c);
+}
+
+/// Zlib (level 9, the default) against flate2's encoder and decoder made
+/// for each packet, as a hand-written wrapper does.
+#[cfg(feature = "compression")]
+fn zlib_serializer(c: &mut Criterion) {
+    use std::io::{Read, Write};
+
+    use bytes::BufMut;
+    use netproto_core::serializer::Zlib;
+
+    let zlib = Zlib::new(BytesSerializer);
+    let inputs: Vec<(Input, Input)> = SIZES[..4]
+        .iter()
+        .map(|&size| {
+            let plain = Input::new(size, &Raw::new().max_frame_length(size), text_payload);
+            let compressed = plain.mapped(|packet| {
+                let mut wire = BytesMut::new();
+                zlib.serialize(packet, &mut wire).unwrap();
+                wire.freeze()
+            });
+            (plain, compressed)
+        })
+        .collect();
+    let mut group = open(c, "serializer_zlib", "decode");
+    for (_, compressed) in &inputs {
+        frames_to_packets(&mut group, "netproto", compressed, |frame| {
+            black_box(zlib.deserialize(frame).unwrap()).len()
+        });
+        frames_to_packets(&mut group, "flate2 ZlibDecoder", compressed, |frame| {
+            let mut out = Vec::new();
+            flate2::read::ZlibDecoder::new(&frame[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            black_box(out).len()
+        });
+    }
+    group.finish();
+    // Throughput in compressed bytes, as for decoding.
+    let mut group = open(c, "serializer_zlib", "encode");
+    for (plain, compressed) in &inputs {
+        encode(&mut group, "netproto", compressed, |dst| {
+            for packet in &plain.bytes {
+                zlib.serialize(packet, dst).unwrap();
+            }
+        });
+        encode(&mut group, "flate2 ZlibEncoder", compressed, |dst| {
+            for packet in &plain.bytes {
+                let mut encoder =
+                    flate2::write::ZlibEncoder::new(dst.writer(), flate2::Compression::best());
+                encoder.write_all(packet).unwrap();
+                encoder.finish().unwrap();
+            }
+        });
+    }
+    group.finish();
 }
 
 /// JSON (serde_json `Value`s, compact, ASCII) against serde_json itself.
