@@ -24,7 +24,16 @@ fuzz_target!(|data: &[u8]| {
         255 => DEFAULT_MAX_DECOMPRESSED_LENGTH,
         n => usize::from(n) * 37,
     };
-    let level = u32::from(input.byte() % 12);
+    // Bzip2's levels differ only in block size (100 000 bytes per level),
+    // and a fuzz input fills less than one block at any of them; making a
+    // level-9 compressor allocates and zeroes ~7 MiB, most of this target's
+    // time. So the round trip runs at level 1 except for one input in 16,
+    // which keeps its own level (every level stays covered).
+    let level_byte = input.byte();
+    let level = match level_byte >> 4 {
+        0 => u32::from(level_byte % 12),
+        _ => 1,
+    };
     let frame = input.rest();
     let with_limit = |l: usize| Bz2::new(BytesSerializer).max_decompressed_length(l);
 
