@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use memchr::memmem;
 
 use super::{DecodeFailure, Frame, FrameDecoder, Framer};
@@ -157,24 +157,110 @@ impl Framer for Delimiter {
                     limit: self.max_frame_length,
                 });
             }
+            // One byte cannot overlap itself: memchr on the payload.
+            if let [byte] = self.delimiter[..] {
+                return match memchr::memchr(byte, &dst[start..]) {
+                    Some(offset) => Err(self.contains_delimiter(offset)),
+                    None => {
+                        dst.put_u8(byte);
+                        Ok(())
+                    }
+                };
+            }
             // Search the payload *with* its delimiter: the first occurrence
             // must be the one appended. With a delimiter that overlaps itself
             // ("\r\n\r\n", "aba") a payload ending with part of it would
             // otherwise make the peer cut the frame early.
             dst.extend_from_slice(&self.delimiter);
             match self.finder.find(&dst[start..]) {
-                Some(offset) if offset < length => Err(EncodeError::ContainsDelimiter {
-                    delimiter: self.delimiter.clone(),
-                    offset,
-                }),
+                Some(offset) if offset < length => Err(self.contains_delimiter(offset)),
                 _ => Ok(()),
             }
         });
         result.inspect_err(|_| dst.truncate(start))
     }
 
+    /// Checked before anything is written (nothing to undo), and written
+    /// with one reservation.
+    fn encode(&self, frame: &[u8], dst: &mut BytesMut) -> Result<(), EncodeError> {
+        let [byte] = self.delimiter[..] else {
+            return self.encode_with(dst, |dst| {
+                dst.extend_from_slice(frame);
+                Ok(())
+            });
+        };
+        if frame.is_empty() && self.skip_empty_frames {
+            return Ok(());
+        }
+        if frame.len() > self.max_frame_length {
+            return Err(EncodeError::FrameTooLong {
+                length: frame.len() as u64,
+                limit: self.max_frame_length,
+            });
+        }
+        if frame.len() < SHORT {
+            if let Some(offset) = find_in_short(byte, frame) {
+                return Err(self.contains_delimiter(offset));
+            }
+            dst.reserve(frame.len() + 1);
+            dst.put_slice(frame);
+        } else {
+            // Search each piece, then copy it while it is still in cache:
+            // one trip through memory for a frame larger than the cache.
+            let start = dst.len();
+            dst.reserve(frame.len() + 1);
+            for (i, piece) in frame.chunks(PIECE).enumerate() {
+                if let Some(offset) = memchr::memchr(byte, piece) {
+                    dst.truncate(start);
+                    return Err(self.contains_delimiter(i * PIECE + offset));
+                }
+                dst.put_slice(piece);
+            }
+        }
+        dst.put_u8(byte);
+        Ok(())
+    }
+
     fn max_frame_length(&self) -> usize {
         self.max_frame_length
+    }
+}
+
+/// Frames shorter than this are searched for a one-byte delimiter eight
+/// bytes at a time, without memchr's set-up.
+const SHORT: usize = 32;
+
+/// The piece a long frame is searched and copied in.
+const PIECE: usize = 8 * 1024;
+
+/// Where `byte` first is in `frame` (shorter than [`SHORT`]): a word at a
+/// time, with the classic test for a zero byte in the word XORed with
+/// `byte` in every lane.
+fn find_in_short(byte: u8, frame: &[u8]) -> Option<usize> {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = frame.chunks_exact(8);
+    for (i, word) in words.by_ref().enumerate() {
+        let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let x = word ^ (LOW * u64::from(byte));
+        let zero = x.wrapping_sub(LOW) & !x & HIGH;
+        if zero != 0 {
+            // The lowest flagged lane is the first match (higher lanes may
+            // be false positives after a borrow, never lower ones).
+            return Some(i * 8 + (zero.trailing_zeros() / 8) as usize);
+        }
+    }
+    let tail = words.remainder();
+    let at = frame.len() - tail.len();
+    tail.iter().position(|&b| b == byte).map(|i| at + i)
+}
+
+impl Delimiter {
+    fn contains_delimiter(&self, offset: usize) -> EncodeError {
+        EncodeError::ContainsDelimiter {
+            delimiter: self.delimiter.clone(),
+            offset,
+        }
     }
 }
 
@@ -404,6 +490,42 @@ mod tests {
         let mut buf = BytesMut::from(&b"toolong\nok\n"[..]);
         assert!(d.decode(&mut buf).unwrap_err().recoverable);
         assert_eq!(d.decode(&mut buf).unwrap().unwrap(), "ok");
+    }
+
+    /// The one-byte delimiter's search, short (a word at a time) and long
+    /// (in pieces), finds the first delimiter wherever it is, and a
+    /// refused frame leaves nothing behind.
+    #[test]
+    fn encode_finds_a_one_byte_delimiter_at_every_offset() {
+        let framer = Delimiter::lf().max_frame_length(1 << 20);
+        for len in (0..80).chain([8191, 8192, 8193, 20_000]) {
+            let clean: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let mut dst = BytesMut::from(&b"q"[..]);
+            framer.encode(&clean, &mut dst).unwrap();
+            assert_eq!(dst[1..len + 1], clean[..]);
+            assert_eq!(&dst[len + 1..], b"\n");
+            let offsets = (0..len).filter(|&at| len < 100 || at % 997 == 0 || at + 1 == len);
+            for at in offsets {
+                let mut dirty = clean.clone();
+                dirty[at] = b'\n';
+                // A second one after it, and bytes that differ from '\n' by
+                // one bit or a borrow, must not move the offset reported.
+                if at + 2 < len {
+                    dirty[at + 2] = b'\n';
+                }
+                if at > 0 {
+                    dirty[at - 1] = b'\x0b';
+                }
+                let mut dst = BytesMut::from(&b"q"[..]);
+                match framer.encode(&dirty, &mut dst) {
+                    Err(EncodeError::ContainsDelimiter { offset, .. }) => {
+                        assert_eq!(offset, at, "len {len}");
+                    }
+                    other => panic!("len {len} at {at}: {other:?}"),
+                }
+                assert_eq!(&dst[..], b"q");
+            }
+        }
     }
 
     #[test]
